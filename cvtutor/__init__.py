@@ -1,0 +1,16 @@
+"""cvtutor: the tested code behind *Large Models in Computer Vision*.
+
+Submodules (import what you use; ``import cvtutor`` itself does not import
+TensorFlow):
+
+- :mod:`cvtutor.data`: CIFAR-10 loading (offline copies, the Keras download)
+  and ``tf.data`` input pipelines.
+- :mod:`cvtutor.profiles`: the ``quick``/``full`` run profiles.
+- :mod:`cvtutor.plots`: the book's figures.
+"""
+
+from cvtutor.profiles import Profile, get_profile
+
+__version__ = "0.1.0"
+
+__all__ = ["Profile", "get_profile", "__version__"]

@@ -1,0 +1,21 @@
+"""CIFAR-10: loading it from an offline copy or the Keras download, and feeding it to models.
+
+Importing this module does not import TensorFlow; :func:`make_dataset` does,
+on first use.
+"""
+
+from cvtutor.data.cifar10 import CLASS_NAMES, Source, find_cifar10, load_cifar10
+from cvtutor.data.errors import CIFAR10NotFoundError, CorruptDataError
+from cvtutor.data.pipeline import augment_image, make_dataset, to_float
+
+__all__ = [
+    "CLASS_NAMES",
+    "CIFAR10NotFoundError",
+    "CorruptDataError",
+    "Source",
+    "augment_image",
+    "find_cifar10",
+    "load_cifar10",
+    "make_dataset",
+    "to_float",
+]
