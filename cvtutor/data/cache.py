@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +42,7 @@ def load(path: Path, fingerprint: str):
             if str(f["fingerprint"]) != fingerprint:
                 return None
             arrays = [f[k] for k in _KEYS]
-    except (OSError, ValueError, KeyError, EOFError):
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
         return None  # missing, truncated or foreign file: decode again
     return (arrays[0], arrays[1]), (arrays[2], arrays[3])
 
