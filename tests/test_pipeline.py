@@ -1,0 +1,87 @@
+"""The tf.data input pipeline and the run profiles."""
+
+import numpy as np
+import pytest
+from cifar_fakes import make_images
+
+from cvtutor import get_profile
+from cvtutor.data import make_dataset, to_float
+
+
+def test_batches_are_scaled_floats_with_labels_in_order():
+    x, y = make_images(50, seed=1)
+    batches = list(make_dataset(x, y, batch_size=16))
+    assert [len(b[0]) for b in batches] == [16, 16, 16, 2]
+    images = np.concatenate([b[0].numpy() for b in batches])
+    labels = np.concatenate([b[1].numpy() for b in batches])
+    assert images.dtype == np.float32 and images.shape == (50, 32, 32, 3)
+    np.testing.assert_allclose(images, x / 255.0, atol=1e-7)
+    np.testing.assert_array_equal(labels, y)
+    np.testing.assert_allclose(to_float(x), images)
+
+
+def test_shuffle_is_repeatable_with_a_seed_and_keeps_pairs():
+    x, y = make_images(64, seed=2)
+    first = [b[1].numpy() for b in make_dataset(x, y, batch_size=64, shuffle=True, seed=3)][0]
+    second = [b[1].numpy() for b in make_dataset(x, y, batch_size=64, shuffle=True, seed=3)][0]
+    np.testing.assert_array_equal(first, second)
+    images, labels = next(iter(make_dataset(x, y, batch_size=64, shuffle=True, seed=3)))
+    assert not np.array_equal(labels.numpy(), y), "a shuffle of 64 examples left them in order"
+    # Each image still carries its own label.
+    index = {im.tobytes(): lab for im, lab in zip(x, y)}
+    restored = np.round(images.numpy() * 255).astype(np.uint8)
+    assert [index[im.tobytes()] for im in restored] == labels.numpy().tolist()
+
+
+def test_augmentation_flips_and_shifts_but_keeps_shape_and_range():
+    x = np.zeros((8, 32, 32, 3), np.uint8)
+    x[:, :, :16] = 255  # left half white
+    images, _ = next(iter(make_dataset(x, np.zeros(8, np.int64), batch_size=8, augment=True, seed=0)))
+    images = images.numpy()
+    assert images.shape == (8, 32, 32, 3) and 0.0 <= images.min() and images.max() <= 1.0
+    assert not np.allclose(images, x / 255.0), "augmentation changed nothing"
+    # Shifts move at most 4 pixels and zero-fill; flips mirror: the white area stays 16 columns wide +-4.
+    white_columns = (images[:, 16, :, 0] > 0.5).sum(axis=1)
+    assert ((12 <= white_columns) & (white_columns <= 16)).all()
+
+
+def test_images_only_dataset_for_prediction():
+    x, _ = make_images(10, seed=4)
+    batch = next(iter(make_dataset(x, batch_size=10)))
+    assert batch.shape == (10, 32, 32, 3)
+
+
+@pytest.mark.parametrize(
+    "x, y, kwargs, message",
+    [
+        (np.zeros((4, 32, 32, 3), np.float32), np.zeros(4, int), {}, "uint8 array of shape"),
+        (np.zeros((32, 32, 3), np.uint8), np.zeros(4, int), {}, r"\(N, H, W, C\), got uint8 of shape \(32, 32, 3\)"),
+        (np.zeros((4, 32, 32, 3), np.uint8), np.zeros(5, int), {}, r"4 integers"),
+        (np.zeros((4, 32, 32, 3), np.uint8), np.zeros(4, int), {"batch_size": 0}, "positive integer"),
+    ],
+)
+def test_bad_inputs(x, y, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        make_dataset(x, y, **kwargs)
+
+
+def test_to_float_rejects_floats():
+    with pytest.raises(ValueError, match="uint8"):
+        to_float(np.zeros(3, np.float64))
+
+
+def test_profiles(monkeypatch):
+    monkeypatch.delenv("CVTUTOR_PROFILE", raising=False)
+    assert get_profile().name == "full"
+    monkeypatch.setenv("CVTUTOR_PROFILE", "quick")
+    quick = get_profile()
+    assert quick.is_quick and quick.epochs(10) == 1 and get_profile("full").epochs(10) == 10
+    x, y = make_images(5000, seed=0)
+    xs, ys = quick.subset(x, y)
+    assert len(xs) == quick.train_size < 5000 and len(ys) == len(xs)
+    assert len(quick.subset(x, y, "test")[0]) == quick.test_size
+    monkeypatch.setenv("CVTUTOR_PROFILE", "fast")
+    with pytest.raises(ValueError, match=r"unknown run profile 'fast' \(from \$CVTUTOR_PROFILE\)"):
+        get_profile()
+    with pytest.raises(ValueError, match="positive"):
+        quick.epochs(0)
