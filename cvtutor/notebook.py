@@ -1,0 +1,30 @@
+"""Small helpers for the book's notebooks, safe to use outside Jupyter Book too."""
+
+from __future__ import annotations
+
+
+def glue(name: str, value, display: bool = False):
+    """Store ``value`` under ``name`` for the book's prose (``{glue:text}`name```).
+
+    Uses myst-nb's ``glue`` when it is installed (the book build, CI). In Colab
+    or a plain Jupyter where it is not, the value is only shown if ``display``.
+    """
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        if display:
+            from IPython.display import display as show
+
+            show(value)
+        return
+    myst_glue(name, value, display=display)
+
+
+def markdown_table(rows, columns, headers=None):
+    """An ``IPython.display.Markdown`` table of ``rows`` (dicts) restricted to ``columns``."""
+    from IPython.display import Markdown
+
+    headers = headers or columns
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(columns)]
+    lines += ["| " + " | ".join(str(row[c]) for c in columns) + " |" for row in rows]
+    return Markdown("\n".join(lines))
