@@ -8,7 +8,11 @@ def glue(name: str, value, display: bool = False):
 
     Uses myst-nb's ``glue`` when it is installed (the book build, CI). In Colab
     or a plain Jupyter where it is not, the value is only shown if ``display``.
+    NumPy scalars are stored as Python numbers, so format specs such as
+    ``{glue:text}`name:.2f``` work on them (NumPy 2 reprs them as ``np.float64(...)``).
     """
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
+        value = value.item()
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
