@@ -1,0 +1,204 @@
+"""Training and evaluation: seeding, compiling for logits, fitting on the data pipeline, timing.
+
+The chapters train every model the same way::
+
+    set_seed(0)
+    model = compile_model(build_cnn())
+    result = fit(model, (x_train, y_train), (x_test, y_test), epochs=profile.epochs(10))
+    result.test_accuracy, result.train_seconds, result.params
+
+:class:`TrainResult` is the small record the chapters tabulate and compare.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import platform
+import time
+
+import numpy as np
+
+
+def set_seed(seed: int, deterministic: bool = False) -> None:
+    """Seed Python, NumPy and the Keras backend, so that a run can be repeated.
+
+    Args:
+        seed: a non-negative integer.
+        deterministic: also ask TensorFlow for deterministic kernels (slower;
+            needed only for bit-identical training on one machine).
+    """
+    import keras
+
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
+    keras.utils.set_random_seed(int(seed))
+    if deterministic and keras.backend.backend() == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+
+
+def compile_model(model, learning_rate: float = 1e-3, optimizer=None, **kwargs):
+    """Compile ``model`` (whose outputs are logits) with the loss that expects logits.
+
+    The source article paired a softmax output with ``from_logits=True``; the
+    models here output logits, so ``from_logits=True`` is right.
+
+    Args:
+        model: a ``keras.Model`` returning (N, num_classes) logits.
+        learning_rate: for the default Adam optimizer.
+        optimizer: an optimizer instance to use instead of Adam.
+        **kwargs: passed on to ``model.compile`` (e.g. ``jit_compile``).
+
+    Returns:
+        the same model, compiled.
+    """
+    import keras
+
+    model.compile(
+        optimizer=optimizer or keras.optimizers.Adam(learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        **kwargs,
+    )
+    return model
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What one training run produced.
+
+    Attributes:
+        name: the model's name.
+        params: trainable and non-trainable parameters.
+        epochs: epochs trained.
+        train_seconds: wall time of ``model.fit`` (seconds), compilation included.
+        test_loss, test_accuracy: on the test images given to :func:`fit` (accuracy in 0..1).
+        train_size, test_size: examples used.
+        history: per-epoch metrics from Keras (``loss``, ``accuracy``, ``val_loss``, ...).
+    """
+
+    name: str
+    params: int
+    epochs: int
+    train_seconds: float
+    test_loss: float
+    test_accuracy: float
+    train_size: int
+    test_size: int
+    history: dict = dataclasses.field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def to_json(self, path: str | os.PathLike) -> None:
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(self.to_dict(), f, indent=2)
+
+
+def _check_split(name, split):
+    try:
+        x, y = split
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be a pair (images, labels), got {type(split).__name__}") from None
+    x, y = np.asarray(x), np.asarray(y)
+    if x.ndim != 4 or x.dtype != np.uint8:
+        raise ValueError(f"{name} images must be uint8 (N, H, W, C) as load_cifar10 returns, got {x.dtype} {x.shape}")
+    if y.shape != (len(x),):
+        raise ValueError(f"{name} labels must have shape ({len(x)},), got {y.shape}")
+    return x, y
+
+
+def fit(
+    model,
+    train,
+    test,
+    *,
+    epochs: int,
+    batch_size: int = 64,
+    augment: bool = False,
+    seed: int = 0,
+    verbose: int = 2,
+    callbacks=None,
+    initial_epoch: int = 0,
+) -> TrainResult:
+    """Train a compiled model on uint8 images and evaluate it on the test set.
+
+    The test set doubles as the validation data shown per epoch, as in the
+    TensorFlow CNN tutorial; no choice in the book is tuned on it.
+
+    Args:
+        model: a compiled ``keras.Model`` (see :func:`compile_model`).
+        train, test: ``(images, labels)``; images uint8 (N, 32, 32, 3), labels (N,).
+        epochs: passes over the training set.
+        batch_size: examples per step.
+        augment: random flips and shifts of the training images.
+        seed: shuffling and augmentation seed.
+        verbose: Keras' verbosity (2 prints one line per epoch).
+        callbacks: more Keras callbacks.
+        initial_epoch: epochs already done (when resuming a run); training
+            continues up to ``epochs`` in total.
+
+    Returns:
+        a :class:`TrainResult`.
+    """
+    from cvtutor.data import make_dataset
+
+    x_train, y_train = _check_split("train", train)
+    x_test, y_test = _check_split("test", test)
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    train_ds = make_dataset(x_train, y_train, batch_size, shuffle=True, augment=augment, seed=seed)
+    test_ds = make_dataset(x_test, y_test, 512)
+    start = time.perf_counter()
+    # The dataset reshuffles itself every epoch; shuffle=False stops Keras warning about it.
+    history = model.fit(
+        train_ds,
+        epochs=int(epochs),
+        initial_epoch=int(initial_epoch),
+        validation_data=test_ds,
+        verbose=verbose,
+        callbacks=callbacks,
+        shuffle=False,
+    )
+    seconds = time.perf_counter() - start
+    test_loss, test_accuracy = (float(v) for v in model.evaluate(test_ds, verbose=0)[:2])
+    return TrainResult(
+        name=model.name,
+        params=int(model.count_params()),
+        epochs=int(epochs),
+        train_seconds=seconds,
+        test_loss=float(test_loss),
+        test_accuracy=float(test_accuracy),
+        train_size=len(x_train),
+        test_size=len(x_test),
+        history={k: [float(v) for v in vs] for k, vs in history.history.items()},
+    )
+
+
+def predict_logits(model, images, batch_size: int = 512, verbose: int = 0) -> np.ndarray:
+    """Logits (N, num_classes) for uint8 images (N, H, W, C)."""
+    from cvtutor.data import make_dataset
+
+    return np.asarray(model.predict(make_dataset(np.asarray(images), batch_size=batch_size), verbose=verbose))
+
+
+def evaluate(model, test, batch_size: int = 512) -> tuple[float, float]:
+    """``(loss, accuracy)`` of a compiled model on ``test = (uint8 images, labels)``."""
+    from cvtutor.data import make_dataset
+
+    x, y = _check_split("test", test)
+    loss, accuracy = model.evaluate(make_dataset(x, y, batch_size), verbose=0)[:2]
+    return float(loss), float(accuracy)
+
+
+def hardware() -> str:
+    """A one-line description of this machine, for stating where numbers were measured."""
+    import keras
+
+    return (
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
+        f"Keras {keras.__version__} on {keras.backend.backend()}"
+    )
