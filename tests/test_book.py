@@ -67,5 +67,5 @@ def test_book_builds_and_every_toc_entry_has_a_page(monkeypatch):
     assert not missing, f"no HTML page for {missing}"
     for path in notebooks():
         page = (html / path.relative_to(ROOT).with_suffix(".html")).read_text()
-        assert "<img" in page, f"{path.name}: the executed notebook shows no figure"
+        assert re.search(r'<img[^>]+src="[^"]*_images/', page), f"{path.name}: the executed notebook shows no figure"
         assert "Traceback" not in page or "raises-exception" in path.read_text(), f"{path.name}: an error was rendered"
