@@ -767,9 +767,13 @@ def training_curves(*runs, labels: Sequence[str] | None = None, figsize=(11, 3.8
                         label=f"{label}: test")
     loss_ax.set(xlabel="epoch", ylabel="cross-entropy loss (nats)", title="loss")
     acc_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+    from matplotlib.ticker import MaxNLocator
+
+    most_epochs = max(len(history["loss"]) for history in histories)
     for ax in (loss_ax, acc_ax):
         ax.grid(True, alpha=0.3)
-        ax.xaxis.get_major_locator().set_params(integer=True)
+        ax.set_xlim(0.5, most_epochs + 0.5)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     acc_ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig
