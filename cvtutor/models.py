@@ -1,0 +1,275 @@
+"""The book's image classifiers: a CNN, an RNN, attention models and a ViT.
+
+Every builder takes ``input_shape=(32, 32, 3)`` and ``num_classes=10`` and
+returns an uncompiled, named ``keras.Model`` (functional API). Inputs are
+float images scaled to [0, 1] (the data pipeline does the scaling); outputs
+are logits, so compile with
+``keras.losses.SparseCategoricalCrossentropy(from_logits=True)``::
+
+    model = build_model("cnn")
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import keras
+from keras import layers
+
+from cvtutor.layers import ClassToken, PatchEmbedding, PositionEmbedding, SelfAttention, TransformerBlock
+
+__all__ = ["build_cnn", "build_rnn", "build_attention", "build_vit", "build_model", "MODELS"]
+
+
+# Validation at the boundary ------------------------------------------------
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _check_positive_int(name, value):
+    if not _is_int(value) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _check_input_shape(input_shape):
+    try:
+        shape = tuple(input_shape)
+    except TypeError:
+        shape = None
+    if shape is None or len(shape) != 3 or not all(_is_int(s) and s > 0 for s in shape):
+        raise ValueError(
+            f"input_shape must be 3 positive integers (height, width, channels), e.g. (32, 32, 3); got {input_shape!r}"
+        )
+    return tuple(int(s) for s in shape)
+
+
+def _check_num_classes(num_classes):
+    if not _is_int(num_classes) or num_classes < 2:
+        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+    return int(num_classes)
+
+
+def _check_patch_size(patch_size, input_shape):
+    patch_size = _check_positive_int("patch_size", patch_size)
+    height, width, _ = input_shape
+    if height % patch_size or width % patch_size:
+        raise ValueError(
+            f"patch_size must divide the image height and width; got patch_size={patch_size} "
+            f"for images of {height}x{width}"
+        )
+    return patch_size
+
+
+def _check_heads(dim, num_heads):
+    if dim % num_heads:
+        raise ValueError(f"dim must be divisible by num_heads; got dim={dim}, num_heads={num_heads}")
+    return dim // num_heads
+
+
+def _check_rate(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be a float in [0, 1), got {value!r}")
+    return float(value)
+
+
+# Builders -------------------------------------------------------------------
+
+
+def build_cnn(input_shape=(32, 32, 3), num_classes=10):
+    """The CNN of the TensorFlow tutorial and the source article.
+
+    Three 3x3 convolutions (32, 64, 64 filters) with 2x2 max pooling after
+    the first two, then Dense(64) and the logits: 122,570 parameters for
+    CIFAR-10.
+
+    Args:
+        input_shape: ``(height, width, channels)`` of the images.
+        num_classes: Number of classes (logits).
+
+    Returns:
+        An uncompiled ``keras.Model`` named ``"cnn"``.
+    """
+    input_shape = _check_input_shape(input_shape)
+    num_classes = _check_num_classes(num_classes)
+    inputs = keras.Input(input_shape, name="images")
+    x = layers.Conv2D(32, 3, activation="relu")(inputs)
+    x = layers.MaxPooling2D(2)(x)
+    x = layers.Conv2D(64, 3, activation="relu")(x)
+    x = layers.MaxPooling2D(2)(x)
+    x = layers.Conv2D(64, 3, activation="relu")(x)
+    x = layers.Flatten()(x)
+    x = layers.Dense(64, activation="relu")(x)
+    outputs = layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(inputs, outputs, name="cnn")
+
+
+def build_rnn(input_shape=(32, 32, 3), num_classes=10, units=128):
+    """An LSTM that reads the image one row at a time.
+
+    Each of the ``H`` rows, its ``W * C`` values flattened, is one time step
+    (32 steps of 96 features for CIFAR-10); the last hidden state gives the
+    logits.
+
+    Args:
+        input_shape: ``(height, width, channels)`` of the images.
+        num_classes: Number of classes (logits).
+        units: Size of the LSTM's hidden state.
+
+    Returns:
+        An uncompiled ``keras.Model`` named ``"rnn"``.
+    """
+    height, width, channels = _check_input_shape(input_shape)
+    num_classes = _check_num_classes(num_classes)
+    units = _check_positive_int("units", units)
+    inputs = keras.Input((height, width, channels), name="images")
+    x = layers.Reshape((height, width * channels), name="rows")(inputs)
+    x = layers.LSTM(units, name="lstm")(x)
+    outputs = layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(inputs, outputs, name="rnn")
+
+
+def build_attention(
+    input_shape=(32, 32, 3),
+    num_classes=10,
+    patch_size=4,
+    dim=64,
+    num_heads=4,
+    depth=2,
+    hybrid=False,
+):
+    """A classifier built on :class:`cvtutor.layers.SelfAttention`.
+
+    By default the image is cut into ``patch_size x patch_size`` patches
+    (64 tokens of 4x4 pixels for CIFAR-10), each embedded into ``dim``
+    features, plus a learned position embedding; ``depth`` pre-norm
+    :class:`~cvtutor.layers.TransformerBlock` s (MLP width ``2 * dim``) mix
+    the tokens; the tokens are averaged, normalized and mapped to logits.
+
+    With ``hybrid=True`` it is the source article's idea done right: the
+    image rows form a sequence (32 steps x 96 features), an LSTM with ``dim``
+    units returns a state per row, and ``depth`` self-attention layers, each
+    with a residual connection and LayerNorm (``x = LN(x + Attention(x))``),
+    let every row look at every other; then pooling and logits.
+    ``patch_size`` is not used in this mode.
+
+    Args:
+        input_shape: ``(height, width, channels)`` of the images.
+        num_classes: Number of classes (logits).
+        patch_size: Side of the square patches; must divide height and width.
+        dim: Features per token; must be divisible by ``num_heads``.
+        num_heads: Attention heads (each of size ``dim // num_heads``).
+        depth: Number of transformer blocks (attention layers if hybrid).
+        hybrid: Use the LSTM + self-attention model instead of patches.
+
+    Returns:
+        An uncompiled ``keras.Model`` named ``"attention"`` (or
+        ``"hybrid_attention"``).
+    """
+    height, width, channels = _check_input_shape(input_shape)
+    num_classes = _check_num_classes(num_classes)
+    dim = _check_positive_int("dim", dim)
+    num_heads = _check_positive_int("num_heads", num_heads)
+    depth = _check_positive_int("depth", depth)
+    key_dim = _check_heads(dim, num_heads)
+    inputs = keras.Input((height, width, channels), name="images")
+
+    if hybrid:
+        x = layers.Reshape((height, width * channels), name="rows")(inputs)
+        x = layers.LSTM(dim, return_sequences=True, name="lstm")(x)
+        for i in range(depth):
+            attended = SelfAttention(num_heads, key_dim, name=f"attention_{i}")(x)
+            x = layers.LayerNormalization(epsilon=1e-6, name=f"norm_{i}")(x + attended)
+        name = "hybrid_attention"
+    else:
+        patch_size = _check_patch_size(patch_size, (height, width, channels))
+        x = PatchEmbedding(patch_size, dim, name="patches")(inputs)
+        x = PositionEmbedding(name="positions")(x)
+        for i in range(depth):
+            x = TransformerBlock(num_heads, key_dim, mlp_dim=2 * dim, name=f"block_{i}")(x)
+        name = "attention"
+
+    x = layers.GlobalAveragePooling1D(name="pool")(x)
+    x = layers.LayerNormalization(epsilon=1e-6, name="norm")(x)
+    outputs = layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def build_vit(
+    input_shape=(32, 32, 3),
+    num_classes=10,
+    patch_size=4,
+    dim=128,
+    depth=6,
+    num_heads=4,
+    mlp_dim=256,
+    dropout=0.0,
+):
+    """A small Vision Transformer (Dosovitskiy et al., 2021).
+
+    Patches of ``patch_size x patch_size`` pixels are embedded as tokens, a
+    learned class token is prepended, a position embedding is added, and
+    ``depth`` pre-norm :class:`~cvtutor.layers.TransformerBlock` s follow.
+    The logits are read from the **class token** after a final LayerNorm, as
+    in the ViT paper (:func:`build_attention` averages the tokens instead).
+
+    Args:
+        input_shape: ``(height, width, channels)`` of the images.
+        num_classes: Number of classes (logits).
+        patch_size: Side of the square patches; must divide height and width.
+        dim: Features per token; must be divisible by ``num_heads``.
+        depth: Number of transformer blocks.
+        num_heads: Attention heads (each of size ``dim // num_heads``).
+        mlp_dim: Hidden units of each block's MLP.
+        dropout: Dropout rate after the embeddings and inside the blocks.
+
+    Returns:
+        An uncompiled ``keras.Model`` named ``"vit"``.
+    """
+    height, width, channels = _check_input_shape(input_shape)
+    num_classes = _check_num_classes(num_classes)
+    patch_size = _check_patch_size(patch_size, (height, width, channels))
+    dim = _check_positive_int("dim", dim)
+    depth = _check_positive_int("depth", depth)
+    num_heads = _check_positive_int("num_heads", num_heads)
+    mlp_dim = _check_positive_int("mlp_dim", mlp_dim)
+    dropout = _check_rate("dropout", dropout)
+    key_dim = _check_heads(dim, num_heads)
+
+    inputs = keras.Input((height, width, channels), name="images")
+    x = PatchEmbedding(patch_size, dim, name="patches")(inputs)
+    x = ClassToken(name="class_token")(x)
+    x = PositionEmbedding(name="positions")(x)
+    x = layers.Dropout(dropout, name="embedding_dropout")(x)
+    for i in range(depth):
+        x = TransformerBlock(num_heads, key_dim, mlp_dim, dropout=dropout, name=f"block_{i}")(x)
+    x = layers.LayerNormalization(epsilon=1e-6, name="norm")(x)
+    x = x[:, 0]  # the class token
+    outputs = layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(inputs, outputs, name="vit")
+
+
+MODELS = {
+    "cnn": build_cnn,
+    "rnn": build_rnn,
+    "attention": build_attention,
+    "vit": build_vit,
+}
+
+
+def build_model(name, **kwargs):
+    """Build the model registered as ``name`` in :data:`MODELS`.
+
+    Args:
+        name: One of ``"cnn"``, ``"rnn"``, ``"attention"``, ``"vit"``.
+        **kwargs: Passed to the builder, e.g. ``num_classes=7``.
+
+    Returns:
+        The uncompiled ``keras.Model``.
+    """
+    if not isinstance(name, str) or name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; known models: {sorted(MODELS)}")
+    return MODELS[name](**kwargs)

@@ -1,0 +1,186 @@
+"""cvtutor.models: shapes, parameter counts, saving, learning, argument checks."""
+
+import keras
+import numpy as np
+import pytest
+
+from cvtutor import models
+from cvtutor.layers import ClassToken, PatchEmbedding, SelfAttention, TransformerBlock
+
+_np = keras.ops.convert_to_numpy
+
+# The models for the learning test: the defaults, or smaller with the default
+# attention model's sizes (dim 64, 4 heads, MLP 128). On JAX every new weight
+# shape costs a compilation of the random initializer, every new input shape
+# a compilation of each operation run eagerly (hence batches of 2 elsewhere).
+SMALL = {
+    "cnn": ("cnn", {}),
+    "rnn": ("rnn", {}),
+    "attention": ("attention", {"depth": 1}),
+    "hybrid": ("attention", {"hybrid": True, "depth": 1}),
+    "vit": ("vit", {"dim": 64, "depth": 1, "mlp_dim": 128}),
+}
+NUM_CLASSES = 7
+
+
+def _images(n, seed=0):
+    """Images in [0, 1] whose brightness varies a lot from image to image."""
+    rng = np.random.default_rng(seed)
+    return (rng.random((n, 32, 32, 3)) * rng.random((n, 1, 1, 1))).astype("float32")
+
+
+def _brightness_labels(images, num_classes):
+    """Learnable labels: the quantile of the top-left quadrant's mean brightness."""
+    brightness = images[:, :16, :16].mean(axis=(1, 2, 3))
+    edges = np.quantile(brightness, np.linspace(0, 1, num_classes + 1)[1:-1])
+    return np.digitize(brightness, edges).astype("int32")
+
+
+@pytest.fixture(scope="module")
+def default_models():
+    """Every registered model with its default options, 7 classes, built once."""
+    return {name: models.build_model(name, num_classes=NUM_CLASSES) for name in models.MODELS}
+
+
+# Shapes and sizes ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(models.MODELS))
+def test_builders_map_images_to_logits(default_models, name):
+    model = default_models[name]
+    assert isinstance(model, keras.Model)
+    assert model.name == name
+    assert model.input_shape == (None, 32, 32, 3)
+    assert model.output_shape == (None, NUM_CLASSES)
+    assert not model.compiled
+    logits = _np(model(_images(2)))
+    assert logits.shape == (2, NUM_CLASSES)
+    assert np.all(np.isfinite(logits))
+    assert model.layers[-1].get_config()["activation"] == "linear"  # logits, no softmax
+
+
+def test_cnn_is_the_tutorial_architecture():
+    model = models.build_cnn()
+    assert model.count_params() == 122_570
+    kinds = [type(layer).__name__ for layer in model.layers[1:]]
+    assert kinds == ["Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Conv2D", "Flatten", "Dense", "Dense"]
+
+
+def test_rnn_reads_rows_as_time_steps(default_models):
+    model = default_models["rnn"]
+    assert model.get_layer("rows").output.shape == (None, 32, 96)
+    assert model.get_layer("lstm").output.shape == (None, 128)
+    # LSTM: 4 gates x (96 inputs + 128 recurrent + 1 bias) x 128 units; then the logits.
+    assert model.count_params() == 4 * (96 + 128 + 1) * 128 + 128 * NUM_CLASSES + NUM_CLASSES
+
+
+def test_attention_model_structure(default_models):
+    model = default_models["attention"]
+    assert model.get_layer("patches").output.shape == (None, 64, 64)  # 8x8 patches of 4x4 pixels
+    blocks = [layer for layer in model.layers if isinstance(layer, TransformerBlock)]
+    assert len(blocks) == 2 and blocks[0].attention.num_heads == 4 and blocks[0].key_dim == 16
+
+    hybrid = models.build_attention(hybrid=True, depth=2, num_classes=NUM_CLASSES)
+    assert hybrid.name == "hybrid_attention"
+    assert hybrid.get_layer("lstm").output.shape == (None, 32, 64)  # a state per image row
+    attention = [layer for layer in hybrid.layers if isinstance(layer, SelfAttention)]
+    assert len(attention) == 2 and attention[0].key_dim == 16
+
+
+def test_vit_reads_the_class_token(default_models):
+    model = default_models["vit"]
+    assert any(isinstance(layer, ClassToken) for layer in model.layers)
+    assert model.get_layer("positions").output.shape == (None, 65, 128)  # 64 patches + class token
+    assert sum(isinstance(layer, TransformerBlock) for layer in model.layers) == 6
+    assert isinstance(model.get_layer("patches"), PatchEmbedding)
+
+
+# Saving ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(models.MODELS))
+def test_keras_file_round_trip(default_models, tmp_path, name):
+    model = default_models[name]
+    images = _images(2, seed=1)
+    path = tmp_path / f"{name}.keras"
+    model.save(path)
+    loaded = keras.saving.load_model(path)
+    assert loaded.name == model.name
+    np.testing.assert_allclose(_np(loaded(images)), _np(model(images)), atol=1e-6)
+
+
+def test_hybrid_keras_file_round_trip(tmp_path):
+    name, options = SMALL["hybrid"]
+    model = models.build_model(name, num_classes=NUM_CLASSES, **options)
+    images = _images(2, seed=1)
+    model.save(tmp_path / "hybrid.keras")
+    loaded = keras.saving.load_model(tmp_path / "hybrid.keras")
+    np.testing.assert_allclose(_np(loaded(images)), _np(model(images)), atol=1e-6)
+
+
+# Learning --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("key", list(SMALL))
+def test_loss_falls_on_a_tiny_batch(key):
+    keras.utils.set_random_seed(0)
+    name, options = SMALL[key]
+    images = _images(64, seed=2)
+    labels = _brightness_labels(images, NUM_CLASSES)
+    model = models.build_model(name, num_classes=NUM_CLASSES, **options)
+    model.compile(
+        optimizer=keras.optimizers.Adam(3e-3),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        # TensorFlow's XLA compilation costs more than these 15 steps; JAX always compiles.
+        jit_compile=keras.backend.backend() == "jax",
+    )
+    history = model.fit(images, labels, batch_size=64, epochs=15, verbose=0)
+    losses = history.history["loss"]
+    assert np.all(np.isfinite(losses))
+    assert losses[-1] < 0.9 * losses[0], losses
+
+
+# Argument checks -------------------------------------------------------------
+
+
+def test_build_model_rejects_unknown_names():
+    with pytest.raises(ValueError, match=r"unknown model 'resnet'.*\['attention', 'cnn', 'rnn', 'vit'\]"):
+        models.build_model("resnet")
+
+
+@pytest.mark.parametrize("name", sorted(models.MODELS))
+@pytest.mark.parametrize("num_classes", [1, 0, 2.5, True])
+def test_num_classes_must_be_at_least_two(name, num_classes):
+    with pytest.raises(ValueError, match=rf"num_classes must be an integer >= 2, got {num_classes!r}"):
+        models.build_model(name, num_classes=num_classes)
+
+
+@pytest.mark.parametrize("input_shape", [(32, 32), (32, 32, 0), (32, 32, 3, 1), (32.0, 32, 3), "32x32x3", None])
+def test_input_shape_must_be_three_positive_ints(input_shape):
+    with pytest.raises(ValueError, match=r"input_shape must be 3 positive integers.*got"):
+        models.build_cnn(input_shape=input_shape)
+
+
+@pytest.mark.parametrize("name", ["attention", "vit"])
+def test_patch_size_must_divide_the_image(name):
+    with pytest.raises(ValueError, match=r"patch_size must divide.*patch_size=5 for images of 32x32"):
+        models.build_model(name, patch_size=5)
+    with pytest.raises(ValueError, match=r"patch_size=4 for images of 32x30"):
+        models.build_model(name, input_shape=(32, 30, 3))
+
+
+def test_sizes_must_be_positive_and_heads_divide_dim():
+    with pytest.raises(ValueError, match="dim must be divisible by num_heads; got dim=30, num_heads=4"):
+        models.build_vit(dim=30)
+    with pytest.raises(ValueError, match="depth must be a positive integer, got 0"):
+        models.build_attention(depth=0)
+    with pytest.raises(ValueError, match="units must be a positive integer, got -8"):
+        models.build_rnn(units=-8)
+    with pytest.raises(ValueError, match=r"dropout must be a float in \[0, 1\), got 1.0"):
+        models.build_vit(dropout=1.0)
+
+
+def test_other_image_sizes_work():
+    model = models.build_attention(input_shape=(16, 24, 3), num_classes=NUM_CLASSES)
+    assert model.get_layer("positions").output.shape == (None, 4 * 6, 64)
+    assert model.output_shape == (None, NUM_CLASSES)
