@@ -6,7 +6,13 @@ TensorFlow):
 - :mod:`cvtutor.data`: CIFAR-10 loading (offline copies, the Keras download)
   and ``tf.data`` input pipelines.
 - :mod:`cvtutor.profiles`: the ``quick``/``full`` run profiles.
+- :mod:`cvtutor.reference`: NumPy-only reference implementations of the formulas.
+- :mod:`cvtutor.layers`: ``SelfAttention`` and the Vision Transformer parts.
+- :mod:`cvtutor.models`: the book's CNN, RNN, attention and ViT classifiers.
+- :mod:`cvtutor.training`: seeding, compiling, fitting, evaluating.
+- :mod:`cvtutor.modelfiles`: atomic saving and safe loading of ``.keras`` files.
 - :mod:`cvtutor.plots`: the book's figures.
+- :mod:`cvtutor.cli`: the ``cvtutor`` command.
 """
 
 from cvtutor.profiles import Profile, get_profile
