@@ -1,0 +1,1 @@
+"""Speed and accuracy-per-time benchmarks: ``python -m benchmarks.run --help``."""

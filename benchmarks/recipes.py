@@ -1,0 +1,74 @@
+"""Named training recipes the benchmarks compare.
+
+A recipe turns training data into a trained model; the harness in
+:mod:`benchmarks.run` times it from the very start (data loading included)
+and records test accuracy after every epoch. ``tf-tutorial`` reproduces the
+TensorFlow CNN tutorial exactly, so every other recipe is compared with a
+baseline measured in the same run of the harness.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """How to build and train one model.
+
+    Attributes:
+        name: the recipe's name on the command line.
+        build: ``build(num_classes) -> keras.Model`` (uncompiled, logits).
+        epochs: passes over the training set.
+        batch_size: examples per step.
+        learning_rate: Adam's learning rate.
+        pipeline: ``"arrays"`` (float arrays in memory, ``model.fit(x, y)`` as the
+            tutorial does) or ``"tf.data"`` (cvtutor's pipeline).
+        augment: flips and shifts (tf.data only).
+        jit_compile: XLA compilation (``"auto"`` leaves Keras' default).
+        description: one line for the results page.
+    """
+
+    name: str
+    build: Callable
+    epochs: int
+    batch_size: int
+    learning_rate: float = 1e-3
+    pipeline: str = "tf.data"
+    augment: bool = False
+    jit_compile: bool | str = "auto"
+    description: str = ""
+
+
+def _cnn(num_classes):
+    from cvtutor.models import build_cnn
+
+    return build_cnn(num_classes=num_classes)
+
+
+def _rnn(num_classes):
+    from cvtutor.models import build_rnn
+
+    return build_rnn(num_classes=num_classes)
+
+
+def _attention(num_classes):
+    from cvtutor.models import build_attention
+
+    return build_attention(num_classes=num_classes)
+
+
+RECIPES = {
+    r.name: r
+    for r in [
+        Recipe("tf-tutorial", _cnn, epochs=10, batch_size=32, pipeline="arrays",
+               description="the TensorFlow CNN tutorial as published: batch 32, Adam, 10 epochs, in-memory arrays"),
+        Recipe("article-cnn-pipeline", _cnn, epochs=10, batch_size=128, learning_rate=2e-3,
+               description="the same CNN through cvtutor's tf.data pipeline, batch 128"),
+        Recipe("rnn", _rnn, epochs=6, batch_size=128,
+               description="row-wise LSTM (32 steps x 96 features), batch 128"),
+        Recipe("attention", _attention, epochs=10, batch_size=128, jit_compile=True,
+               description="patch tokens + 2 self-attention blocks, XLA-compiled"),
+    ]
+}
