@@ -1,6 +1,15 @@
-"""Shared fixtures: every test gets its own cache folder and no ambient CIFAR-10 copy."""
+"""Shared fixtures: every test gets its own cache folder and no ambient CIFAR-10 copy.
+
+The book is built once per session (``built_book``); the page checks and the browser test
+both read that one build.
+"""
 
 import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -9,6 +18,10 @@ import pytest
 REAL_DATA = os.environ.get("CVTUTOR_DATA")
 ROOT = Path(__file__).resolve().parent.parent
 
+# The README's build command, run exactly as written there (tests/test_book.py checks that).
+BUILD_COMMAND = ["jupyter-book", "build", ".", "--all", "-W", "--keep-going"]
+HTML = ROOT / "_build" / "html"
+
 
 @pytest.fixture(autouse=True)
 def isolated_data_env(tmp_path, monkeypatch):
@@ -16,3 +29,40 @@ def isolated_data_env(tmp_path, monkeypatch):
     monkeypatch.delenv("CVTUTOR_DATA", raising=False)
     monkeypatch.setenv("CVTUTOR_CACHE", str(tmp_path / "cvtutor-cache"))
     monkeypatch.setenv("KERAS_HOME", str(tmp_path / "keras-home"))
+
+
+@dataclass
+class BookBuild:
+    """The outcome of one run of the README's build command."""
+
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+    html: Path = HTML
+
+    def require_success(self) -> None:
+        """Fail the calling test (without repeating the whole log) when the build failed."""
+        if self.returncode != 0:
+            pytest.fail(f"the book build failed (exit {self.returncode}):\n{self.stdout[-3000:]}\n{self.stderr[-2000:]}")
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory) -> BookBuild:
+    """Build the book once per test session with the README's command, into ``_build/html``.
+
+    The build reads CIFAR-10 only from the real offline copy (an empty Keras cache) and keeps
+    the decoded data in the user's cvtutor cache, as a reader's build does. ``_build/html`` is
+    emptied first, so every page in it comes from this build.
+    """
+    if not REAL_DATA:
+        pytest.skip("the book's chapters need CIFAR-10: set CVTUTOR_DATA")
+    env = dict(os.environ, CVTUTOR_DATA=REAL_DATA, KERAS_HOME=str(tmp_path_factory.mktemp("keras-home")))
+    env.pop("CVTUTOR_CACHE", None)
+    # The jupyter-book beside this interpreter, so the tests need no activated environment.
+    program = Path(sys.executable).with_name("jupyter-book")
+    command = [str(program) if program.exists() else shutil.which("jupyter-book"), *BUILD_COMMAND[1:]]
+    shutil.rmtree(HTML, ignore_errors=True)
+    start = time.monotonic()
+    result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
+    return BookBuild(result.returncode, result.stdout, result.stderr, time.monotonic() - start)

@@ -1,17 +1,15 @@
-"""The book builds (notebooks executed, warnings as errors) and every page in _toc.yml exists."""
+"""The book builds (notebooks executed, warnings as errors), every page in _toc.yml exists, and
+the publishing workflow runs the README's commands."""
 
 import json
 import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
-from conftest import REAL_DATA, ROOT
+from conftest import BUILD_COMMAND, REAL_DATA, ROOT
 
-BUILD_COMMAND = ["jupyter-book", "build", ".", "--all", "-W", "--keep-going"]
+WORKFLOW = ROOT / ".github" / "workflows" / "publish.yml"
 
 
 def toc_files() -> list[str]:
@@ -28,8 +26,29 @@ def notebooks() -> list[Path]:
     return sorted((ROOT / "book").glob("*.ipynb"))
 
 
+def readme_shell_commands() -> list[str]:
+    """The commands of the README's ```bash blocks, one per line, comments dropped."""
+    blocks = re.findall(r"```bash\n(.*?)```", (ROOT / "README.md").read_text(), flags=re.S)
+    lines = [line.split(" #")[0].strip() for block in blocks for line in block.splitlines()]
+    return [line for line in lines if line]
+
+
 def test_readme_states_the_build_command():
     assert " ".join(BUILD_COMMAND) in (ROOT / "README.md").read_text()
+
+
+def test_publish_workflow_runs_the_readmes_setup_and_build_command():
+    setup_and_build = [c for c in readme_shell_commands() if c.endswith(" ".join(BUILD_COMMAND))]
+    assert len(setup_and_build) == 1, f"the README should state its set-up and build as one command: {setup_and_build}"
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    steps = [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
+    runs = [line.strip() for step in steps for line in step.get("run", "").splitlines()]
+    assert setup_and_build[0] in runs, f"{WORKFLOW.name} does not run the README's command verbatim:\n{runs}"
+    uses = [step.get("uses", "").split("@")[0] for step in steps]
+    for action in ("actions/checkout", "actions/setup-python", "actions/upload-pages-artifact", "actions/deploy-pages"):
+        assert action in uses, f"{WORKFLOW.name} lacks {action}"
+    upload = next(step for step in steps if step.get("uses", "").startswith("actions/upload-pages-artifact"))
+    assert upload["with"]["path"] == "_build/html"
 
 
 @pytest.mark.parametrize("path", notebooks(), ids=lambda p: p.name)
@@ -54,15 +73,10 @@ def test_milestone_sources_are_in_the_bibliography():
 
 
 @pytest.mark.skipif(not REAL_DATA, reason="the book's chapters need CIFAR-10: set CVTUTOR_DATA")
-def test_book_builds_and_every_toc_entry_has_a_page(monkeypatch):
-    monkeypatch.setenv("CVTUTOR_DATA", REAL_DATA)
-    monkeypatch.delenv("CVTUTOR_CACHE")
-    # The jupyter-book beside this interpreter, so the test needs no activated environment.
-    program = Path(sys.executable).with_name("jupyter-book")
-    command = [str(program) if program.exists() else shutil.which("jupyter-book"), *BUILD_COMMAND[1:]]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
+def test_book_builds_and_every_toc_entry_has_a_page(built_book):
+    result = built_book
     assert result.returncode == 0, f"book build failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
-    html = ROOT / "_build" / "html"
+    html = result.html
     missing = [f for f in toc_files() if not (html / f"{f}.html").is_file()]
     assert not missing, f"no HTML page for {missing}"
     for path in notebooks():
