@@ -734,7 +734,7 @@ def _history_of(run) -> dict:
     return history
 
 
-def training_curves(*runs, labels: Sequence[str] | None = None, figsize=(11, 3.8)):
+def training_curves(*runs, labels: Sequence[str] | None = None, loss_scale: str = "linear", figsize=(11, 3.8)):
     """Loss and accuracy per epoch, on the training set (solid) and the test set (dashed).
 
     Args:
@@ -743,6 +743,8 @@ def training_curves(*runs, labels: Sequence[str] | None = None, figsize=(11, 3.8
             one value per epoch: loss is the mean cross-entropy (nats per image), accuracy a
             fraction in 0..1 (drawn in percent). The ``val_`` entries are optional.
         labels: one legend label per run; default each run's ``name``, else "run 1", "run 2", ...
+        loss_scale: ``"linear"`` or ``"log"``, the scale of the loss axis (log when runs differ
+            by orders of magnitude).
         figsize: inches.
 
     Returns:
@@ -755,7 +757,10 @@ def training_curves(*runs, labels: Sequence[str] | None = None, figsize=(11, 3.8
         labels = [getattr(run, "name", None) or f"run {i + 1}" for i, run in enumerate(runs)]
     if len(labels) != len(runs):
         raise ValueError(f"got {len(runs)} runs but {len(labels)} labels")
+    if loss_scale not in ("linear", "log"):
+        raise ValueError(f"loss_scale must be 'linear' or 'log', got {loss_scale!r}")
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=figsize)
+    loss_ax.set_yscale(loss_scale)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (history, label) in enumerate(zip(histories, labels)):
         color = colors[i % len(colors)]
@@ -773,7 +778,7 @@ def training_curves(*runs, labels: Sequence[str] | None = None, figsize=(11, 3.8
     for ax in (loss_ax, acc_ax):
         ax.grid(True, alpha=0.3)
         ax.set_xlim(0.5, most_epochs + 0.5)
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
     acc_ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig
@@ -931,8 +936,9 @@ def most_confident_mistakes(images, y_true, probs, class_names: Sequence[str], n
         return fig
     predicted = probs[chosen].argmax(axis=1)
     titles = [f"{class_names[p]} {probs[i, p]:.2f}\ntrue: {class_names[y_true[i]]}" for i, p in zip(chosen, predicted)]
-    return image_grid(images[chosen], titles, columns=min(columns, len(chosen)), size=1.5,
-                      title_colors=["tab:red"] * len(chosen))
+    columns = min(columns, len(chosen))
+    fig = image_grid(images[chosen], titles, columns=columns, size=1.5, title_colors=["tab:red"] * len(chosen))
+    return _room_for_two_line_titles(fig, len(chosen), columns, 1.5)
 
 
 def predictions_grid(images, y_true, y_pred, class_names: Sequence[str], probs=None, columns: int = 8):
@@ -958,4 +964,13 @@ def predictions_grid(images, y_true, y_pred, class_names: Sequence[str], probs=N
         title = class_names[p] + ("" if probs is None else f" {probs[i, p]:.2f}")
         titles.append(title if t == p else f"{title}\ntrue: {class_names[t]}")
         colors.append("tab:green" if t == p else "tab:red")
-    return image_grid(images, titles, columns=columns, size=1.5, title_colors=colors)
+    fig = image_grid(images, titles, columns=columns, size=1.5, title_colors=colors)
+    return _room_for_two_line_titles(fig, len(images), columns, 1.5) if any("\n" in t for t in titles) else fig
+
+
+def _room_for_two_line_titles(fig, n: int, columns: int, size: float):
+    """Make an :func:`image_grid` figure taller so two-line titles do not overlap the row above."""
+    rows = max(1, -(-n // columns))
+    fig.set_size_inches(columns * size, rows * (size + 0.55))
+    fig.tight_layout()
+    return fig
