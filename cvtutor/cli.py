@@ -49,6 +49,19 @@ class _Output:
         if not self.quiet:
             print(message, file=sys.stderr, flush=True)
 
+    def decoding_bar(self):
+        """A callback drawing a text progress bar of the first decode of a class-folder copy."""
+        if self.quiet:
+            return None
+
+        def draw(fraction: float) -> None:
+            filled = int(30 * fraction)
+            end = "\n" if fraction >= 1.0 else ""
+            print(f"\rdecoding CIFAR-10 [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%}",
+                  end=end, file=sys.stderr, flush=True)
+
+        return draw
+
     def keras_verbosity(self) -> int:
         if self.quiet:
             return 0
@@ -79,7 +92,7 @@ def cmd_data(args, out: _Output) -> int:
         out.info("downloading CIFAR-10 through Keras (163 MiB, once)...")
     elif source.kind == "class-folders":
         out.info("reading (decoded once, then cached; the first time takes about 20 s)...")
-    (x_train, y_train), (x_test, y_test) = read_source(source)
+    (x_train, y_train), (x_test, y_test) = read_source(source, progress=out.decoding_bar())
     counts = {
         "train": dict(zip(CLASS_NAMES, np.bincount(y_train, minlength=10).tolist())),
         "test": dict(zip(CLASS_NAMES, np.bincount(y_test, minlength=10).tolist())),
@@ -168,7 +181,7 @@ def cmd_train(args, out: _Output) -> int:
         model_path.parent.mkdir(parents=True, exist_ok=True)
 
     out.info(f"data: {find_cifar10(args.data_dir).describe()} (profile {profile.name})")
-    (x_train, y_train), (x_test, y_test) = load_cifar10(args.data_dir)
+    (x_train, y_train), (x_test, y_test) = load_cifar10(args.data_dir, progress=out.decoding_bar())
     train, test = profile.subset(x_train, y_train, "train"), profile.subset(x_test, y_test, "test")
     if done < args.epochs:
         set_seed(args.seed + done)  # a resumed run shuffles its remaining epochs reproducibly
@@ -203,7 +216,7 @@ def cmd_evaluate(args, out: _Output) -> int:
     from cvtutor.training import predict_logits
 
     model = load_model(args.model_file, compile=False)
-    _, (x_test, y_test) = load_cifar10(args.data_dir)
+    _, (x_test, y_test) = load_cifar10(args.data_dir, progress=out.decoding_bar())
     x_test, y_test = get_profile(args.profile).subset(x_test, y_test, "test")
     out.info(f"evaluating {args.model_file} on {len(x_test):,} test images...")
     with out.progress():

@@ -355,3 +355,15 @@ def test_importing_cvtutor_data_does_not_import_tensorflow():
 
 def test_class_names_are_cifar10_label_order():
     assert CLASS_NAMES[0] == "airplane" and CLASS_NAMES[9] == "truck" and len(CLASS_NAMES) == 10
+
+
+@pytest.mark.parametrize("as_tarball", [False, True])
+def test_progress_is_reported_while_decoding_and_not_from_the_cache(tmp_path, as_tarball):
+    write_class_tree(tmp_path / "tree", n_train=2500, n_test=10)
+    source = tar_tree(tmp_path / "tree", tmp_path / "copy.tgz") if as_tarball else tmp_path / "tree"
+    seen = []
+    load_cifar10(source, progress=seen.append)
+    assert len(seen) == 3 and seen == sorted(seen) and 0 < seen[0] < seen[1] < seen[2] == 1.0
+    again = []
+    load_cifar10(source, progress=again.append)
+    assert again == [], "a cached load has nothing to decode"

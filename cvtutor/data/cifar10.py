@@ -150,8 +150,12 @@ def _download(target: Path) -> Path:
     return Path(path)
 
 
-def read_source(source: Source):
-    """Read a located source into ``(x_train, y_train), (x_test, y_test)``."""
+def read_source(source: Source, progress=None):
+    """Read a located source into ``(x_train, y_train), (x_test, y_test)``.
+
+    ``progress``, if given, is called with the fraction done (0..1) while a
+    class-folder copy is decoded (the one slow case; the result is cached).
+    """
     if source.kind == "download":
         return official.read_archive(_download(source.path))
     if source.kind == "official-archive":
@@ -163,17 +167,19 @@ def read_source(source: Source):
     cached = cache.load(target, stamp)
     if cached is not None:
         return cached
-    train, test = folders.read_class_folders(source.path)
+    train, test = folders.read_class_folders(source.path, progress)
     cache.save(target, stamp, train, test)
     return train, test
 
 
-def load_cifar10(data_dir: str | os.PathLike | None = None):
+def load_cifar10(data_dir: str | os.PathLike | None = None, *, progress=None):
     """Load CIFAR-10 as NumPy arrays.
 
     Args:
         data_dir: a folder (or archive) holding a copy; None means
             ``$CVTUTOR_DATA``, else the Keras cache or download.
+        progress: optional callable taking the fraction decoded (0..1), called
+            while a class-folder copy is decoded for the first time.
 
     Returns:
         ``(x_train, y_train), (x_test, y_test)``: images uint8 (N, 32, 32, 3)
@@ -184,4 +190,4 @@ def load_cifar10(data_dir: str | os.PathLike | None = None):
         CIFAR10NotFoundError: no copy found and no download possible.
         CorruptDataError: a copy was found but is damaged (the message names the file).
     """
-    return read_source(find_cifar10(data_dir))
+    return read_source(find_cifar10(data_dir), progress)

@@ -16,7 +16,7 @@ import io
 import os
 import tarfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
 
 import numpy as np
@@ -71,7 +71,9 @@ def _split_and_class(parts: tuple[str, ...]) -> tuple[str, str] | None:
     return None
 
 
-def _iter_tree(root: Path) -> Iterator[tuple[str, str, str, bytes]]:
+def _iter_tree(root: Path) -> Iterator[tuple[str, str, str, bytes, float]]:
+    total = max(1, sum(1 for split in SPLITS for p in (root / split).rglob("*") if p.is_file()))
+    seen = 0
     for split in SPLITS:
         for class_dir in sorted((root / split).iterdir()):
             if class_dir.name.startswith("."):
@@ -79,19 +81,22 @@ def _iter_tree(root: Path) -> Iterator[tuple[str, str, str, bytes]]:
             if not class_dir.is_dir():
                 raise CorruptDataError(str(class_dir), f"expected only class folders in {root / split}")
             for file in sorted(class_dir.iterdir()):
+                seen += 1
                 if not file.name.startswith("."):
-                    yield split, class_dir.name, str(file), file.read_bytes()
+                    yield split, class_dir.name, str(file), file.read_bytes(), seen / total
 
 
-def _iter_tarball(path: Path) -> Iterator[tuple[str, str, str, bytes]]:
+def _iter_tarball(path: Path) -> Iterator[tuple[str, str, str, bytes, float]]:
+    size = max(1, path.stat().st_size)
     try:
-        with tarfile.open(path, "r:*") as tar:
+        with open(path, "rb") as raw, tarfile.open(fileobj=raw, mode="r:*") as tar:
             for member in tar:
                 parts = PurePosixPath(member.name).parts
                 where = _split_and_class(parts)
                 if where is None or not member.isfile() or parts[-1].startswith("."):
                     continue
-                yield where[0], where[1], f"{path}:{member.name}", tar.extractfile(member).read()
+                data = tar.extractfile(member).read()
+                yield where[0], where[1], f"{path}:{member.name}", data, min(raw.tell() / size, 1.0)
     except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
         raise CorruptDataError(str(path), f"archive is truncated or damaged ({type(e).__name__}: {e})") from None
 
@@ -111,12 +116,13 @@ def decode_image(data: bytes, name: str) -> np.ndarray:
     return pixels
 
 
-def read_class_folders(source: str | os.PathLike):
+def read_class_folders(source: str | os.PathLike, progress: Callable[[float], None] | None = None):
     """Decode a class-folder tree or tarball.
 
     Args:
         source: a folder whose tree holds ``train/<class>/`` and ``test/<class>/``
             (directly or one level down), or a tarball of such a tree.
+        progress: called now and then with the fraction decoded so far (0..1).
 
     Returns:
         ``(x_train, y_train), (x_test, y_test)``: images (N, 32, 32, 3) uint8,
@@ -139,12 +145,16 @@ def read_class_folders(source: str | os.PathLike):
     images: dict[str, list[np.ndarray]] = {s: [] for s in SPLITS}
     labels: dict[str, list[int]] = {s: [] for s in SPLITS}
     names: dict[str, list[str]] = {s: [] for s in SPLITS}
-    for split, class_name, name, data in entries:
+    for count, (split, class_name, name, data, done) in enumerate(entries, 1):
+        if progress is not None and count % 1000 == 0:
+            progress(done)
         if class_name not in CLASS_NAMES:
             raise CorruptDataError(name, f"unknown class folder {class_name!r}; expected one of {', '.join(CLASS_NAMES)}")
         images[split].append(decode_image(data, name))
         labels[split].append(CLASS_NAMES.index(class_name))
         names[split].append(name)
+    if progress is not None:
+        progress(1.0)
 
     result = []
     for split in SPLITS:
