@@ -19,7 +19,7 @@ from keras import layers
 
 from cvtutor.layers import ClassToken, PatchEmbedding, PositionEmbedding, SelfAttention, TransformerBlock
 
-__all__ = ["build_cnn", "build_rnn", "build_attention", "build_vit", "build_model", "MODELS"]
+__all__ = ["build_cnn", "build_resnet", "build_rnn", "build_attention", "build_vit", "build_model", "MODELS"]
 
 
 # Validation at the boundary ------------------------------------------------
@@ -105,6 +105,64 @@ def build_cnn(input_shape=(32, 32, 3), num_classes=10):
     x = layers.Dense(64, activation="relu")(x)
     outputs = layers.Dense(num_classes, name="logits")(x)
     return keras.Model(inputs, outputs, name="cnn")
+
+
+def _conv_bn(x, filters, name):
+    """3x3 convolution (no bias: batch norm's offset replaces it), batch norm, ReLU."""
+    x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(momentum=0.9, name=f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x)
+
+
+def build_resnet(input_shape=(32, 32, 3), num_classes=10, width=16, blocks=(1, 0, 1)):
+    """A small residual CNN in the style of ResNet-9, the book's fast CNN.
+
+    A 3x3 stem with ``width`` channels, then three stages; stage ``i``
+    doubles the channels (``2 * width``, ``4 * width``, ``8 * width``), halves
+    the resolution with 2x2 max pooling and adds ``blocks[i]`` residual blocks
+    (two 3x3 conv-BN-ReLU layers and a skip connection). Global max pooling
+    and a dense layer give the logits. ``width=16, blocks=(1, 0, 1)`` has
+    about 0.41 M parameters and 25 M multiply-adds per 32x32 image; scale
+    ``width`` and ``blocks`` for the scaling sweep of chapter 1.5.
+
+    Args:
+        input_shape: ``(height, width, channels)`` of the images; height and
+            width must be divisible by 8.
+        num_classes: Number of classes (logits).
+        width: Channels of the stem (positive integer).
+        blocks: Residual blocks after each of the three stages (three
+            non-negative integers).
+
+    Returns:
+        An uncompiled ``keras.Model`` named ``"resnet"``.
+    """
+    input_shape = _check_input_shape(input_shape)
+    num_classes = _check_num_classes(num_classes)
+    width = _check_positive_int("width", width)
+    try:
+        blocks = tuple(blocks)
+    except TypeError:
+        blocks = None
+    if blocks is None or len(blocks) != 3 or not all(_is_int(b) and b >= 0 for b in blocks):
+        raise ValueError(f"blocks must be 3 non-negative integers (one per stage), got {blocks!r}")
+    if input_shape[0] % 8 or input_shape[1] % 8:
+        raise ValueError(
+            f"build_resnet halves the image three times, so height and width must be divisible by 8; "
+            f"got {input_shape[0]}x{input_shape[1]}"
+        )
+    inputs = keras.Input(input_shape, name="images")
+    x = _conv_bn(inputs, width, "stem")
+    for stage, repeats in enumerate(blocks, start=1):
+        x = _conv_bn(x, width * 2**stage, f"stage{stage}")
+        x = layers.MaxPooling2D(2, name=f"stage{stage}_pool")(x)
+        for block in range(1, repeats + 1):
+            name = f"stage{stage}_block{block}"
+            y = _conv_bn(x, width * 2**stage, f"{name}a")
+            y = _conv_bn(y, width * 2**stage, f"{name}b")
+            x = layers.Add(name=f"{name}_add")([x, y])
+    x = layers.GlobalMaxPooling2D(name="pool")(x)
+    outputs = layers.Dense(num_classes, name="logits")(x)
+    return keras.Model(inputs, outputs, name="resnet")
 
 
 def build_rnn(input_shape=(32, 32, 3), num_classes=10, units=128):
@@ -254,6 +312,7 @@ def build_vit(
 
 MODELS = {
     "cnn": build_cnn,
+    "resnet": build_resnet,
     "rnn": build_rnn,
     "attention": build_attention,
     "vit": build_vit,
@@ -264,7 +323,7 @@ def build_model(name, **kwargs):
     """Build the model registered as ``name`` in :data:`MODELS`.
 
     Args:
-        name: One of ``"cnn"``, ``"rnn"``, ``"attention"``, ``"vit"``.
+        name: One of ``"cnn"``, ``"resnet"``, ``"rnn"``, ``"attention"``, ``"vit"``.
         **kwargs: Passed to the builder, e.g. ``num_classes=7``.
 
     Returns:

@@ -15,6 +15,7 @@ _np = keras.ops.convert_to_numpy
 # a compilation of each operation run eagerly (hence batches of 2 elsewhere).
 SMALL = {
     "cnn": ("cnn", {}),
+    "resnet": ("resnet", {"width": 8}),
     "rnn": ("rnn", {}),
     "attention": ("attention", {"depth": 1}),
     "hybrid": ("attention", {"hybrid": True, "depth": 1}),
@@ -64,6 +65,20 @@ def test_cnn_is_the_tutorial_architecture():
     assert model.count_params() == 122_570
     kinds = [type(layer).__name__ for layer in model.layers[1:]]
     assert kinds == ["Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Conv2D", "Flatten", "Dense", "Dense"]
+
+
+def test_resnet_stages_and_residual_blocks():
+    model = models.build_resnet()
+    assert model.count_params() == 414_074
+    assert [layer.name for layer in model.layers if type(layer).__name__ == "Add"] == [
+        "stage1_block1_add", "stage3_block1_add"]
+    assert model.get_layer("stage3_pool").output.shape == (None, 4, 4, 128)
+    deeper = models.build_resnet(width=8, blocks=(2, 1, 0))
+    assert [layer.name for layer in deeper.layers if type(layer).__name__ == "Add"] == [
+        "stage1_block1_add", "stage1_block2_add", "stage2_block1_add"]
+    assert deeper.get_layer("stage3_pool").output.shape == (None, 4, 4, 64)
+    # Convolutions carry no bias: batch norm's offset does that job.
+    assert all(not layer.use_bias for layer in model.layers if type(layer).__name__ == "Conv2D")
 
 
 def test_rnn_reads_rows_as_time_steps(default_models):
@@ -144,8 +159,8 @@ def test_loss_falls_on_a_tiny_batch(key):
 
 
 def test_build_model_rejects_unknown_names():
-    with pytest.raises(ValueError, match=r"unknown model 'resnet'.*\['attention', 'cnn', 'rnn', 'vit'\]"):
-        models.build_model("resnet")
+    with pytest.raises(ValueError, match=r"unknown model 'resnet50'.*\['attention', 'cnn', 'resnet', 'rnn', 'vit'\]"):
+        models.build_model("resnet50")
 
 
 @pytest.mark.parametrize("name", sorted(models.MODELS))
@@ -178,6 +193,20 @@ def test_sizes_must_be_positive_and_heads_divide_dim():
         models.build_rnn(units=-8)
     with pytest.raises(ValueError, match=r"dropout must be a float in \[0, 1\), got 1.0"):
         models.build_vit(dropout=1.0)
+
+
+@pytest.mark.parametrize("blocks", [(1, 0), (1, 0, -1), (1, 0, 1.0), "101", None])
+def test_resnet_blocks_must_be_three_counts(blocks):
+    with pytest.raises(ValueError, match=r"blocks must be 3 non-negative integers \(one per stage\), got"):
+        models.build_resnet(blocks=blocks)
+
+
+def test_resnet_needs_sizes_divisible_by_eight():
+    with pytest.raises(ValueError, match="width must be a positive integer, got 0"):
+        models.build_resnet(width=0)
+    with pytest.raises(ValueError, match="divisible by 8; got 32x28"):
+        models.build_resnet(input_shape=(32, 28, 3))
+    assert models.build_resnet(input_shape=(16, 24, 1), width=4).output_shape == (None, 10)
 
 
 def test_other_image_sizes_work():
