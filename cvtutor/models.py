@@ -121,7 +121,7 @@ def build_resnet(input_shape=(32, 32, 3), num_classes=10, width=16, blocks=(1, 0
     doubles the channels (``2 * width``, ``4 * width``, ``8 * width``), halves
     the resolution with 2x2 max pooling and adds ``blocks[i]`` residual blocks
     (two 3x3 conv-BN-ReLU layers and a skip connection). Global max pooling
-    and a dense layer give the logits. ``width=16, blocks=(1, 0, 1)`` has
+    and a dense layer scaled by 1/8 give the logits. ``width=16, blocks=(1, 0, 1)`` has
     about 0.41 M parameters and 25 M multiply-adds per 32x32 image; scale
     ``width`` and ``blocks`` for the scaling sweep of chapter 1.5.
 
@@ -161,7 +161,10 @@ def build_resnet(input_shape=(32, 32, 3), num_classes=10, width=16, blocks=(1, 0
             y = _conv_bn(y, width * 2**stage, f"{name}b")
             x = layers.Add(name=f"{name}_add")([x, y])
     x = layers.GlobalMaxPooling2D(name="pool")(x)
-    outputs = layers.Dense(num_classes, name="logits")(x)
+    x = layers.Dense(num_classes, name="classifier")(x)
+    # Max-pooled ReLU features are large; without this scale (from Page's
+    # ResNet-9) the first steps at a high learning rate blow the loss up.
+    outputs = layers.Rescaling(0.125, name="logits")(x)
     return keras.Model(inputs, outputs, name="resnet")
 
 

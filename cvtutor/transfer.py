@@ -52,8 +52,10 @@ def feature_extractor(model, layer_name=None):
     Args:
         model: a functional ``keras.Model`` returning logits.
         layer_name: the layer whose output is the features. Default: the
-            input of the model's last layer, i.e. everything but the logits
-            layer (for :func:`cvtutor.models.build_cnn`, the 64 Dense features).
+            input of the model's last layer with weights, i.e. everything but
+            the classifier and any weightless layers after it (for
+            :func:`cvtutor.models.build_cnn`, the 64 Dense features; for
+            ``build_resnet``, the pooled features before its scaled classifier).
 
     Returns:
         a ``keras.Model`` named ``"<model>_features"`` that shares its layers
@@ -62,8 +64,9 @@ def feature_extractor(model, layer_name=None):
     """
     _check_model(model)
     if layer_name is None:
-        last = model.layers[-1]
-        if last.output is not model.outputs[0] or isinstance(last, keras.layers.InputLayer):
+        weighted = [layer for layer in model.layers if layer.weights]
+        last = weighted[-1] if weighted else model.layers[-1]
+        if model.layers[-1].output is not model.outputs[0] or isinstance(last, keras.layers.InputLayer):
             raise ValueError(
                 f"the output of model '{model.name}' is not made by its last layer; pass layer_name "
                 f"(its layers are {[layer.name for layer in model.layers]})"

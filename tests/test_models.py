@@ -57,7 +57,8 @@ def test_builders_map_images_to_logits(default_models, name):
     logits = _np(model(_images(2)))
     assert logits.shape == (2, NUM_CLASSES)
     assert np.all(np.isfinite(logits))
-    assert model.layers[-1].get_config()["activation"] == "linear"  # logits, no softmax
+    last = model.layers[-1] if name != "resnet" else model.get_layer("classifier")
+    assert last.get_config()["activation"] == "linear"  # logits, no softmax
 
 
 def test_cnn_is_the_tutorial_architecture():

@@ -7,8 +7,18 @@ import numpy as np
 import pytest
 from cifar_fakes import make_images
 
+from cvtutor.losses import SmoothedSparseCrossentropy
 from cvtutor.models import build_cnn
-from cvtutor.training import TrainResult, compile_model, fit, predict_logits, set_seed
+from cvtutor.training import (
+    TrainResult,
+    compile_fast_cnn,
+    compile_model,
+    fit,
+    fit_fast_cnn,
+    flip_accuracy,
+    predict_logits,
+    set_seed,
+)
 
 
 def first_step_weights(seed):
@@ -33,12 +43,7 @@ def test_compile_uses_the_loss_for_logits():
 
 def test_fit_trains_evaluates_and_records(tmp_path):
     set_seed(0)
-    # Learnable labels: the class is the brightest of ten vertical stripes.
-    x, _ = make_images(400, seed=3)
-    x = (x // 4).astype(np.uint8)
-    y = np.arange(400) % 10
-    for i, label in enumerate(y):
-        x[i, :, label * 3 : label * 3 + 3] = 255
+    x, y = _stripes(400)
     model = compile_model(build_cnn())
     result = fit(model, (x[:300], y[:300]), (x[300:], y[300:]), epochs=3, batch_size=32, verbose=0)
     assert isinstance(result, TrainResult)
@@ -71,3 +76,74 @@ def test_fit_rejects_bad_arguments(kwargs, message):
 def test_set_seed_rejects_negative():
     with pytest.raises(ValueError, match="non-negative"):
         set_seed(-1)
+
+
+# The fast CNN recipe ------------------------------------------------------------
+
+
+def _stripes(n, seed=3):
+    """Learnable images: the class is the brightest of ten vertical stripes."""
+    x, _ = make_images(n, seed=seed)
+    x = (x // 4).astype(np.uint8)
+    y = np.arange(n) % 10
+    for i, label in enumerate(y):
+        x[i, :, label * 3 : label * 3 + 3] = 255
+    return x, y
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+def test_smoothed_sparse_crossentropy_equals_keras_categorical(smoothing):
+    rng = np.random.default_rng(0)
+    logits = rng.normal(size=(6, 5)).astype("float32") * 3
+    labels = rng.integers(0, 5, 6)
+    ours = SmoothedSparseCrossentropy(smoothing)(labels, logits)
+    theirs = keras.losses.CategoricalCrossentropy(from_logits=True, label_smoothing=smoothing)(np.eye(5)[labels], logits)
+    np.testing.assert_allclose(float(ours), float(theirs), rtol=1e-5)
+    # Labels shaped (N, 1), as some pipelines yield them, give the same loss.
+    np.testing.assert_allclose(float(SmoothedSparseCrossentropy(smoothing)(labels[:, None], logits)), float(ours), rtol=1e-6)
+
+
+@pytest.mark.parametrize("smoothing", [-0.1, 1.0, "0.1", True])
+def test_smoothed_sparse_crossentropy_rejects_bad_smoothing(smoothing):
+    with pytest.raises(ValueError, match=r"label_smoothing must be a float in \[0, 1\), got"):
+        SmoothedSparseCrossentropy(smoothing)
+
+
+def test_one_cycle_schedule_rises_then_falls_to_zero():
+    model = compile_fast_cnn(build_cnn(), steps=100, peak_learning_rate=0.4, warmup_fraction=0.25)
+    schedule = model.optimizer.learning_rate if callable(model.optimizer.learning_rate) else model.optimizer._learning_rate
+    rates = [float(schedule(step)) for step in (0, 10, 25, 60, 100)]
+    assert rates[0] == pytest.approx(0.0, abs=1e-7)
+    assert rates[1] == pytest.approx(0.16, rel=1e-5)  # linear warm-up: 10/25 of 0.4
+    assert rates[2] == pytest.approx(0.4, rel=1e-5)
+    assert 0.0 < rates[3] < 0.4 and rates[4] == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(ValueError, match="steps must be a positive integer, got 0"):
+        compile_fast_cnn(build_cnn(), steps=0)
+
+
+def test_flip_averages_the_logits_of_both_mirror_images():
+    set_seed(0)
+    model = build_cnn()
+    x, y = make_images(6, seed=1)
+    plain, mirrored = predict_logits(model, x), predict_logits(model, np.ascontiguousarray(x[:, :, ::-1]))
+    np.testing.assert_allclose(predict_logits(model, x, flip=True), (plain + mirrored) / 2, rtol=1e-5, atol=1e-6)
+    assert flip_accuracy(model, (x, y)) == np.mean(((plain + mirrored) / 2).argmax(1) == y)
+
+
+def test_fast_cnn_recipe_learns_stripes_and_reports_both_accuracies():
+    x, y = _stripes(512)
+    result = fit_fast_cnn((x[:384], y[:384]), (x[384:], y[384:]), epochs=4, width=4, batch_size=64,
+                          peak_learning_rate=0.1, verbose=0)
+    assert result.name == "resnet" and result.epochs == 4 and result.train_size == 384
+    assert result.history["loss"][-1] < result.history["loss"][0]
+    assert 0.0 <= result.test_accuracy <= 1.0 and 0.0 <= result.test_accuracy_flip <= 1.0
+    assert isinstance(result.model, keras.Model)
+    # The flip accuracy is what flip_accuracy measures on the returned model.
+    assert result.test_accuracy_flip == flip_accuracy(result.model, (x[384:], y[384:]))
+    assert "model" not in result.to_dict()
+
+
+def test_fast_cnn_recipe_rejects_labels_outside_the_classes():
+    x, y = _stripes(16)
+    with pytest.raises(ValueError, match=r"train labels must be in 0..4, got 0..9"):
+        fit_fast_cnn((x, y), (x, y % 5), num_classes=5, epochs=1, verbose=0)
