@@ -167,8 +167,9 @@ def image_as_inputs(image, patch_size: int = 4, window: int = 3):
     # CNN: a small window slides over the pixel grid.
     _image_axes(axes[0], image, f"CNN: a {window}x{window} window slides over\n{height}x{width} pixels, "
                 f"{channels} channels each")
-    for k in range(1, max(height, width)):
+    for k in range(1, height):
         axes[0].axhline(k - 0.5, color="white", lw=0.2, alpha=0.5)
+    for k in range(1, width):
         axes[0].axvline(k - 0.5, color="white", lw=0.2, alpha=0.5)
     for i, j in ((2, 2), (2, 6), (2, 10)):
         axes[0].add_patch(plt.Rectangle((j - 0.5, i - 0.5), window, window, fill=False, ec="yellow", lw=1.5,
@@ -330,6 +331,8 @@ def what_each_layer_sees(image, rf_size: int, center: tuple[int, int], attention
     """
     image = _display_image(image)
     height, width = image.shape[:2]
+    if titles is not None and len(titles) != 3:
+        raise ValueError(f"titles must be three panel titles, got {len(titles)}")
     titles = titles or [f"convolutions: a {rf_size}x{rf_size} square", "one attention layer: every patch",
                         f"RNN state at row {rnn_row}: rows 0..{rnn_row}"]
     fig, axes = plt.subplots(1, 3, figsize=(12.5, 4.2))

@@ -17,6 +17,15 @@ def _check_images(images) -> np.ndarray:
     return images
 
 
+def _show_image(ax, image, **kwargs):
+    """``imshow`` one (H, W, 1 or 3) image: colour as is, one channel in grey on the absolute scale
+    (0..255 for integers, 0..1 for floats) rather than stretched from its own darkest to brightest pixel."""
+    if image.shape[-1] == 1:
+        top = 255 if np.issubdtype(image.dtype, np.integer) else 1.0
+        return ax.imshow(image[..., 0], cmap="gray", vmin=0, vmax=top, **kwargs)
+    return ax.imshow(image, **kwargs)
+
+
 def image_grid(
     images,
     titles: Sequence[str] | None = None,
@@ -37,14 +46,20 @@ def image_grid(
     images = _check_images(images)
     if titles is not None and len(titles) != len(images):
         raise ValueError(f"got {len(images)} images but {len(titles)} titles")
+    if title_colors is not None and len(title_colors) != len(images):
+        raise ValueError(f"got {len(images)} images but {len(title_colors)} title_colors")
+    if not isinstance(columns, (int, np.integer)) or columns < 1:
+        raise ValueError(f"columns must be a positive int, got {columns!r}")
     rows = max(1, -(-len(images) // columns))
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * size, rows * (size + 0.25)), squeeze=False)
+    # Room above each row for its captions: a title of k lines needs k - 1 more lines than the usual one.
+    extra_lines = max((str(t).count("\n") for t in titles), default=0) if titles is not None else 0
+    fig, axes = plt.subplots(rows, columns, figsize=(columns * size, rows * (size + 0.25 + 0.15 * extra_lines)),
+                             squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
         if i >= len(images):
             continue
-        image = images[i]
-        ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray" if image.shape[-1] == 1 else None)
+        _show_image(ax, images[i])
         if titles is not None:
             colour = {} if title_colors is None else {"color": title_colors[i]}
             ax.set_title(titles[i], fontsize=8, **colour)
@@ -56,19 +71,28 @@ def class_grid(x, y, class_names: Sequence[str], per_class: int = 8, seed: int =
     """``per_class`` random examples of every class, one class per row, labelled on the left.
 
     Args:
-        x: images (N, H, W, 3); y: integer labels (N,).
+        x: images (N, H, W, 3) (or (N, H, W, 1), shown in grey); y: integer labels (N,).
     """
     x = _check_images(x)
     y = np.asarray(y)
+    if y.shape not in ((len(x),), (len(x), 1)):
+        raise ValueError(f"y must have shape ({len(x)},) or ({len(x)}, 1), one label per image, got {y.shape}")
+    y = y.reshape(-1)
+    if not isinstance(per_class, (int, np.integer)) or per_class < 1 or not len(class_names):
+        raise ValueError(f"need at least one class and per_class >= 1, got {len(class_names)} classes "
+                         f"and per_class={per_class!r}")
+    for row, name in enumerate(class_names):
+        count = np.count_nonzero(y == row)
+        if count < per_class:
+            raise ValueError(f"class {name!r} has {count} examples, fewer than per_class={per_class}")
     rng = np.random.default_rng(seed)
-    fig, axes = plt.subplots(len(class_names), per_class, figsize=(per_class * 0.9, len(class_names) * 0.95))
+    fig, axes = plt.subplots(len(class_names), per_class, figsize=(per_class * 0.9, len(class_names) * 0.95),
+                             squeeze=False)
     for row, name in enumerate(class_names):
         members = np.flatnonzero(y == row)
-        if len(members) < per_class:
-            raise ValueError(f"class {name!r} has {len(members)} examples, fewer than per_class={per_class}")
         for col, index in enumerate(rng.choice(members, per_class, replace=False)):
             ax = axes[row, col]
-            ax.imshow(x[index])
+            _show_image(ax, x[index])
             ax.set_xticks([])
             ax.set_yticks([])
             if col == 0:
@@ -84,6 +108,8 @@ def channel_histograms(x, bins: int = 64):
         x: uint8 images (N, H, W, 3).
     """
     x = _check_images(x)
+    if x.shape[-1] != 3:
+        raise ValueError(f"channel_histograms needs colour images (N, H, W, 3), got {x.shape}")
     fig, ax = plt.subplots(figsize=(6, 3))
     for c, color in enumerate(("red", "green", "blue")):
         values = x[..., c].ravel()

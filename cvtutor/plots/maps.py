@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from cvtutor.plots.images import _check_images
+from cvtutor.plots.images import _check_images, _show_image
 
 
 def _symmetric_limit(values) -> float:
@@ -44,11 +44,12 @@ def feature_maps(images, maps, map_titles: Sequence[str] | None = None, *, image
     n, channels = len(images), maps.shape[-1]
     if map_titles is not None and len(map_titles) != channels:
         raise ValueError(f"got {channels} feature maps per image but {len(map_titles)} map_titles")
+    if image_titles is not None and len(image_titles) != n:
+        raise ValueError(f"got {n} images but {len(image_titles)} image_titles")
     fig, axes = plt.subplots(n, channels + 1, figsize=((channels + 1) * size * 1.12, n * size), squeeze=False)
     for row in range(n):
-        image = images[row]
         ax = axes[row, 0]
-        ax.imshow(image[..., 0] if image.shape[-1] == 1 else image, cmap="gray" if image.shape[-1] == 1 else None)
+        _show_image(ax, images[row])
         ax.set_title(image_titles[row] if image_titles is not None else "input", fontsize=9)
         for c in range(channels):
             ax = axes[row, c + 1]
@@ -117,7 +118,7 @@ def rows_and_states(image, states, *, title: str | None = None):
     if states.ndim != 2 or states.shape[0] != image.shape[0]:
         raise ValueError(f"states must have shape (H={image.shape[0]}, units), got {states.shape}")
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6), gridspec_kw={"width_ratios": [1, 3.2]})
-    left.imshow(image, extent=(-0.5, image.shape[1] - 0.5, image.shape[0] - 0.5, -0.5))
+    _show_image(left, image, extent=(-0.5, image.shape[1] - 0.5, image.shape[0] - 0.5, -0.5))
     left.set(xlabel="column", ylabel="row t (time step)", title="input, read top to bottom")
     heatmap(states, xlabel="hidden unit", ylabel="time step t", title=title,
             colorbar_label="h_t (tanh units)", ax=right)
