@@ -8,28 +8,39 @@ import sys
 from cifar_fakes import official_batches, write_batches_dir
 from conftest import ROOT
 
+from cvtutor.records import load_records, summarize
+
 
 def test_harness_writes_a_record_per_recipe_and_seed(tmp_path):
     write_batches_dir(tmp_path / "data", official_batches(per_batch=64))
     out = tmp_path / "results"
-    command = [sys.executable, "-m", "benchmarks.run", "tf-tutorial", "article-cnn-pipeline", "--seeds", "3",
+    command = [sys.executable, "-m", "benchmarks.run", "tf-tutorial", "article-cnn-pipeline", "fast-cnn", "--seeds", "3",
                "--train-size", "200", "--test-size", "64", "--epochs", "2",
                "--data-dir", str(tmp_path / "data"), "--out", str(out)]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600,
                             env=os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2"})
     assert result.returncode == 0, result.stderr[-3000:]
     records = {json.loads(p.read_text())["recipe"]: json.loads(p.read_text()) for p in out.glob("*.json")}
-    assert set(records) == {"tf-tutorial", "article-cnn-pipeline"}
+    assert set(records) == {"tf-tutorial", "article-cnn-pipeline", "fast-cnn"}
+    assert len({r["run_id"] for r in records.values()}) == 1  # one invocation, one run
     assert not list(out.glob("*.tmp"))
     for record in records.values():
         assert record["seed"] == 3 and record["epochs"] == 2 and record["train_images"] == 200
-        assert record["test_images"] == 64 and record["params"] == 122_570
+        assert record["test_images"] == 64
         assert [p["epoch"] for p in record["curve"]] == [1, 2]
         assert 0 < record["load_seconds"] < record["curve"][0]["seconds"] <= record["curve"][1]["seconds"]
         assert record["curve"][1]["seconds"] <= record["wall_seconds"]
-        assert 0.0 <= record["test_accuracy"] <= 1.0 and record["test_accuracy"] == record["curve"][-1]["test_accuracy"]
+        assert 0.0 <= record["test_accuracy"] <= 1.0 and record["test_accuracy_plain"] == record["curve"][-1]["test_accuracy"]
+        assert record["load_average_start"] >= 0 and record["load_average_end"] >= 0
         assert record["images_per_second"] > 0 and record["peak_rss_mib"] > 0
         assert record["data_source"].startswith("extracted official batches")
-        assert "benchmarks.run tf-tutorial article-cnn-pipeline" in record["command"]
+        assert "benchmarks.run tf-tutorial article-cnn-pipeline fast-cnn" in record["command"]
         assert {"keras", "numpy", "python"} <= set(record["versions"]) and record["backend"]
-    assert records["tf-tutorial"]["batch_size"] == 32
+    assert records["tf-tutorial"]["batch_size"] == 32 and records["tf-tutorial"]["params"] == 122_570
+    assert records["tf-tutorial"]["test_accuracy"] == records["tf-tutorial"]["test_accuracy_plain"]
+    fast = records["fast-cnn"]
+    assert fast["flip"] is True and fast["target"] == [0.85, 600] and fast["params"] == 414_074
+    # The summary pairs every recipe with the baseline of the same run.
+    rows = {row["recipe"]: row for row in summarize(load_records(out), accuracy=0.0)}
+    assert rows["tf-tutorial"]["ratio_to_baseline"] == 1.0
+    assert rows["fast-cnn"]["ratio_to_baseline"] == fast["curve"][0]["seconds"] / records["tf-tutorial"]["curve"][0]["seconds"]

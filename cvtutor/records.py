@@ -1,0 +1,96 @@
+"""Benchmark records: read the JSON files ``python -m benchmarks.run`` writes and summarise them.
+
+One record is one training run of one recipe with one seed (see
+``benchmarks/run.py`` for its fields). Runs of one invocation share a
+``run_id``; ratios against the baseline recipe are only taken within a run,
+because the same machine can be twice as fast on a quiet day.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+from pathlib import Path
+
+REQUIRED = ("recipe", "seed", "wall_seconds", "test_accuracy", "curve", "command")
+
+
+def load_records(folder: str | os.PathLike) -> list[dict]:
+    """Every ``*.json`` record in ``folder``, oldest first.
+
+    Raises:
+        FileNotFoundError: ``folder`` does not exist.
+        ValueError: a file is not JSON or lacks a required field (the message names it).
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise FileNotFoundError(f"no benchmark results folder at {folder}")
+    records = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ValueError(f"{path} is not a JSON benchmark record: {error}") from None
+        missing = [key for key in REQUIRED if not isinstance(record, dict) or key not in record]
+        if missing:
+            raise ValueError(f"{path} is not a benchmark record: it lacks {missing}")
+        record.setdefault("run_id", record.get("finished", path.stem))
+        records.append(record)
+    return sorted(records, key=lambda r: (r.get("finished", ""), r["recipe"], r["seed"]))
+
+
+def time_to_accuracy(record: dict, target: float) -> float | None:
+    """Seconds from start until the per-epoch test accuracy first reached ``target`` (0..1), or None."""
+    return next((p["seconds"] for p in record["curve"] if p["test_accuracy"] >= target), None)
+
+
+def _median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def summarize(records: list[dict], baseline: str = "tf-tutorial", accuracy: float = 0.67) -> list[dict]:
+    """One row per (run, recipe): medians over seeds, targets, and the time ratio to the baseline.
+
+    Args:
+        records: from :func:`load_records`.
+        baseline: the recipe whose time-to-``accuracy`` is the denominator.
+        accuracy: the test accuracy (0..1) the time ratio is taken at.
+
+    Returns:
+        dicts with ``run_id``, ``recipe``, ``seeds``, ``test_accuracy`` (median), ``wall_seconds``
+        (median), ``seconds_to_accuracy`` (median, None if never reached), ``ratio_to_baseline``
+        (None without the baseline in the same run), ``target`` and ``target_met`` (both reached
+        by the median accuracy and time), ``load_average`` (median over the runs' starts) and
+        ``command``.
+    """
+    groups: dict[tuple, list[dict]] = {}
+    for record in records:
+        groups.setdefault((record["run_id"], record["recipe"]), []).append(record)
+    baseline_time = {
+        run: _median(time_to_accuracy(r, accuracy) for r in group)
+        for (run, recipe), group in groups.items() if recipe == baseline
+    }
+    rows = []
+    for (run, recipe), group in groups.items():
+        reach = [time_to_accuracy(r, accuracy) for r in group]
+        seconds = _median(reach) if all(t is not None for t in reach) else None
+        base = baseline_time.get(run)
+        target = group[0].get("target")
+        accuracy_median = _median(r["test_accuracy"] for r in group)
+        wall = _median(r["wall_seconds"] for r in group)
+        rows.append({
+            "run_id": run,
+            "recipe": recipe,
+            "seeds": sorted(r["seed"] for r in group),
+            "test_accuracy": accuracy_median,
+            "wall_seconds": wall,
+            "seconds_to_accuracy": seconds,
+            "ratio_to_baseline": seconds / base if seconds is not None and base else None,
+            "target": target,
+            "target_met": None if not target else bool(accuracy_median >= target[0] and wall <= target[1]),
+            "load_average": _median(r.get("load_average_start") for r in group),
+            "command": group[0]["command"],
+        })
+    return rows

@@ -1,0 +1,63 @@
+"""cvtutor.records: reading benchmark records and summarising them per run."""
+
+import json
+
+import pytest
+
+from cvtutor.records import load_records, summarize, time_to_accuracy
+
+
+def _record(recipe, seed, accuracies, seconds, run_id="run-1", target=None, load=1.0):
+    curve = [{"epoch": i + 1, "seconds": t, "test_accuracy": a} for i, (a, t) in enumerate(zip(accuracies, seconds))]
+    return {"recipe": recipe, "seed": seed, "wall_seconds": seconds[-1] + 1.0, "test_accuracy": accuracies[-1],
+            "curve": curve, "command": f"python -m benchmarks.run {recipe}", "run_id": run_id,
+            "finished": f"2026-11-28T00:00:0{seed}", "target": target, "load_average_start": load}
+
+
+def test_time_to_accuracy_is_the_first_epoch_at_or_above_the_target():
+    record = _record("a", 0, [0.5, 0.67, 0.66, 0.7], [10, 20, 30, 40])
+    assert time_to_accuracy(record, 0.67) == 20
+    assert time_to_accuracy(record, 0.70) == 40
+    assert time_to_accuracy(record, 0.71) is None
+
+
+def test_summary_takes_medians_over_seeds_and_ratios_within_a_run():
+    records = [
+        _record("tf-tutorial", 0, [0.6, 0.68], [50, 100]),
+        _record("tf-tutorial", 1, [0.6, 0.67], [60, 120]),
+        _record("tf-tutorial", 2, [0.6, 0.62, 0.7], [50, 100, 150]),
+        _record("fast", 0, [0.7, 0.8], [20, 40], target=(0.75, 60)),
+        _record("fast", 1, [0.66, 0.9], [30, 60], target=(0.75, 60)),
+        _record("fast", 2, [0.69, 0.85], [25, 50], target=(0.75, 60)),
+        # The same recipe in another run, on a busier machine: never divided by run-1's baseline.
+        _record("fast", 0, [0.7, 0.8], [80, 160], run_id="run-2", target=(0.75, 60), load=4.0),
+    ]
+    rows = {(r["run_id"], r["recipe"]): r for r in summarize(records)}
+    base, fast, other = rows["run-1", "tf-tutorial"], rows["run-1", "fast"], rows["run-2", "fast"]
+    assert base["seeds"] == [0, 1, 2] and base["seconds_to_accuracy"] == 120
+    assert base["test_accuracy"] == 0.68 and base["ratio_to_baseline"] == 1.0
+    assert fast["seconds_to_accuracy"] == 25 and fast["ratio_to_baseline"] == pytest.approx(25 / 120)
+    assert fast["test_accuracy"] == 0.85 and fast["wall_seconds"] == 51
+    assert fast["target_met"] is True and base["target_met"] is None
+    assert other["ratio_to_baseline"] is None and other["load_average"] == 4.0
+    assert other["target_met"] is False  # 0.8 is above 0.75, but 161 s is over 60 s
+
+
+def test_a_seed_that_never_reaches_the_accuracy_leaves_no_time():
+    rows = summarize([_record("a", 0, [0.7], [10]), _record("a", 1, [0.5], [10])])
+    assert rows[0]["seconds_to_accuracy"] is None and rows[0]["ratio_to_baseline"] is None
+
+
+def test_load_records_reads_sorts_and_names_bad_files(tmp_path):
+    (tmp_path / "b.json").write_text(json.dumps(_record("b", 1, [0.5], [10])))
+    (tmp_path / "a.json").write_text(json.dumps(_record("a", 0, [0.5], [10])))
+    (tmp_path / "notes.txt").write_text("ignored")
+    assert [r["recipe"] for r in load_records(tmp_path)] == ["a", "b"]
+    (tmp_path / "c.json").write_text("{not json")
+    with pytest.raises(ValueError, match=r"c\.json is not a JSON benchmark record"):
+        load_records(tmp_path)
+    (tmp_path / "c.json").write_text(json.dumps({"recipe": "c"}))
+    with pytest.raises(ValueError, match=r"c\.json is not a benchmark record: it lacks \['seed', "):
+        load_records(tmp_path)
+    with pytest.raises(FileNotFoundError, match="no benchmark results folder"):
+        load_records(tmp_path / "missing")
