@@ -44,3 +44,27 @@ def test_harness_writes_a_record_per_recipe_and_seed(tmp_path):
     rows = {row["recipe"]: row for row in summarize(load_records(out), accuracy=0.0)}
     assert rows["tf-tutorial"]["ratio_to_baseline"] == 1.0
     assert rows["fast-cnn"]["ratio_to_baseline"] == fast["curve"][0]["seconds"] / records["tf-tutorial"]["curve"][0]["seconds"]
+
+
+def test_book_build_timer_builds_a_book_and_records_it(tmp_path):
+    book = tmp_path / "book"
+    book.mkdir()
+    (book / "_config.yml").write_text("title: tiny\nexecute:\n  execute_notebooks: force\n")
+    (book / "_toc.yml").write_text("format: jb-book\nroot: index\n")
+    (book / "index.md").write_text("# Tiny\n\nOne page.\n")
+    out = tmp_path / "builds"
+    command = [sys.executable, "-m", "benchmarks.book_build", "--profile", "quick", "--book", str(book), "--out", str(out)]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    [path] = out.glob("quick-*.json")
+    record = json.loads(path.read_text())
+    assert record["kind"] == "book-build" and record["profile"] == "quick" and record["returncode"] == 0
+    assert record["seconds"] > 0 and record["html_pages"] >= 1 and record["error_tail"] == ""
+    assert "benchmarks.book_build --profile quick" in record["command"]
+    assert not (book / "_build").exists()  # built elsewhere, the book's own _build untouched
+    # A broken book fails with the reason in the record and exit status 1.
+    (book / "_toc.yml").write_text("format: jb-book\nroot: missing\n")
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1 and "FAILED" in result.stdout
+    failed = [json.loads(p.read_text()) for p in out.glob("quick-*.json") if p != path]
+    assert failed and failed[0]["returncode"] != 0 and failed[0]["error_tail"]

@@ -1,0 +1,49 @@
+"""cvtutor.plots.benchmarks: time-to-accuracy curves."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from cvtutor.plots.benchmarks import time_to_accuracy_curves  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _close():
+    yield
+    plt.close("all")
+
+
+def _record(recipe, seed, accuracies, seconds, target=None):
+    return {"recipe": recipe, "seed": seed, "target": target,
+            "curve": [{"seconds": t, "test_accuracy": a} for a, t in zip(accuracies, seconds)]}
+
+
+def test_one_line_per_record_one_colour_per_recipe_and_target_marks():
+    records = [_record("a", 0, [0.5, 0.7], [10, 20], target=[0.85, 600]), _record("a", 1, [0.4, 0.6], [12, 24]),
+               _record("b", 0, [0.3], [5])]
+    fig = time_to_accuracy_curves(records, title="runs")
+    ax = fig.axes[0]
+    curves = [line for line in ax.lines if len(line.get_xdata()) > 2 or line.get_marker() == "o"]
+    assert len(curves) == 3
+    np.testing.assert_allclose(curves[0].get_xdata(), [0, 10, 20])
+    np.testing.assert_allclose(curves[0].get_ydata(), [10, 50, 70])
+    assert curves[0].get_color() == curves[1].get_color() != curves[2].get_color()
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b"]
+    marks = [line for line in ax.lines if line.get_linestyle() == ":"]
+    assert len(marks) == 2  # recipe a's accuracy and time budget
+    assert ax.get_title() == "runs"
+
+
+def test_explicit_targets_replace_the_records_own():
+    fig = time_to_accuracy_curves([_record("a", 0, [0.5], [10], target=[0.85, 600])], targets={})
+    assert not [line for line in fig.axes[0].lines if line.get_linestyle() == ":"]
+
+
+def test_rejects_no_records_and_records_without_a_curve():
+    with pytest.raises(ValueError, match="at least one record, got none"):
+        time_to_accuracy_curves([])
+    with pytest.raises(ValueError, match="recipe 'a' seed 0 has no curve"):
+        time_to_accuracy_curves([_record("a", 0, [], [])])
