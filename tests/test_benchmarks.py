@@ -68,3 +68,27 @@ def test_book_build_timer_builds_a_book_and_records_it(tmp_path):
     assert result.returncode == 1 and "FAILED" in result.stdout
     failed = [json.loads(p.read_text()) for p in out.glob("quick-*.json") if p != path]
     assert failed and failed[0]["returncode"] != 0 and failed[0]["error_tail"]
+
+
+def test_gpu_recipe_runs_on_the_cpu_and_records_compile_time_apart(tmp_path):
+    write_batches_dir(tmp_path / "data", official_batches(per_batch=64))
+    out = tmp_path / "results"
+    command = [sys.executable, "-m", "benchmarks.gpu", "--seeds", "1", "--epochs", "2", "--batch-size", "32",
+               "--width", "4", "--train-size", "128", "--test-size", "50", "--data-dir", str(tmp_path / "data"),
+               "--out", str(out)]
+    env = os.environ | {"KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    [path] = out.glob("gpu-resnet9-seed1-*.json")
+    record = json.loads(path.read_text())
+    assert record["backend"] == "jax" and record["precision"] == "mixed_bfloat16"
+    assert record["train_images"] == 128 and record["test_images"] == 50 and record["epochs"] == 2
+    assert [p["epoch"] for p in record["curve"]] == [1, 2]
+    assert record["compile_seconds"] > 0 and 0 < record["train_seconds"] < record["wall_seconds"]
+    assert record["curve"][-1]["train_seconds"] == record["train_seconds"]
+    assert 0.0 <= record["test_accuracy"] <= 1.0 and record["test_accuracy"] == record["curve"][-1]["test_accuracy_flip"]
+    assert record["target"] == [0.94, 30] and record["target_clock"] == "train_seconds"
+    assert record["params"] > 0
+    # Readable by the same summary as the CPU records.
+    [row] = summarize(load_records(out))
+    assert row["recipe"] == "gpu-resnet9" and row["target_met"] is False
