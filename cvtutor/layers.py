@@ -16,10 +16,11 @@ files.
 from __future__ import annotations
 
 import math
-import numbers
 
 import keras
 from keras import ops
+
+from cvtutor import checks
 
 __all__ = [
     "SelfAttention",
@@ -30,16 +31,6 @@ __all__ = [
 ]
 
 
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _check_rate(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be a float in [0, 1), got {value!r}")
-    return float(value)
 
 
 def _check_tokens_shape(layer, shape):
@@ -117,12 +108,12 @@ class SelfAttention(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        self.num_heads = _check_positive_int("num_heads", num_heads)
-        self.key_dim = _check_positive_int("key_dim", key_dim)
-        self.value_dim = self.key_dim if value_dim is None else _check_positive_int("value_dim", value_dim)
-        self.output_dim = None if output_dim is None else _check_positive_int("output_dim", output_dim)
+        self.num_heads = checks.positive_int("num_heads", num_heads)
+        self.key_dim = checks.positive_int("key_dim", key_dim)
+        self.value_dim = self.key_dim if value_dim is None else checks.positive_int("value_dim", value_dim)
+        self.output_dim = None if output_dim is None else checks.positive_int("output_dim", output_dim)
         self.use_bias = bool(use_bias)
-        self.dropout = _check_rate("dropout", dropout)
+        self.dropout = checks.rate("dropout", dropout)
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         # A float: the source article took tf.math.sqrt of an int, which fails.
         self.scale = 1.0 / math.sqrt(float(self.key_dim))
@@ -252,8 +243,8 @@ class PatchEmbedding(keras.layers.Layer):
 
     def __init__(self, patch_size, dim, **kwargs):
         super().__init__(**kwargs)
-        self.patch_size = _check_positive_int("patch_size", patch_size)
-        self.dim = _check_positive_int("dim", dim)
+        self.patch_size = checks.positive_int("patch_size", patch_size)
+        self.dim = checks.positive_int("dim", dim)
         self.projection = keras.layers.Conv2D(
             self.dim, self.patch_size, strides=self.patch_size, padding="valid", name="projection"
         )
@@ -410,10 +401,10 @@ class TransformerBlock(keras.layers.Layer):
 
     def __init__(self, num_heads, key_dim, mlp_dim, dropout=0.0, **kwargs):
         super().__init__(**kwargs)
-        self.num_heads = _check_positive_int("num_heads", num_heads)
-        self.key_dim = _check_positive_int("key_dim", key_dim)
-        self.mlp_dim = _check_positive_int("mlp_dim", mlp_dim)
-        self.dropout = _check_rate("dropout", dropout)
+        self.num_heads = checks.positive_int("num_heads", num_heads)
+        self.key_dim = checks.positive_int("key_dim", key_dim)
+        self.mlp_dim = checks.positive_int("mlp_dim", mlp_dim)
+        self.dropout = checks.rate("dropout", dropout)
         self.supports_masking = True
 
         self.norm1 = keras.layers.LayerNormalization(epsilon=1e-6, name="norm1")

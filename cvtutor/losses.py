@@ -7,10 +7,10 @@ yields but cannot smooth. :class:`SmoothedSparseCrossentropy` does both.
 
 from __future__ import annotations
 
-import numbers
-
 import keras
 from keras import ops
+
+from cvtutor import checks
 
 
 @keras.saving.register_keras_serializable(package="cvtutor")
@@ -29,10 +29,7 @@ class SmoothedSparseCrossentropy(keras.losses.Loss):
 
     def __init__(self, label_smoothing: float = 0.1, name: str = "smoothed_sparse_crossentropy", **kwargs):
         super().__init__(name=name, **kwargs)
-        if (isinstance(label_smoothing, bool) or not isinstance(label_smoothing, numbers.Real)
-                or not 0.0 <= label_smoothing < 1.0):
-            raise ValueError(f"label_smoothing must be a float in [0, 1), got {label_smoothing!r}")
-        self.label_smoothing = float(label_smoothing)
+        self.label_smoothing = checks.rate("label_smoothing", label_smoothing)
 
     def call(self, y_true, y_pred):
         """``y_true``: (N,) or (N, 1) integer labels; ``y_pred``: (N, K) logits; returns (N,) losses."""

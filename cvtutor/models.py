@@ -12,11 +12,11 @@ are logits, so compile with
 
 from __future__ import annotations
 
-import numbers
 
 import keras
 from keras import layers
 
+from cvtutor import checks
 from cvtutor.layers import ClassToken, PatchEmbedding, PositionEmbedding, SelfAttention, TransformerBlock
 
 __all__ = ["build_cnn", "build_resnet", "build_rnn", "build_attention", "build_vit", "build_model", "MODELS"]
@@ -25,14 +25,6 @@ __all__ = ["build_cnn", "build_resnet", "build_rnn", "build_attention", "build_v
 # Validation at the boundary ------------------------------------------------
 
 
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _check_positive_int(name, value):
-    if not _is_int(value) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
 
 
 def _check_input_shape(input_shape):
@@ -40,7 +32,7 @@ def _check_input_shape(input_shape):
         shape = tuple(input_shape)
     except TypeError:
         shape = None
-    if shape is None or len(shape) != 3 or not all(_is_int(s) and s > 0 for s in shape):
+    if shape is None or len(shape) != 3 or not all(checks.is_int(s) and s > 0 for s in shape):
         raise ValueError(
             f"input_shape must be 3 positive integers (height, width, channels), e.g. (32, 32, 3); got {input_shape!r}"
         )
@@ -48,13 +40,13 @@ def _check_input_shape(input_shape):
 
 
 def _check_num_classes(num_classes):
-    if not _is_int(num_classes) or num_classes < 2:
+    if not checks.is_int(num_classes) or num_classes < 2:
         raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
     return int(num_classes)
 
 
 def _check_patch_size(patch_size, input_shape):
-    patch_size = _check_positive_int("patch_size", patch_size)
+    patch_size = checks.positive_int("patch_size", patch_size)
     height, width, _ = input_shape
     if height % patch_size or width % patch_size:
         raise ValueError(
@@ -69,11 +61,6 @@ def _check_heads(dim, num_heads):
         raise ValueError(f"dim must be divisible by num_heads; got dim={dim}, num_heads={num_heads}")
     return dim // num_heads
 
-
-def _check_rate(name, value):
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0.0 <= value < 1.0:
-        raise ValueError(f"{name} must be a float in [0, 1), got {value!r}")
-    return float(value)
 
 
 # Builders -------------------------------------------------------------------
@@ -138,12 +125,12 @@ def build_resnet(input_shape=(32, 32, 3), num_classes=10, width=16, blocks=(1, 0
     """
     input_shape = _check_input_shape(input_shape)
     num_classes = _check_num_classes(num_classes)
-    width = _check_positive_int("width", width)
+    width = checks.positive_int("width", width)
     try:
         blocks = tuple(blocks)
     except TypeError:
         blocks = None
-    if blocks is None or len(blocks) != 3 or not all(_is_int(b) and b >= 0 for b in blocks):
+    if blocks is None or len(blocks) != 3 or not all(checks.is_int(b) and b >= 0 for b in blocks):
         raise ValueError(f"blocks must be 3 non-negative integers (one per stage), got {blocks!r}")
     if input_shape[0] % 8 or input_shape[1] % 8:
         raise ValueError(
@@ -185,7 +172,7 @@ def build_rnn(input_shape=(32, 32, 3), num_classes=10, units=128):
     """
     height, width, channels = _check_input_shape(input_shape)
     num_classes = _check_num_classes(num_classes)
-    units = _check_positive_int("units", units)
+    units = checks.positive_int("units", units)
     inputs = keras.Input((height, width, channels), name="images")
     x = layers.Reshape((height, width * channels), name="rows")(inputs)
     x = layers.LSTM(units, name="lstm")(x)
@@ -232,9 +219,9 @@ def build_attention(
     """
     height, width, channels = _check_input_shape(input_shape)
     num_classes = _check_num_classes(num_classes)
-    dim = _check_positive_int("dim", dim)
-    num_heads = _check_positive_int("num_heads", num_heads)
-    depth = _check_positive_int("depth", depth)
+    dim = checks.positive_int("dim", dim)
+    num_heads = checks.positive_int("num_heads", num_heads)
+    depth = checks.positive_int("depth", depth)
     key_dim = _check_heads(dim, num_heads)
     inputs = keras.Input((height, width, channels), name="images")
 
@@ -293,11 +280,11 @@ def build_vit(
     height, width, channels = _check_input_shape(input_shape)
     num_classes = _check_num_classes(num_classes)
     patch_size = _check_patch_size(patch_size, (height, width, channels))
-    dim = _check_positive_int("dim", dim)
-    depth = _check_positive_int("depth", depth)
-    num_heads = _check_positive_int("num_heads", num_heads)
-    mlp_dim = _check_positive_int("mlp_dim", mlp_dim)
-    dropout = _check_rate("dropout", dropout)
+    dim = checks.positive_int("dim", dim)
+    depth = checks.positive_int("depth", depth)
+    num_heads = checks.positive_int("num_heads", num_heads)
+    mlp_dim = checks.positive_int("mlp_dim", mlp_dim)
+    dropout = checks.rate("dropout", dropout)
     key_dim = _check_heads(dim, num_heads)
 
     inputs = keras.Input((height, width, channels), name="images")
