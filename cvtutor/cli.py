@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-MODEL_NAMES = ("cnn", "rnn", "attention", "vit")
+MODEL_NAMES = ("cnn", "resnet", "rnn", "attention", "vit")
 
 
 def _int_at_least(minimum: int, what: str):

@@ -197,3 +197,10 @@ def test_save_refuses_other_suffixes(tmp_path, small_model):
         save_model(small_model, tmp_path / "model.h5")
     with pytest.raises(FileNotFoundError, match="no model file"):
         load_model(tmp_path / "missing.keras")
+
+
+def test_train_offers_every_registered_model():
+    from cvtutor.cli import MODEL_NAMES
+    from cvtutor.models import MODELS
+
+    assert set(MODEL_NAMES) == set(MODELS)
