@@ -39,7 +39,7 @@ def test_harness_writes_a_record_per_recipe_and_seed(tmp_path):
     assert records["tf-tutorial"]["batch_size"] == 32 and records["tf-tutorial"]["params"] == 122_570
     assert records["tf-tutorial"]["test_accuracy"] == records["tf-tutorial"]["test_accuracy_plain"]
     fast = records["fast-cnn"]
-    assert fast["flip"] is True and fast["target"] == [0.85, 600] and fast["params"] == 414_074
+    assert fast["flip"] is True and fast["target"] == [0.85, 600] and fast["params"] == 104_514
     # The summary pairs every recipe with the baseline of the same run.
     rows = {row["recipe"]: row for row in summarize(load_records(out), accuracy=0.0)}
     assert rows["tf-tutorial"]["ratio_to_baseline"] == 1.0
