@@ -109,7 +109,7 @@ def build_resnet(input_shape=(32, 32, 3), num_classes=10, width=16, blocks=(1, 0
     the resolution with 2x2 max pooling and adds ``blocks[i]`` residual blocks
     (two 3x3 conv-BN-ReLU layers and a skip connection). Global max pooling
     and a dense layer scaled by 1/8 give the logits. ``width=16, blocks=(1, 0, 1)`` has
-    about 0.41 M parameters and 25 M multiply-adds per 32x32 image; scale
+    414,074 parameters and 24 M multiply-adds per 32x32 image; scale
     ``width`` and ``blocks`` for the scaling sweep of chapter 1.5.
 
     Args:

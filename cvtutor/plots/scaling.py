@@ -1,0 +1,303 @@
+"""Scaling sweeps, learning curves and position embeddings: accuracy against size, compute and data (chapter 1.5).
+
+The functions take plain lists of dicts (one per training run), as a notebook
+collects them, e.g. ``{"series": "blocks (1, 0, 1)", "label": "w16",
+"params": 414074, "train_seconds": 81.3, "test_accuracy": 0.71}``.
+Accuracies are fractions in 0..1 and are drawn in percent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.ticker import MaxNLocator, NullLocator
+
+__all__ = ["pareto_front", "scaling_sweep", "learning_curves", "log_ticks", "cosine_similarity", "position_similarity"]
+
+# Axis labels for the quantities a sweep records.
+AXIS_LABELS = {
+    "params": "parameters",
+    "multiply_adds": "multiply-adds per image",
+    "train_seconds": "training time (s)",
+    "train_size": "training images",
+}
+
+
+def _human(value: float) -> str:
+    """A short tick label: 2000 -> '2k', 1500000 -> '1.5M', 12 -> '12'."""
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:.3g}{suffix}"
+    return f"{value:.3g}"
+
+
+def log_ticks(low: float, high: float, at_least: int = 3) -> list[float]:
+    """Round tick positions for a log axis spanning ``low..high`` (both > 0).
+
+    Steps of 1, 2, 5 times a power of ten when that gives ``at_least`` ticks
+    inside the range; otherwise (a range of less than a decade or so) evenly
+    spaced round numbers, as on a linear axis.
+    """
+    if not (0 < low <= high and np.isfinite(high)):
+        raise ValueError(f"log_ticks needs 0 < low <= high, got {low!r}, {high!r}")
+    ticks = [m * 10.0**e for e in range(int(np.floor(np.log10(low))) - 1, int(np.ceil(np.log10(high))) + 1)
+             for m in (1, 2, 5)]
+    ticks = [t for t in ticks if low <= t <= high]
+    if len(ticks) >= at_least:
+        return ticks
+    linear = MaxNLocator(nbins=at_least + 1, steps=[1, 2, 2.5, 5, 10]).tick_values(low, high)
+    ticks = [float(t) for t in linear if low <= t <= high]
+    return ticks or [float(low)]
+
+
+def _set_log_x(ax, values):
+    """A log x axis over ``values`` with a margin, labelled at round numbers only."""
+    low, high = float(np.min(values)), float(np.max(values))
+    pad = (high / low) ** 0.06 if high > low else 1.5
+    ax.set_xscale("log")
+    ax.set_xlim(low / pad, high * pad)
+    ticks = log_ticks(low / pad, high * pad)
+    ax.set_xticks(ticks)
+    ax.set_xticklabels([_human(t) for t in ticks])
+    ax.xaxis.set_minor_locator(NullLocator())
+
+
+def _check_runs(runs, keys, what):
+    if isinstance(runs, (dict, str)) or not isinstance(runs, Sequence) or len(runs) == 0:
+        raise ValueError(f"{what} needs a non-empty list of runs (dicts), got {type(runs).__name__}")
+    for i, run in enumerate(runs):
+        if not isinstance(run, dict):
+            raise ValueError(f"run {i} must be a dict, got {type(run).__name__}")
+        missing = [k for k in keys if k not in run]
+        if missing:
+            raise ValueError(f"run {i} lacks {missing}; every run needs {list(keys)}, got {sorted(run)}")
+    return list(runs)
+
+
+def _positive(values, name):
+    values = np.asarray(values, dtype=float)
+    if not np.all(np.isfinite(values)) or np.any(values <= 0):
+        raise ValueError(f"{name} must be finite and positive (it is drawn on a log axis), got {values.tolist()}")
+    return values
+
+
+def _accuracies(values):
+    values = np.asarray(values, dtype=float)
+    if not np.all(np.isfinite(values)) or np.any(values < 0) or np.any(values > 1):
+        raise ValueError(f"test_accuracy must be fractions in [0, 1], got {values.tolist()}")
+    return values
+
+
+def pareto_front(cost, accuracy) -> np.ndarray:
+    """The runs that no cheaper (or equally cheap) run matches in accuracy.
+
+    Run ``i`` is on the front when every run with ``cost <= cost[i]`` (other
+    than ``i``) has a lower accuracy. Going along the front, each step buys
+    more accuracy with more cost; a run off the front is beaten by a run that
+    costs no more.
+
+    Args:
+        cost: (N,) costs (parameters, seconds, multiply-adds; any units).
+        accuracy: (N,) accuracies (any units, higher is better).
+
+    Returns:
+        The indices of the front's runs, (K,) ints, ordered by cost.
+    """
+    cost = np.asarray(cost, dtype=float)
+    accuracy = np.asarray(accuracy, dtype=float)
+    if cost.ndim != 1 or accuracy.shape != cost.shape or cost.size == 0:
+        raise ValueError(f"cost and accuracy must be non-empty 1-D arrays of one length, got {cost.shape} and {accuracy.shape}")
+    if not (np.all(np.isfinite(cost)) and np.all(np.isfinite(accuracy))):
+        raise ValueError("cost and accuracy must be finite")
+    # By cost, ties broken by higher accuracy first; a run joins if it beats all before it.
+    order = np.lexsort((-accuracy, cost))
+    front, best = [], -np.inf
+    for i in order:
+        if accuracy[i] > best:
+            front.append(int(i))
+            best = accuracy[i]
+    return np.array(front, dtype=int)
+
+
+def scaling_sweep(runs, costs: Sequence[str] = ("params", "train_seconds"), *, series: str = "series",
+                  label: str | None = "label", front: bool = True, title: str | None = None, figsize=None):
+    """Test accuracy against each cost, on logarithmic x axes, one panel per cost.
+
+    Runs of one series (e.g. one depth at several widths) are joined by a
+    line, in order of cost. With ``front=True`` the runs on the
+    :func:`pareto_front` of each panel are ringed in black: the others are
+    beaten by a run that costs no more.
+
+    Args:
+        runs: list of dicts, each with ``"test_accuracy"`` (0..1), the
+            ``series`` key (the legend entry), every key in ``costs``
+            (positive numbers: ``"params"`` a count, ``"multiply_adds"`` per
+            image, ``"train_seconds"`` seconds) and, if ``label`` is not None,
+            a short text written beside the point (e.g. ``"w16"``).
+        costs: the keys for the x axes, one panel each.
+        series: the key that groups runs into lines.
+        label: the key of each point's annotation, or None for none.
+        front: ring the runs on each panel's Pareto front.
+        title: a title over the figure, or None.
+        figsize: inches; default 5.2 x 4 per panel.
+
+    Returns:
+        The figure, with one axes per cost (x: the cost, log scale; y: test
+        accuracy in percent).
+    """
+    costs = [costs] if isinstance(costs, str) else list(costs)
+    if not costs:
+        raise ValueError("costs must name at least one key, e.g. ('params', 'train_seconds')")
+    needed = ["test_accuracy", series, *costs] + ([label] if label is not None else [])
+    runs = _check_runs(runs, needed, "scaling_sweep")
+    accuracy = _accuracies([r["test_accuracy"] for r in runs])
+    names = list(dict.fromkeys(str(r[series]) for r in runs))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    markers = "osD^v<>p"
+    fig, axes = plt.subplots(1, len(costs), figsize=figsize or (5.2 * len(costs), 4.0), squeeze=False)
+    for ax, key in zip(axes[0], costs):
+        cost = _positive([r[key] for r in runs], key)
+        for k, name in enumerate(names):
+            idx = [i for i, r in enumerate(runs) if str(r[series]) == name]
+            idx.sort(key=lambda i: cost[i])
+            ax.plot(cost[idx], 100 * accuracy[idx], marker=markers[k % len(markers)], color=colors[k % len(colors)],
+                    label=name, linewidth=1.2, markersize=6)
+        if label is not None:
+            for i, run in enumerate(runs):
+                ax.annotate(str(run[label]), (cost[i], 100 * accuracy[i]), textcoords="offset points",
+                            xytext=(4, -10), fontsize=7, color="0.3")
+        if front:
+            best = pareto_front(cost, accuracy)
+            ax.scatter(cost[best], 100 * accuracy[best], s=150, facecolors="none", edgecolors="black",
+                       linewidths=1.2, label="Pareto front", zorder=3)
+        _set_log_x(ax, cost)
+        ax.set(xlabel=AXIS_LABELS.get(key, key), ylabel="test accuracy (%)")
+        ax.grid(True, alpha=0.25)
+        ax.set_title(f"accuracy vs {AXIS_LABELS.get(key, key)}", fontsize=10)
+    axes[0, 0].legend(fontsize=8, loc="best")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def learning_curves(runs, *, model: str = "model", chance: float | None = None, title: str | None = None,
+                    figsize=(6.5, 4.2)):
+    """Test accuracy against the number of training images, one line per model (log x axis).
+
+    If a model has several runs at one training-set size (several seeds),
+    the line goes through their mean and a vertical bar spans their minimum
+    to maximum.
+
+    Args:
+        runs: list of dicts, each with ``"train_size"`` (positive int, images),
+            ``"test_accuracy"`` (0..1) and the ``model`` key (the legend entry).
+        model: the key naming each run's model.
+        chance: accuracy of guessing (e.g. 0.1 for ten balanced classes),
+            drawn as a dotted line; None for none.
+        title: the title, or None.
+        figsize: inches.
+
+    Returns:
+        The figure, one axes: x training images (log scale), y test accuracy in percent.
+    """
+    runs = _check_runs(runs, ["train_size", "test_accuracy", model], "learning_curves")
+    sizes = _positive([r["train_size"] for r in runs], "train_size")
+    accuracy = _accuracies([r["test_accuracy"] for r in runs])
+    if chance is not None and not 0 <= chance <= 1:
+        raise ValueError(f"chance must be a fraction in [0, 1] or None, got {chance!r}")
+    names = list(dict.fromkeys(str(r[model]) for r in runs))
+    markers = "osD^v<>p"
+    fig, ax = plt.subplots(figsize=figsize)
+    for k, name in enumerate(names):
+        mine = np.array([str(r[model]) == name for r in runs])
+        xs = np.unique(sizes[mine])
+        per_size = [accuracy[mine & (sizes == x)] for x in xs]
+        mean = np.array([a.mean() for a in per_size])
+        (line,) = ax.plot(xs, 100 * mean, marker=markers[k % len(markers)], label=name)
+        spread = np.array([[a.mean() - a.min(), a.max() - a.mean()] for a in per_size]).T
+        if np.any(spread > 0):
+            ax.errorbar(xs, 100 * mean, yerr=100 * spread, fmt="none", ecolor=line.get_color(), capsize=3)
+    if chance is not None:
+        ax.axhline(100 * chance, color="0.5", linestyle=":", label="chance")
+    ax.set_xscale("log")
+    ax.set_xticks(np.unique(sizes))
+    ax.set_xticklabels([f"{int(s):,}" for s in np.unique(sizes)], fontsize=8)
+    ax.xaxis.set_minor_locator(NullLocator())
+    ax.set(xlabel=AXIS_LABELS["train_size"], ylabel="test accuracy (%)")
+    ax.grid(True, alpha=0.25)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig
+
+
+def cosine_similarity(vectors) -> np.ndarray:
+    """Cosine similarity of every pair of rows: (N, D) -> (N, N), values in [-1, 1]."""
+    vectors = np.asarray(vectors, dtype=float)
+    if vectors.ndim != 2 or vectors.shape[0] == 0 or vectors.shape[1] == 0:
+        raise ValueError(f"vectors must be a non-empty (N, D) array, got shape {vectors.shape}")
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    if np.any(norms == 0):
+        raise ValueError("every vector must be non-zero to have a cosine similarity")
+    unit = vectors / norms
+    return np.clip(unit @ unit.T, -1.0, 1.0)
+
+
+def position_similarity(embeddings, grid: tuple[int, int], positions: Sequence[int] | None = None,
+                        limit: float | None = None, size: float = 1.9):
+    """How similar each learned position embedding is to the others, drawn on the patch grid.
+
+    One panel per chosen position: the cosine similarity between that
+    position's embedding and every position's embedding, as a
+    ``grid[0] x grid[1]`` image (the patch layout); the chosen position
+    (whose similarity with itself is 1) is marked with a black dot. If the model has learned the 2-D layout of the
+    patches, each panel shows a bright spot around its own position (figure 7
+    of the ViT paper).
+
+    Args:
+        embeddings: (grid[0] * grid[1], D) position embeddings of the patch
+            tokens, row by row (without the class token).
+        grid: patches per column and per row, e.g. (8, 8) for 4x4 patches of a 32x32 image.
+        positions: indices of the positions to show; default the four corners and the centre.
+        limit: the colour scale runs from ``-limit`` to ``limit``; default the largest
+            absolute similarity between two different positions in the panels, so that
+            weak structure stays visible (the chosen positions themselves saturate).
+        size: inches per panel.
+
+    Returns:
+        The figure: one axes per position plus a colour bar (cosine similarity, ``-limit..limit``).
+    """
+    embeddings = np.asarray(embeddings, dtype=float)
+    try:
+        rows, cols = (int(g) for g in grid)
+    except (TypeError, ValueError):
+        raise ValueError(f"grid must be two positive integers (rows, columns), got {grid!r}") from None
+    if rows < 1 or cols < 1:
+        raise ValueError(f"grid must be two positive integers (rows, columns), got {grid!r}")
+    if embeddings.ndim != 2 or embeddings.shape[0] != rows * cols:
+        raise ValueError(f"embeddings must have shape ({rows * cols}, D) for a {rows}x{cols} grid, got {embeddings.shape}")
+    if positions is None:
+        positions = [0, cols - 1, (rows // 2) * cols + cols // 2, (rows - 1) * cols, rows * cols - 1]
+    positions = list(dict.fromkeys(int(p) for p in positions))
+    if not positions or any(not 0 <= p < rows * cols for p in positions):
+        raise ValueError(f"positions must be indices in [0, {rows * cols}), got {positions}")
+    similarity = cosine_similarity(embeddings)
+    if limit is None:
+        others = np.abs(similarity[positions]).copy()
+        others[np.arange(len(positions)), positions] = 0.0
+        limit = float(others.max()) if others.max() > 0 else 1.0
+    elif not 0 < limit <= 1:
+        raise ValueError(f"limit must be in (0, 1] or None, got {limit!r}")
+    fig, axes = plt.subplots(1, len(positions), figsize=(size * len(positions) + 0.8, size + 0.4), squeeze=False)
+    for ax, p in zip(axes[0], positions):
+        shown = ax.imshow(similarity[p].reshape(rows, cols), cmap="RdBu_r", vmin=-limit, vmax=limit)
+        ax.plot(p % cols, p // cols, "o", color="black", markersize=4)
+        ax.set_title(f"patch ({p // cols}, {p % cols})", fontsize=9)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.colorbar(shown, ax=list(axes[0]), fraction=0.02, pad=0.02, label="cosine similarity")
+    return fig

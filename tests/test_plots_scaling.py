@@ -1,0 +1,258 @@
+"""cvtutor.plots.scaling: Pareto fronts, scaling-sweep and learning-curve figures."""
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from cvtutor.plots.scaling import (  # noqa: E402
+    cosine_similarity,
+    learning_curves,
+    log_ticks,
+    pareto_front,
+    position_similarity,
+    scaling_sweep,
+)
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+def _sweep():
+    runs = []
+    for blocks, bonus in (("(0, 0, 0)", 0.0), ("(1, 0, 1)", 0.03)):
+        for width, params, seconds, acc in ((4, 7e3, 10.0, 0.40), (8, 2.6e4, 20.0, 0.55), (16, 1e5, 60.0, 0.62)):
+            runs.append({"series": f"blocks {blocks}", "label": f"w{width}", "params": params * (1 + bonus * 10),
+                         "train_seconds": seconds * (1 + bonus * 10), "multiply_adds": params * 100,
+                         "test_accuracy": acc + bonus})
+    return runs
+
+
+# pareto_front ----------------------------------------------------------------
+
+
+def test_pareto_front_by_hand():
+    cost = [1, 2, 3, 4, 5]
+    accuracy = [0.5, 0.4, 0.6, 0.6, 0.7]
+    # 2 is beaten by the cheaper 1; 4 only ties the cheaper 3.
+    assert pareto_front(cost, accuracy).tolist() == [0, 2, 4]
+
+
+def test_pareto_front_order_ties_and_single():
+    assert pareto_front([5, 1, 3], [0.9, 0.2, 0.5]).tolist() == [1, 2, 0]
+    # Equal cost: only the more accurate one.
+    assert pareto_front([2, 2, 1], [0.3, 0.6, 0.1]).tolist() == [2, 1]
+    assert pareto_front([7.0], [0.1]).tolist() == [0]
+
+
+def test_pareto_front_property_random():
+    rng = np.random.default_rng(0)
+    cost, accuracy = rng.random(50), rng.random(50)
+    front = pareto_front(cost, accuracy)
+    assert np.all(np.diff(cost[front]) >= 0) and np.all(np.diff(accuracy[front]) > 0)
+    for i in range(50):
+        beaten = np.any((cost <= cost[i]) & (accuracy >= accuracy[i]) & (np.arange(50) != i))
+        assert (i in front) == (not beaten)
+
+
+@pytest.mark.parametrize("cost, accuracy", [([], []), ([1, 2], [0.5]), ([[1, 2]], [[0.1, 0.2]]), ([1, np.nan], [0.1, 0.2])])
+def test_pareto_front_bad_input(cost, accuracy):
+    with pytest.raises(ValueError):
+        pareto_front(cost, accuracy)
+
+
+# log_ticks -------------------------------------------------------------------
+
+
+def test_log_ticks_round_numbers_inside_the_range():
+    assert log_ticks(5e3, 5e5) == [5e3, 1e4, 2e4, 5e4, 1e5, 2e5, 5e5]
+    # A narrow range gets finer steps, still round.
+    assert log_ticks(11, 26) == [15, 20, 25]
+    ticks = log_ticks(10.3, 27.5)
+    assert len(ticks) >= 3 and all(11 <= t <= 26 for t in ticks)
+    assert all(float(t).is_integer() for t in ticks)
+    assert log_ticks(3.0, 3.0) == [3.0]
+
+
+@pytest.mark.parametrize("low, high", [(0, 10), (-1, 10), (10, 1), (1, np.inf)])
+def test_log_ticks_bad_range(low, high):
+    with pytest.raises(ValueError):
+        log_ticks(low, high)
+
+
+# scaling_sweep -----------------------------------------------------------------
+
+
+def test_scaling_sweep_panels_lines_and_log_axes():
+    runs = _sweep()
+    fig = scaling_sweep(runs, costs=("params", "train_seconds"))
+    axes = fig.axes
+    assert len(axes) == 2
+    for ax, key in zip(axes, ("params", "train_seconds")):
+        assert ax.get_xscale() == "log"
+        assert ax.get_ylabel() == "test accuracy (%)"
+        lines = [line for line in ax.get_lines() if line.get_label().startswith("blocks")]
+        assert [line.get_label() for line in lines] == ["blocks (0, 0, 0)", "blocks (1, 0, 1)"]
+        # Each line joins its series' runs in order of cost, accuracy in percent.
+        first = lines[0]
+        np.testing.assert_allclose(first.get_xdata(), [r[key] for r in runs[:3]])
+        np.testing.assert_allclose(first.get_ydata(), [40, 55, 62])
+        # Every run is annotated with its label.
+        assert sorted(t.get_text() for t in ax.texts) == sorted(r["label"] for r in runs)
+    assert axes[0].get_xlabel() == "parameters" and axes[1].get_xlabel() == "training time (s)"
+    # Round tick labels: parameters in thousands, seconds plain; every run inside the limits.
+    assert [t.get_text() for t in axes[0].get_xticklabels()] == ["10k", "20k", "50k", "100k"]
+    low, high = axes[1].get_xlim()
+    assert low < 10 and high > 78  # the runs span 10 to 78 s
+
+
+def test_scaling_sweep_rings_the_pareto_front():
+    runs = _sweep()
+    fig = scaling_sweep(runs, costs=["params"])
+    (ring,) = [c for c in fig.axes[0].collections if c.get_label() == "Pareto front"]
+    params = np.array([r["params"] for r in runs])
+    accuracy = np.array([r["test_accuracy"] for r in runs])
+    expected = pareto_front(params, accuracy)
+    np.testing.assert_allclose(ring.get_offsets()[:, 0], params[expected])
+    np.testing.assert_allclose(ring.get_offsets()[:, 1], 100 * accuracy[expected])
+    fig = scaling_sweep(runs, costs="multiply_adds", front=False, label=None)
+    assert not fig.axes[0].collections and not fig.axes[0].texts
+    assert fig.axes[0].get_xlabel() == "multiply-adds per image"
+
+
+@pytest.mark.parametrize(
+    "runs, kwargs, match",
+    [
+        ([], {}, "non-empty"),
+        ({"params": 1}, {}, "non-empty"),
+        ([1, 2], {}, "must be a dict"),
+        ([{"params": 1, "train_seconds": 1, "series": "a", "label": "x"}], {}, "lacks"),
+        ([{"params": 0, "train_seconds": 1, "series": "a", "label": "x", "test_accuracy": 0.5}], {}, "positive"),
+        ([{"params": 1, "train_seconds": 1, "series": "a", "label": "x", "test_accuracy": 55.0}], {}, r"\[0, 1\]"),
+        ([{"params": 1, "series": "a", "label": "x", "test_accuracy": 0.5}], {"costs": ()}, "at least one"),
+    ],
+)
+def test_scaling_sweep_bad_input(runs, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        scaling_sweep(runs, **kwargs)
+
+
+# learning_curves --------------------------------------------------------------
+
+
+def test_learning_curves_one_line_per_model_with_seed_spread():
+    runs = []
+    for model, base in (("CNN", 0.4), ("ViT", 0.3)):
+        for size, gain in ((1000, 0.0), (4000, 0.1), (16000, 0.2)):
+            for seed in (0, 1):
+                runs.append({"model": model, "train_size": size, "test_accuracy": base + gain + 0.01 * seed})
+    fig = learning_curves(runs, chance=0.1)
+    (ax,) = fig.axes
+    assert ax.get_xscale() == "log" and ax.get_xlabel() == "training images"
+    lines = {line.get_label(): line for line in ax.get_lines()}
+    np.testing.assert_allclose(lines["CNN"].get_xdata(), [1000, 4000, 16000])
+    np.testing.assert_allclose(lines["CNN"].get_ydata(), [40.5, 50.5, 60.5])
+    np.testing.assert_allclose(lines["ViT"].get_ydata(), [30.5, 40.5, 50.5])
+    np.testing.assert_allclose(lines["chance"].get_ydata(), [10, 10])
+    # Two seeds per point: error bars from min to max.
+    assert len(ax.collections) == 2
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["1,000", "4,000", "16,000"]
+
+
+def test_learning_curves_single_runs_have_no_bars():
+    runs = [{"arch": "a", "train_size": n, "test_accuracy": 0.1 * i} for i, n in enumerate((10, 100), start=1)]
+    fig = learning_curves(runs, model="arch", title="t")
+    assert not fig.axes[0].collections and fig.axes[0].get_title() == "t"
+
+
+@pytest.mark.parametrize(
+    "runs, kwargs, match",
+    [
+        ([{"model": "a", "train_size": 0, "test_accuracy": 0.5}], {}, "positive"),
+        ([{"model": "a", "train_size": 10, "test_accuracy": 1.5}], {}, r"\[0, 1\]"),
+        ([{"model": "a", "test_accuracy": 0.5}], {}, "lacks"),
+        ([{"model": "a", "train_size": 10, "test_accuracy": 0.5}], {"chance": 10}, "chance"),
+        ("runs", {}, "non-empty"),
+    ],
+)
+def test_learning_curves_bad_input(runs, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        learning_curves(runs, **kwargs)
+
+
+# cosine_similarity and position_similarity -------------------------------------
+
+
+def test_cosine_similarity_by_hand():
+    sim = cosine_similarity([[1, 0], [0, 2], [-3, 0], [1, 1]])
+    assert sim.shape == (4, 4)
+    np.testing.assert_allclose(np.diag(sim), 1.0)
+    assert sim[0, 1] == pytest.approx(0.0) and sim[0, 2] == pytest.approx(-1.0)
+    assert sim[0, 3] == pytest.approx(1 / np.sqrt(2))
+    np.testing.assert_allclose(sim, sim.T)
+
+
+@pytest.mark.parametrize("vectors", [np.zeros((0, 3)), np.ones(3), [[1, 0], [0, 0]]])
+def test_cosine_similarity_bad_input(vectors):
+    with pytest.raises(ValueError):
+        cosine_similarity(vectors)
+
+
+def _grid_embeddings(rows, cols):
+    """Embeddings that encode the 2-D position smoothly: nearby patches are similar."""
+    r, c = np.meshgrid(np.arange(rows), np.arange(cols), indexing="ij")
+    angles = np.stack([r.ravel(), c.ravel()], axis=1) * 0.4
+    return np.concatenate([np.cos(angles), np.sin(angles)], axis=1)
+
+
+def test_position_similarity_draws_one_map_per_position():
+    rows, cols = 4, 6
+    embeddings = _grid_embeddings(rows, cols)
+    fig = position_similarity(embeddings, (rows, cols), positions=[0, 7, 23])
+    panels = [ax for ax in fig.axes if ax.images]
+    assert len(panels) == 3 and len(fig.axes) == 4  # and a colour bar
+    expected = cosine_similarity(embeddings)
+    for ax, p in zip(panels, [0, 7, 23]):
+        image = ax.images[0].get_array()
+        assert image.shape == (rows, cols)
+        np.testing.assert_allclose(image, expected[p].reshape(rows, cols))
+        # The brightest cell is the position itself, marked with a dot.
+        assert np.unravel_index(np.argmax(image), image.shape) == (p // cols, p % cols)
+        (dot,) = ax.get_lines()
+        assert (dot.get_xdata()[0], dot.get_ydata()[0]) == (p % cols, p // cols)
+    assert panels[1].get_title() == "patch (1, 1)"
+    # Default colour limit: the strongest similarity between two different positions shown.
+    others = np.abs(expected[[0, 7, 23]])
+    others[[0, 1, 2], [0, 7, 23]] = 0
+    assert panels[0].images[0].get_clim() == pytest.approx((-others.max(), others.max()))
+    fig = position_similarity(embeddings, (rows, cols), positions=[0], limit=1.0)
+    assert fig.axes[0].images[0].get_clim() == (-1.0, 1.0)
+
+
+def test_position_similarity_default_positions_are_corners_and_centre():
+    fig = position_similarity(_grid_embeddings(8, 8), (8, 8))
+    titles = [ax.get_title() for ax in fig.axes if ax.images]
+    assert titles == ["patch (0, 0)", "patch (0, 7)", "patch (4, 4)", "patch (7, 0)", "patch (7, 7)"]
+
+
+@pytest.mark.parametrize(
+    "embeddings, grid, positions, match",
+    [
+        (np.ones((10, 3)), (3, 3), None, "shape"),
+        (np.ones((9, 3)), (3, 0), None, "positive"),
+        (np.ones((9, 3)), "3x3", None, "two positive"),
+        (np.ones((9, 3)), (3, 3), [9], "indices"),
+        (np.ones((9, 3)), (3, 3), [], "indices"),
+    ],
+)
+def test_position_similarity_bad_input(embeddings, grid, positions, match):
+    with pytest.raises(ValueError, match=match):
+        position_similarity(embeddings, grid, positions)
+    with pytest.raises(ValueError, match="limit"):
+        position_similarity(_grid_embeddings(3, 3), (3, 3), limit=0)
