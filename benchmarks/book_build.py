@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from cvtutor.records import write_record
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "book-builds"
@@ -59,14 +60,7 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"folder for the JSON record (default {RESULTS})")
     args = parser.parse_args(argv)
     record = build_book(args.book, args.profile, args.data_dir)
-    args.out.mkdir(parents=True, exist_ok=True)
-    stamp = record["finished"].replace(":", "").replace("-", "")[:15]
-    path = args.out / f"{args.profile}-{stamp}.json"
-    if path.exists():  # two builds within a second
-        path = args.out / f"{args.profile}-{stamp}-{os.getpid()}.json"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=2))
-    os.replace(tmp, path)
+    path = write_record(record, args.out, args.profile)
     print(f"wrote {path}: {args.profile} build {'succeeded' if record['returncode'] == 0 else 'FAILED'} "
           f"in {record['seconds']:.0f} s", flush=True)
     return 0 if record["returncode"] == 0 else 1

@@ -21,7 +21,6 @@ os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import argparse  # noqa: E402
 import datetime as dt  # noqa: E402
-import json  # noqa: E402
 import platform  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
@@ -187,6 +186,8 @@ def train(seed: int, epochs: int, batch_size: int, width: int, train_size=None, 
 
 
 def main(argv=None) -> int:
+    from cvtutor.records import write_record
+
     parser = argparse.ArgumentParser(prog="python -m benchmarks.gpu", description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
     parser.add_argument("--epochs", type=int, default=12)
@@ -198,17 +199,12 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
     run_id = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     for seed in args.seeds:
         record = train(seed, args.epochs, args.batch_size, args.width, args.train_size, args.test_size,
                        args.data_dir, precision=args.precision)
         record["run_id"] = run_id
-        stamp = record["finished"].replace(":", "").replace("-", "")[:15]
-        path = args.out / f"gpu-resnet9-seed{seed}-{stamp}.json"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(record, indent=2))
-        os.replace(tmp, path)
+        path = write_record(record, args.out, f"gpu-resnet9-seed{seed}")
         print(f"wrote {path}: {record['test_accuracy']:.4f}, training {record['train_seconds']:.1f} s, "
               f"compile {record['compile_seconds']:.1f} s", flush=True)
     return 0

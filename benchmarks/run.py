@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import platform
 import resource
@@ -25,6 +24,7 @@ import time
 from pathlib import Path
 
 from benchmarks.recipes import RECIPES
+from cvtutor.records import write_record
 
 RESULTS = Path(__file__).resolve().parent / "results"
 
@@ -130,17 +130,12 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", help="CIFAR-10 location (default $CVTUTOR_DATA, else Keras)")
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"folder for the JSON records (default {RESULTS})")
     args = parser.parse_args(argv)
-    args.out.mkdir(parents=True, exist_ok=True)
     run_id = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")  # pairs recipes with their baseline
     for seed in args.seeds:
         for name in args.recipes:
             record = run_recipe(name, seed, args.train_size, args.test_size, args.epochs, args.data_dir)
             record["run_id"] = run_id
-            stamp = record["finished"].replace(":", "").replace("-", "")[:15]
-            path = args.out / f"{name}-seed{seed}-{stamp}.json"
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(record, indent=2))
-            os.replace(tmp, path)
+            path = write_record(record, args.out, f"{name}-seed{seed}")
             print(f"wrote {path}: {record['test_accuracy']:.4f} in {record['wall_seconds']:.1f} s", flush=True)
     return 0
 

@@ -40,6 +40,25 @@ def load_records(folder: str | os.PathLike) -> list[dict]:
     return sorted(records, key=lambda r: (r.get("finished", ""), r["recipe"], r["seed"]))
 
 
+def write_record(record: dict, folder: str | os.PathLike, prefix: str) -> Path:
+    """Write ``record`` as ``<folder>/<prefix>-<finished time>.json`` and return the path.
+
+    The file appears whole or not at all (written to a temporary name, then
+    renamed); a second record with the same name in the same second gets the
+    process id appended instead of replacing the first.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = record["finished"].replace(":", "").replace("-", "")[:15]
+    path = folder / f"{prefix}-{stamp}.json"
+    if path.exists():
+        path = folder / f"{prefix}-{stamp}-{os.getpid()}.json"
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=2), encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
 def time_to_accuracy(record: dict, target: float) -> float | None:
     """Seconds from start until the per-epoch test accuracy first reached ``target`` (0..1), or None."""
     return next((p["seconds"] for p in record["curve"] if p["test_accuracy"] >= target), None)

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from cvtutor.records import load_records, summarize, time_to_accuracy
+from cvtutor.records import load_records, summarize, time_to_accuracy, write_record
 
 
 def _record(recipe, seed, accuracies, seconds, run_id="run-1", target=None, load=1.0):
@@ -68,3 +68,12 @@ def test_a_target_can_be_on_another_clock():
     assert summarize([record])[0]["target_met"] is False  # 101 s of wall time
     record |= {"target_clock": "train_seconds", "train_seconds": 25.0}
     assert summarize([record])[0]["target_met"] is True
+
+
+def test_write_record_is_whole_and_never_replaces_a_record(tmp_path):
+    record = _record("a", 0, [0.5], [10]) | {"finished": "2026-11-28T01:02:03+00:00"}
+    first = write_record(record, tmp_path / "new", "a-seed0")
+    second = write_record(record | {"seed": 1}, tmp_path / "new", "a-seed0")
+    assert first.name == "a-seed0-20261128T010203.json" and second != first
+    assert [r["seed"] for r in load_records(tmp_path / "new")] == [0, 1]
+    assert not list((tmp_path / "new").glob("*.tmp"))
