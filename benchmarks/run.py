@@ -129,8 +129,11 @@ def main(argv=None) -> int:
     parser.add_argument("--epochs", type=int, help="override the recipe's epochs")
     parser.add_argument("--data-dir", help="CIFAR-10 location (default $CVTUTOR_DATA, else Keras)")
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"folder for the JSON records (default {RESULTS})")
+    parser.add_argument("--run-id", help="group these records with an earlier invocation's, run right before it on "
+                        "the same machine (e.g. more seeds of one recipe after the baseline); default: a new run")
     args = parser.parse_args(argv)
-    run_id = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")  # pairs recipes with their baseline
+    # Pairs every recipe with the baseline measured in the same run.
+    run_id = args.run_id or dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     for seed in args.seeds:
         for name in args.recipes:
             record = run_recipe(name, seed, args.train_size, args.test_size, args.epochs, args.data_dir)

@@ -15,6 +15,7 @@ def test_harness_writes_a_record_per_recipe_and_seed(tmp_path):
     write_batches_dir(tmp_path / "data", official_batches(per_batch=64))
     out = tmp_path / "results"
     command = [sys.executable, "-m", "benchmarks.run", "tf-tutorial", "article-cnn-pipeline", "fast-cnn", "--seeds", "3",
+               "--run-id", "smoke-run",
                "--train-size", "200", "--test-size", "64", "--epochs", "2",
                "--data-dir", str(tmp_path / "data"), "--out", str(out)]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600,
@@ -22,7 +23,7 @@ def test_harness_writes_a_record_per_recipe_and_seed(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     records = {json.loads(p.read_text())["recipe"]: json.loads(p.read_text()) for p in out.glob("*.json")}
     assert set(records) == {"tf-tutorial", "article-cnn-pipeline", "fast-cnn"}
-    assert len({r["run_id"] for r in records.values()}) == 1  # one invocation, one run
+    assert {r["run_id"] for r in records.values()} == {"smoke-run"}
     assert not list(out.glob("*.tmp"))
     for record in records.values():
         assert record["seed"] == 3 and record["epochs"] == 2 and record["train_images"] == 200
