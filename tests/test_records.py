@@ -41,6 +41,7 @@ def test_summary_takes_medians_over_seeds_and_ratios_within_a_run():
     assert fast["target_met"] is True and base["target_met"] is None
     assert other["ratio_to_baseline"] is None and other["load_average"] == 4.0
     assert other["target_met"] is False  # 0.8 is above 0.75, but 161 s is over 60 s
+    assert fast["commands"] == ["python -m benchmarks.run fast"] == [fast["command"]]
 
 
 def test_a_seed_that_never_reaches_the_accuracy_leaves_no_time():
