@@ -49,7 +49,7 @@ def test_help_everywhere_without_importing_tensorflow(command):
     "args, message",
     [
         ([], "required: COMMAND"),
-        (["train", "resnet"], "invalid choice: 'resnet'"),
+        (["train", "resnet50"], "invalid choice: 'resnet50'"),
         (["train", "cnn", "--epochs", "0"], "expected a positive integer, got 0"),
         (["train", "cnn", "--batch-size", "many"], "expected a positive integer, got 'many'"),
         (["predict", "model.keras"], "the following arguments are required: IMAGE"),
