@@ -3,8 +3,11 @@
     python -m benchmarks.book_build --profile quick
 
 The build is the README's (``jupyter-book build <book> --all``, every
-notebook executed) but goes to a temporary folder, so ``_build/`` is left
-alone. Records go to ``benchmarks/results/book-builds/<profile>-<time>.json``.
+notebook executed) but goes to a temporary folder (or ``--keep DIR``), so
+``_build/`` is left alone. The record holds the whole build's seconds and each
+notebook's execution seconds as myst-nb reports them, so a chapter that runs
+over its time budget shows by name. Records go to
+``benchmarks/results/book-builds/<profile>-<time>.json``.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -22,16 +26,45 @@ from cvtutor.records import write_record
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "book-builds"
+# myst-nb logs "<path>: Executed notebook in 12.34 seconds [mystnb]" once per executed notebook.
+_EXECUTED = re.compile(r"^(?P<path>.+?): Executed notebook in (?P<seconds>[0-9.]+) seconds", re.MULTILINE)
+_FAILED = re.compile(r"^(?P<path>.+?): WARNING: Executing notebook failed", re.MULTILINE)
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
 
 
-def build_book(book: Path, profile: str, data_dir: str | None = None) -> dict:
-    """Build ``book`` with ``CVTUTOR_PROFILE=profile`` and return the record (seconds, return code, ...)."""
+def _page(logged: str, book: Path) -> str:
+    path = Path(logged.strip())
+    try:
+        return path.resolve().relative_to(Path(book).resolve()).as_posix()
+    except ValueError:
+        return path.as_posix()  # outside the book: the path as logged
+
+
+def notebook_seconds(log: str, book: Path) -> dict[str, float]:
+    """``{page: execution seconds}`` from a build's log; pages relative to ``book`` (e.g. ``"book/cnn_classifier.ipynb"``)."""
+    return {_page(m["path"], book): float(m["seconds"]) for m in _EXECUTED.finditer(_ANSI.sub("", log))}
+
+
+def failed_notebooks(log: str, book: Path) -> list[str]:
+    """Pages whose execution failed, from a build's log (myst-nb warns and the build goes on)."""
+    return sorted({_page(m["path"], book) for m in _FAILED.finditer(_ANSI.sub("", log))})
+
+
+def build_book(book: Path, profile: str, data_dir: str | None = None, keep: Path | None = None) -> dict:
+    """Build ``book`` with ``CVTUTOR_PROFILE=profile`` and return the record (seconds, return code, ...).
+
+    Args:
+        keep: folder to build into and keep (its ``_build/jupyter_execute`` holds the
+            executed notebooks); by default a temporary folder, removed afterwards.
+    """
     env = os.environ | {"CVTUTOR_PROFILE": profile}
     if data_dir:
         env["CVTUTOR_DATA"] = data_dir
-    with tempfile.TemporaryDirectory(prefix="cvtutor-book-") as out:
+    with tempfile.TemporaryDirectory(prefix="cvtutor-book-") as scratch:
+        out = Path(keep) if keep else Path(scratch)
+        out.mkdir(parents=True, exist_ok=True)
         command = [str(Path(sys.executable).with_name("jupyter-book")), "build", str(book), "--all",
-                   "--path-output", out]
+                   "--path-output", str(out)]
         load_start = os.getloadavg()[0]
         start = time.perf_counter()
         result = subprocess.run(command, env=env, capture_output=True, text=True)
@@ -43,6 +76,8 @@ def build_book(book: Path, profile: str, data_dir: str | None = None) -> dict:
         "seconds": seconds,
         "returncode": result.returncode,
         "html_pages": pages,
+        "notebook_seconds": notebook_seconds(result.stdout + result.stderr, book),
+        "notebook_failures": failed_notebooks(result.stdout + result.stderr, book),
         "error_tail": result.stderr[-2000:] if result.returncode else "",
         "cpus": os.cpu_count(),
         "load_average_start": load_start,
@@ -58,12 +93,18 @@ def main(argv=None) -> int:
     parser.add_argument("--book", type=Path, default=ROOT, help="the book's folder (default: this checkout)")
     parser.add_argument("--data-dir", help="CIFAR-10 location (default $CVTUTOR_DATA, else Keras)")
     parser.add_argument("--out", type=Path, default=RESULTS, help=f"folder for the JSON record (default {RESULTS})")
+    parser.add_argument("--keep", type=Path, help="build into this folder and keep it (default: a temporary folder)")
     args = parser.parse_args(argv)
-    record = build_book(args.book, args.profile, args.data_dir)
+    record = build_book(args.book, args.profile, args.data_dir, args.keep)
     path = write_record(record, args.out, args.profile)
-    print(f"wrote {path}: {args.profile} build {'succeeded' if record['returncode'] == 0 else 'FAILED'} "
+    failed = record["notebook_failures"]
+    print(f"wrote {path}: {args.profile} build {'succeeded' if record['returncode'] == 0 and not failed else 'FAILED'} "
           f"in {record['seconds']:.0f} s", flush=True)
-    return 0 if record["returncode"] == 0 else 1
+    for page, seconds in sorted(record["notebook_seconds"].items(), key=lambda item: -item[1]):
+        print(f"  {seconds:7.0f} s  {page}")
+    for page in failed:
+        print(f"  execution FAILED: {page}")
+    return 0 if record["returncode"] == 0 and not failed else 1
 
 
 if __name__ == "__main__":

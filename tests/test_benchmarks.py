@@ -47,12 +47,22 @@ def test_harness_writes_a_record_per_recipe_and_seed(tmp_path):
     assert rows["fast-cnn"]["ratio_to_baseline"] == fast["curve"][0]["seconds"] / records["tf-tutorial"]["curve"][0]["seconds"]
 
 
+def tiny_notebook(code: str) -> str:
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# Page"), nbformat.v4.new_code_cell(code)])
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    return nbformat.writes(notebook)
+
+
 def test_book_build_timer_builds_a_book_and_records_it(tmp_path):
     book = tmp_path / "book"
     book.mkdir()
     (book / "_config.yml").write_text("title: tiny\nexecute:\n  execute_notebooks: force\n")
-    (book / "_toc.yml").write_text("format: jb-book\nroot: index\n")
+    (book / "_toc.yml").write_text("format: jb-book\nroot: index\nchapters:\n- file: pages/sleep\n")
     (book / "index.md").write_text("# Tiny\n\nOne page.\n")
+    (book / "pages").mkdir()
+    (book / "pages" / "sleep.ipynb").write_text(tiny_notebook("import time\ntime.sleep(0.5)"))
     out = tmp_path / "builds"
     command = [sys.executable, "-m", "benchmarks.book_build", "--profile", "quick", "--book", str(book), "--out", str(out)]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
@@ -60,9 +70,21 @@ def test_book_build_timer_builds_a_book_and_records_it(tmp_path):
     [path] = out.glob("quick-*.json")
     record = json.loads(path.read_text())
     assert record["kind"] == "book-build" and record["profile"] == "quick" and record["returncode"] == 0
-    assert record["seconds"] > 0 and record["html_pages"] >= 1 and record["error_tail"] == ""
+    assert record["seconds"] > 0 and record["html_pages"] >= 2 and record["error_tail"] == ""
+    assert list(record["notebook_seconds"]) == ["pages/sleep.ipynb"] and record["notebook_failures"] == []
+    assert 0.5 <= record["notebook_seconds"]["pages/sleep.ipynb"] < record["seconds"]
     assert "benchmarks.book_build --profile quick" in record["command"]
     assert not (book / "_build").exists()  # built elsewhere, the book's own _build untouched
+    # --keep leaves the build, executed notebooks included, where asked.
+    kept = tmp_path / "kept"
+    result = subprocess.run([*command, "--keep", str(kept)], cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0 and (kept / "_build" / "jupyter_execute" / "pages" / "sleep.ipynb").exists()
+    # A notebook that fails to execute is named, and the build counts as failed.
+    (book / "pages" / "sleep.ipynb").write_text(tiny_notebook("raise RuntimeError('on purpose')"))
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 1 and "execution FAILED: pages/sleep.ipynb" in result.stdout
+    for p in out.glob("quick-*.json"):
+        p.unlink()
     # A broken book fails with the reason in the record and exit status 1.
     (book / "_toc.yml").write_text("format: jb-book\nroot: missing\n")
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)

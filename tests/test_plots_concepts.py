@@ -436,3 +436,13 @@ def test_softmax_saturation_three_panels_with_uniform_references():
     assert fig.axes[1].get_legend().get_texts()[2].get_text() == "uniform log 8"
     assert fig.axes[2].get_legend() is None
     assert fig.axes[1].get_ylabel() == "entropy of the weights (nats)"
+
+
+@pytest.mark.parametrize("query", [6, -1, 1.0, True])
+def test_attention_plots_reject_a_query_outside_the_patches_before_drawing(query):
+    figures = plt.get_fignums()
+    with pytest.raises(ValueError, match=r"query must be a token index in 0\.\.5"):
+        plots.attention_overlay(_image(8, 12), _weights(6), 4, query=query)
+    with pytest.raises(ValueError, match=r"query must be a token index in 0\.\.5"):
+        plots.attention_maps(_image(8, 12), np.stack([_weights(6)] * 2), 4, query=query)
+    assert plt.get_fignums() == figures  # no half-drawn figure left open

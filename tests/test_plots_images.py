@@ -269,9 +269,10 @@ def test_read_milestones_rejects_missing_columns_or_rows(tmp_path, text, message
         plots.read_milestones(_write(tmp_path, text))
 
 
-def test_read_milestones_rejects_a_non_number(tmp_path):
-    with pytest.raises(ValueError):
-        plots.read_milestones(_write(tmp_path, HEADER + "NetA,twenty,60,59.3,ref1,\n"))
+def test_read_milestones_rejects_a_non_number_naming_its_line(tmp_path):
+    text = HEADER + "NetA,2012,60,59.3,ref1,\nNetB,twenty,60,59.3,ref1,\n"
+    with pytest.raises(ValueError, match=r"line 3 \('NetB'\): year must be an integer, got 'twenty'"):
+        plots.read_milestones(_write(tmp_path, text))
 
 
 def test_milestones_plots_size_by_year_and_accuracy_by_size(tmp_path):

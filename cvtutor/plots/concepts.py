@@ -246,6 +246,12 @@ def receptive_field_squares(image, sizes: dict, center: tuple[int, int]):
     return fig
 
 
+def _check_query(query, num_tokens: int) -> int:
+    if isinstance(query, bool) or not isinstance(query, (int, np.integer)) or not 0 <= query < num_tokens:
+        raise ValueError(f"query must be a token index in 0..{num_tokens - 1}, got {query!r}")
+    return int(query)
+
+
 def _outline_patch(ax, token: int, patch_size: int, cols: int):
     """Outline patch ``token`` (row-major index in a grid ``cols`` patches wide) in cyan."""
     r, c = divmod(int(token), cols)
@@ -276,6 +282,8 @@ def attention_overlay(image, weights, patch_size: int, query: int | None = None,
     image = _display_image(image)
     weights = np.asarray(weights, dtype=float).ravel()
     rows, cols = _token_grid(image, patch_size, len(weights))
+    if query is not None:
+        query = _check_query(query, len(weights))
     fig, ax = (plt.subplots(figsize=(4.2, 3.6)) if ax is None else (ax.figure, ax))
     heat = np.kron(weights.reshape(rows, cols), np.ones((patch_size, patch_size)))
     _image_axes(ax, image, title)
@@ -304,6 +312,8 @@ def attention_maps(image, rows, patch_size: int, query: int, titles: Sequence[st
         raise ValueError(f"rows must have shape (n, T), got {rows.shape}")
     if titles is not None and len(titles) != len(rows):
         raise ValueError(f"got {len(rows)} rows but {len(titles)} titles")
+    query = _check_query(query, rows.shape[1])
+    _token_grid(_display_image(image), patch_size, rows.shape[1])
     fig, axes = plt.subplots(1, len(rows) + 1, figsize=(3.3 * (len(rows) + 1), 3.3))
     shown = _display_image(image)
     _image_axes(axes[0], shown, f"query patch {query}")

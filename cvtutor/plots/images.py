@@ -129,10 +129,13 @@ def read_milestones(path: str | os.PathLike) -> list[dict]:
     required = {"model", "year", "params_millions", "imagenet_top1", "source"}
     if not rows or not required <= rows[0].keys():
         raise ValueError(f"{path}: expected columns {sorted(required)}, got {sorted(rows[0]) if rows else 'no rows'}")
-    for row in rows:
-        row["year"] = int(row["year"])
-        row["params_millions"] = float(row["params_millions"])
-        row["imagenet_top1"] = float(row["imagenet_top1"])
+    for line, row in enumerate(rows, start=2):  # line 1 is the header
+        for column, kind in (("year", int), ("params_millions", float), ("imagenet_top1", float)):
+            try:
+                row[column] = kind(row[column])
+            except (TypeError, ValueError):
+                raise ValueError(f"{path}, line {line} ({row.get('model')!r}): {column} must be "
+                                 f"{'an integer' if kind is int else 'a number'}, got {row[column]!r}") from None
     return rows
 
 
