@@ -12,7 +12,12 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import matplotlib
 import pytest
+
+# Figures are drawn off screen and closed after every test.
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
 
 # The real offline copy (set by .ci/run), captured before the fixtures below hide it.
 REAL_DATA = os.environ.get("CVTUTOR_DATA")
@@ -21,6 +26,12 @@ ROOT = Path(__file__).resolve().parent.parent
 # The README's build command, run exactly as written there (tests/test_book.py checks that).
 BUILD_COMMAND = ["jupyter-book", "build", ".", "--all", "-W", "--keep-going"]
 HTML = ROOT / "_build" / "html"
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
 
 
 @pytest.fixture(autouse=True)

@@ -1,23 +1,13 @@
 """Tests of the chapter 1.4 figures in cvtutor.plots: curves, confusion matrices, mistakes, predictions."""
 
 import matplotlib
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from cvtutor import plots  # noqa: E402
-from cvtutor.training import TrainResult  # noqa: E402
+from cvtutor import plots
+from cvtutor.training import TrainResult
 
 NAMES = [f"class{i}" for i in range(10)]
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 def _history(epochs=3, val=True):

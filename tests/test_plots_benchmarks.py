@@ -1,19 +1,9 @@
 """cvtutor.plots.benchmarks: time-to-accuracy curves."""
 
-import matplotlib
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from cvtutor.plots.benchmarks import time_to_accuracy_curves  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def _close():
-    yield
-    plt.close("all")
+from cvtutor.plots.benchmarks import time_to_accuracy_curves
 
 
 def _record(recipe, seed, accuracies, seconds, target=None):

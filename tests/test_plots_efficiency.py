@@ -1,20 +1,9 @@
 """Tests of the chapter 1.5.3 figures: seeds, label budgets, number formats, matching loss curves."""
 
-import matplotlib
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from cvtutor.plots.efficiency import accuracy_vs_labels, float_formats, loss_curve_match, seed_comparison  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+from cvtutor.plots.efficiency import accuracy_vs_labels, float_formats, loss_curve_match, seed_comparison
 
 
 # seed_comparison -------------------------------------------------------------

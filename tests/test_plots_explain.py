@@ -2,21 +2,12 @@
 compute and data plots (cvtutor.plots.challenges)."""
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from cvtutor.plots.challenges import accuracy_vs_data, count_label, throughput  # noqa: E402
-from cvtutor.plots.explain import explanation_grid, overlay  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+from cvtutor.plots.challenges import accuracy_vs_data, count_label, throughput
+from cvtutor.plots.explain import explanation_grid, overlay
 
 
 def _images(n=3, size=8, seed=0):

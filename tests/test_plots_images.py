@@ -3,24 +3,15 @@
 from pathlib import Path
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from cvtutor import plots  # noqa: E402
+from cvtutor import plots
 
 ROOT = Path(__file__).resolve().parent.parent
 MILESTONES_CSV = ROOT / "book" / "data" / "milestones.csv"
 HEADER = "model,year,params_millions,imagenet_top1,source,note\n"
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 def _images(n, height=8, width=8, channels=3, seed=0):

@@ -1,20 +1,11 @@
 """Tests of the chapter 1.3 figures in cvtutor.plots.maps: feature maps, heat maps, hidden states, log curves."""
 
 import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from cvtutor import plots  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
+from cvtutor import plots
 
 
 def _images(n=2, height=8, width=8, channels=3, seed=0):

@@ -1,14 +1,9 @@
 """cvtutor.plots.scaling: Pareto fronts, scaling-sweep and learning-curve figures."""
 
-import matplotlib
+import numpy as np
+import pytest
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-
-from cvtutor.plots.scaling import (  # noqa: E402
+from cvtutor.plots.scaling import (
     cosine_similarity,
     learning_curves,
     log_ticks,
@@ -16,12 +11,6 @@ from cvtutor.plots.scaling import (  # noqa: E402
     position_similarity,
     scaling_sweep,
 )
-
-
-@pytest.fixture(autouse=True)
-def close_figures():
-    yield
-    plt.close("all")
 
 
 def _sweep():
