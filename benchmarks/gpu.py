@@ -55,8 +55,8 @@ def train(seed: int, epochs: int, batch_size: int, width: int, train_size=None, 
     import numpy as np
 
     from cvtutor.data import find_cifar10, load_cifar10
-    from cvtutor.losses import SmoothedSparseCrossentropy
     from cvtutor.models import build_resnet
+    from cvtutor.training import compile_fast_cnn
 
     if keras.backend.backend() != "jax":
         raise RuntimeError(f"benchmarks.gpu needs KERAS_BACKEND=jax, got {keras.backend.backend()!r}")
@@ -73,13 +73,11 @@ def train(seed: int, epochs: int, batch_size: int, width: int, train_size=None, 
         model = build_resnet(width=width, blocks=(1, 0, 1))
     finally:
         keras.config.set_dtype_policy("float32")
-    total_steps = epochs * steps_per_epoch
-    warmup = total_steps // 4
-    schedule = keras.optimizers.schedules.CosineDecay(
-        0.0, decay_steps=max(total_steps - warmup, 1), warmup_target=peak_learning_rate, warmup_steps=warmup)
-    optimizer = keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=5e-4)
+    # The CPU recipe's optimizer and loss (compile_fast_cnn), driven by the jitted step below.
+    compile_fast_cnn(model, epochs * steps_per_epoch, peak_learning_rate=peak_learning_rate,
+                     label_smoothing=label_smoothing)
+    optimizer, loss_fn = model.optimizer, model.loss
     optimizer.build(model.trainable_variables)
-    loss_fn = SmoothedSparseCrossentropy(label_smoothing)
 
     device = jax.devices()[0]
     images = jax.device_put(x_train, device)  # uint8: a quarter of float32's bytes
