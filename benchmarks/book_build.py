@@ -40,14 +40,13 @@ def _page(logged: str, book: Path) -> str:
         return path.as_posix()  # outside the book: the path as logged
 
 
-def notebook_seconds(log: str, book: Path) -> dict[str, float]:
-    """``{page: execution seconds}`` from a build's log; pages relative to ``book`` (e.g. ``"book/cnn_classifier.ipynb"``)."""
-    return {_page(m["path"], book): float(m["seconds"]) for m in _EXECUTED.finditer(_ANSI.sub("", log))}
-
-
-def failed_notebooks(log: str, book: Path) -> list[str]:
-    """Pages whose execution failed, from a build's log (myst-nb warns and the build goes on)."""
-    return sorted({_page(m["path"], book) for m in _FAILED.finditer(_ANSI.sub("", log))})
+def notebook_outcomes(log: str, book: Path) -> tuple[dict[str, float], list[str]]:
+    """From a build's log: ``{page: execution seconds}`` and the pages whose execution failed
+    (myst-nb warns and the build goes on). Pages are relative to ``book``, e.g. ``"book/cnn_classifier.ipynb"``."""
+    log = _ANSI.sub("", log)
+    seconds = {_page(m["path"], book): float(m["seconds"]) for m in _EXECUTED.finditer(log)}
+    failed = sorted({_page(m["path"], book) for m in _FAILED.finditer(log)})
+    return seconds, failed
 
 
 def build_book(book: Path, profile: str, data_dir: str | None = None, keep: Path | None = None) -> dict:
@@ -70,15 +69,16 @@ def build_book(book: Path, profile: str, data_dir: str | None = None, keep: Path
         result = subprocess.run(command, env=env, capture_output=True, text=True)
         seconds = time.perf_counter() - start
         pages = len(list(Path(out, "_build", "html").rglob("*.html")))
+    executed, failed = notebook_outcomes(result.stdout + result.stderr, book)
     return {
         "kind": "book-build",
         "profile": profile,
         "seconds": seconds,
         "returncode": result.returncode,
         "html_pages": pages,
-        "notebook_seconds": notebook_seconds(result.stdout + result.stderr, book),
-        "notebook_failures": failed_notebooks(result.stdout + result.stderr, book),
-        "error_tail": result.stderr[-2000:] if result.returncode else "",
+        "notebook_seconds": executed,
+        "notebook_failures": failed,
+        "error_tail": result.stderr[-2000:] if result.returncode or failed else "",
         "cpus": os.cpu_count(),
         "load_average_start": load_start,
         "load_average_end": os.getloadavg()[0],

@@ -83,6 +83,8 @@ def test_book_build_timer_builds_a_book_and_records_it(tmp_path):
     (book / "pages" / "sleep.ipynb").write_text(tiny_notebook("raise RuntimeError('on purpose')"))
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 1 and "execution FAILED: pages/sleep.ipynb" in result.stdout
+    [record] = [json.loads(p.read_text()) for p in out.glob("quick-*.json") if json.loads(p.read_text())["notebook_failures"]]
+    assert record["notebook_failures"] == ["pages/sleep.ipynb"] and record["error_tail"]
     for p in out.glob("quick-*.json"):
         p.unlink()
     # A broken book fails with the reason in the record and exit status 1.

@@ -313,11 +313,11 @@ def attention_maps(image, rows, patch_size: int, query: int, titles: Sequence[st
     if titles is not None and len(titles) != len(rows):
         raise ValueError(f"got {len(rows)} rows but {len(titles)} titles")
     query = _check_query(query, rows.shape[1])
-    _token_grid(_display_image(image), patch_size, rows.shape[1])
-    fig, axes = plt.subplots(1, len(rows) + 1, figsize=(3.3 * (len(rows) + 1), 3.3))
     shown = _display_image(image)
+    cols = _token_grid(shown, patch_size, rows.shape[1])[1]
+    fig, axes = plt.subplots(1, len(rows) + 1, figsize=(3.3 * (len(rows) + 1), 3.3))
     _image_axes(axes[0], shown, f"query patch {query}")
-    _outline_patch(axes[0], query, patch_size, _token_grid(shown, patch_size, rows.shape[1])[1])
+    _outline_patch(axes[0], query, patch_size, cols)
     for k, (ax, row) in enumerate(zip(axes[1:], rows)):
         attention_overlay(image, row, patch_size, query, ax=ax, title=None if titles is None else titles[k],
                           vmin=rows.min() if vmin is None else vmin, vmax=rows.max())
