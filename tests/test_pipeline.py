@@ -5,7 +5,7 @@ import pytest
 from cifar_fakes import make_images
 
 from cvtutor import get_profile
-from cvtutor.data import make_dataset, to_float
+from cvtutor.data import augment_images, make_dataset, to_float
 
 
 def test_batches_are_scaled_floats_with_labels_in_order():
@@ -43,6 +43,31 @@ def test_augmentation_flips_and_shifts_but_keeps_shape_and_range():
     # Shifts move at most 4 pixels and zero-fill; flips mirror: the white area stays 16 columns wide +-4.
     white_columns = (images[:, 16, :, 0] > 0.5).sum(axis=1)
     assert ((12 <= white_columns) & (white_columns <= 16)).all()
+
+
+def _flip_and_shift(image, flip, dy, dx, pad=4):
+    """Reference: mirror (if flip), zero-pad by ``pad``, cut the window at (dy, dx)."""
+    image = image[:, ::-1] if flip else image
+    padded = np.pad(image, [(pad, pad), (pad, pad), (0, 0)])
+    return padded[dy : dy + image.shape[0], dx : dx + image.shape[1]]
+
+
+def test_augment_images_gives_each_image_its_own_flip_and_shift():
+    x = np.random.default_rng(5).random((64, 8, 6, 3)).astype(np.float32)  # non-square: rows and columns differ
+    out = augment_images(x, pad=2, seed=7).numpy()
+    assert out.shape == x.shape and out.dtype == np.float32
+    found = set()
+    for image, augmented in zip(x, out):
+        matches = [(f, dy, dx) for f in (0, 1) for dy in range(5) for dx in range(5)
+                   if np.array_equal(_flip_and_shift(image, f, dy, dx, pad=2), augmented)]
+        assert matches, "an output image is not a flipped/shifted copy of its input"
+        found.update(matches)
+    # 64 images: both flips and several shifts must occur (a constant transform would fail).
+    assert {f for f, _, _ in found} == {0, 1} and len({(dy, dx) for _, dy, dx in found}) > 5
+    np.testing.assert_array_equal(
+        next(iter(make_dataset((x * 255).astype(np.uint8), batch_size=64, augment=True, seed=1))).numpy(),
+        next(iter(make_dataset((x * 255).astype(np.uint8), batch_size=64, augment=True, seed=1))).numpy(),
+    )
 
 
 def test_images_only_dataset_for_prediction():

@@ -6,14 +6,14 @@ on first use.
 
 from cvtutor.data.cifar10 import CLASS_NAMES, Source, find_cifar10, load_cifar10
 from cvtutor.data.errors import CIFAR10NotFoundError, CorruptDataError
-from cvtutor.data.pipeline import augment_image, make_dataset, to_float
+from cvtutor.data.pipeline import augment_images, make_dataset, to_float
 
 __all__ = [
     "CLASS_NAMES",
     "CIFAR10NotFoundError",
     "CorruptDataError",
     "Source",
-    "augment_image",
+    "augment_images",
     "find_cifar10",
     "load_cifar10",
     "make_dataset",
