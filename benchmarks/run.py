@@ -51,7 +51,7 @@ def run_recipe(name: str, seed: int, train_size: int | None = None, test_size: i
     import keras
 
     from cvtutor.data import find_cifar10, load_cifar10, make_dataset
-    from cvtutor.training import compile_model, flip_accuracy, set_seed
+    from cvtutor.training import compile_model, flip_accuracy, set_seed, warmup_cosine_adam
 
     recipe = RECIPES[name]
     source = find_cifar10(data_dir)
@@ -61,10 +61,12 @@ def run_recipe(name: str, seed: int, train_size: int | None = None, test_size: i
     epochs = epochs or recipe.epochs
     set_seed(seed)
     model = recipe.build(10)
+    steps = epochs * -(-len(x_train) // recipe.batch_size)
     if recipe.compile is not None:
-        recipe.compile(model, epochs * -(-len(x_train) // recipe.batch_size))
+        recipe.compile(model, steps)
     else:
-        compile_model(model, learning_rate=recipe.learning_rate, jit_compile=recipe.jit_compile)
+        optimizer = warmup_cosine_adam(steps, recipe.learning_rate) if recipe.schedule == "warmup-cosine" else None
+        compile_model(model, learning_rate=recipe.learning_rate, optimizer=optimizer, jit_compile=recipe.jit_compile)
     test_ds = make_dataset(x_test, y_test, 512)
     curve = []
 

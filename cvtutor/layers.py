@@ -228,10 +228,19 @@ class PatchEmbedding(keras.layers.Layer):
     Dense layer applied to each flattened ``patch_size x patch_size`` patch;
     its output grid is then flattened into a sequence of tokens, row by row.
 
+    With ``kernel_size`` larger than ``patch_size`` the patches overlap: each
+    token is embedded from a ``kernel_size x kernel_size`` window centred on
+    its patch (the image is zero-padded by ``(kernel_size - patch_size) / 2``
+    pixels on every side), so it also sees a margin of its neighbours. The
+    tokens keep the same grid; overlapping patch embeddings are a cheap way
+    to give a ViT some locality (Wang et al., PVT v2, 2022).
+
     Args:
-        patch_size: Side of the square patches, in pixels. Must divide the
-            image height and width.
+        patch_size: Side of the square patches, in pixels (the stride). Must
+            divide the image height and width.
         dim: Features per token.
+        kernel_size: Side of the window each token is embedded from; default
+            ``patch_size`` (no overlap). ``patch_size`` plus an even number.
         **kwargs: Base layer arguments.
 
     Call arguments:
@@ -241,12 +250,19 @@ class PatchEmbedding(keras.layers.Layer):
         Tokens of shape ``(batch, (H / patch_size) * (W / patch_size), dim)``.
     """
 
-    def __init__(self, patch_size, dim, **kwargs):
+    def __init__(self, patch_size, dim, kernel_size=None, **kwargs):
         super().__init__(**kwargs)
         self.patch_size = checks.positive_int("patch_size", patch_size)
         self.dim = checks.positive_int("dim", dim)
+        self.kernel_size = self.patch_size if kernel_size is None else checks.positive_int("kernel_size", kernel_size)
+        if self.kernel_size < self.patch_size or (self.kernel_size - self.patch_size) % 2:
+            raise ValueError(
+                f"kernel_size must be patch_size ({self.patch_size}) plus an even number of pixels "
+                f"(an equal margin on every side), got kernel_size={self.kernel_size}"
+            )
+        self.margin = (self.kernel_size - self.patch_size) // 2
         self.projection = keras.layers.Conv2D(
-            self.dim, self.patch_size, strides=self.patch_size, padding="valid", name="projection"
+            self.dim, self.kernel_size, strides=self.patch_size, padding="valid", name="projection"
         )
 
     def _check_images_shape(self, shape):
@@ -265,12 +281,19 @@ class PatchEmbedding(keras.layers.Layer):
                 )
         return shape
 
+    def _padded_shape(self, shape):
+        batch, height, width, channels = shape
+        grow = 2 * self.margin
+        return (batch, None if height is None else height + grow, None if width is None else width + grow, channels)
+
     def build(self, input_shape):
-        self._check_images_shape(input_shape)
-        self.projection.build(input_shape)
+        self.projection.build(self._padded_shape(self._check_images_shape(input_shape)))
 
     def call(self, images):
         self._check_images_shape(images.shape)
+        if self.margin:
+            m = self.margin
+            images = ops.pad(images, ((0, 0), (m, m), (m, m), (0, 0)))
         grid = self.projection(images)  # (B, H/p, W/p, dim)
         num_tokens = grid.shape[1] * grid.shape[2] if None not in grid.shape[1:3] else -1
         return ops.reshape(grid, (-1, num_tokens, self.dim))
@@ -283,7 +306,7 @@ class PatchEmbedding(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update({"patch_size": self.patch_size, "dim": self.dim})
+        config.update({"patch_size": self.patch_size, "dim": self.dim, "kernel_size": self.kernel_size})
         return config
 
 

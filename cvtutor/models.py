@@ -188,6 +188,7 @@ def build_attention(
     num_heads=4,
     depth=2,
     hybrid=False,
+    embed_kernel=None,
 ):
     """A classifier built on :class:`cvtutor.layers.SelfAttention`.
 
@@ -212,6 +213,10 @@ def build_attention(
         num_heads: Attention heads (each of size ``dim // num_heads``).
         depth: Number of transformer blocks (attention layers if hybrid).
         hybrid: Use the LSTM + self-attention model instead of patches.
+        embed_kernel: Side of the window each patch token is embedded from
+            (:class:`~cvtutor.layers.PatchEmbedding`'s ``kernel_size``):
+            ``None`` embeds each patch alone; ``patch_size + 4`` (8 for 4x4
+            patches) adds a 2-pixel margin of the neighbouring patches.
 
     Returns:
         An uncompiled ``keras.Model`` named ``"attention"`` (or
@@ -234,7 +239,7 @@ def build_attention(
         name = "hybrid_attention"
     else:
         patch_size = _check_patch_size(patch_size, (height, width, channels))
-        x = PatchEmbedding(patch_size, dim, name="patches")(inputs)
+        x = PatchEmbedding(patch_size, dim, kernel_size=embed_kernel, name="patches")(inputs)
         x = PositionEmbedding(name="positions")(x)
         for i in range(depth):
             x = TransformerBlock(num_heads, key_dim, mlp_dim=2 * dim, name=f"block_{i}")(x)

@@ -83,7 +83,8 @@ def summarize(records: list[dict], baseline: str = "tf-tutorial", accuracy: floa
         (None without the baseline in the same run), ``target`` and ``target_met`` (both reached
         by the median accuracy and time; the time is ``wall_seconds`` unless records name
         another field in ``target_clock``), ``load_average`` (median over the runs' starts),
-        ``command`` (the first record's) and ``commands`` (every distinct one, in order).
+        ``description`` and ``command`` (the first record's: what the recipe
+        was when it ran, and how) and ``commands`` (every distinct one, in order).
     """
     groups: dict[tuple, list[dict]] = {}
     for record in records:
@@ -113,6 +114,7 @@ def summarize(records: list[dict], baseline: str = "tf-tutorial", accuracy: floa
             "target": target,
             "target_met": None if not target else bool(accuracy_median >= target[0] and clock <= target[1]),
             "load_average": _median(r.get("load_average_start") for r in group),
+            "description": group[0].get("description", ""),
             "command": group[0]["command"],
             "commands": list(dict.fromkeys(r["command"] for r in group)),
         })

@@ -5,6 +5,8 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from cifar_fakes import official_batches, write_batches_dir
 from conftest import ROOT
 
@@ -14,7 +16,7 @@ from cvtutor.records import load_records, summarize
 def test_harness_writes_a_record_per_recipe_and_seed(tmp_path):
     write_batches_dir(tmp_path / "data", official_batches(per_batch=64))
     out = tmp_path / "results"
-    command = [sys.executable, "-m", "benchmarks.run", "tf-tutorial", "article-cnn-pipeline", "fast-cnn", "--seeds", "3",
+    command = [sys.executable, "-m", "benchmarks.run", "tf-tutorial", "article-cnn-pipeline", "fast-cnn", "rnn", "--seeds", "3",
                "--run-id", "smoke-run",
                "--train-size", "200", "--test-size", "64", "--epochs", "2",
                "--data-dir", str(tmp_path / "data"), "--out", str(out)]
@@ -22,7 +24,7 @@ def test_harness_writes_a_record_per_recipe_and_seed(tmp_path):
                             env=os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2"})
     assert result.returncode == 0, result.stderr[-3000:]
     records = {json.loads(p.read_text())["recipe"]: json.loads(p.read_text()) for p in out.glob("*.json")}
-    assert set(records) == {"tf-tutorial", "article-cnn-pipeline", "fast-cnn"}
+    assert set(records) == {"tf-tutorial", "article-cnn-pipeline", "fast-cnn", "rnn"}
     assert {r["run_id"] for r in records.values()} == {"smoke-run"}
     assert not list(out.glob("*.tmp"))
     for record in records.values():
@@ -35,7 +37,7 @@ def test_harness_writes_a_record_per_recipe_and_seed(tmp_path):
         assert record["load_average_start"] >= 0 and record["load_average_end"] >= 0
         assert record["images_per_second"] > 0 and record["peak_rss_mib"] > 0
         assert record["data_source"].startswith("extracted official batches")
-        assert "benchmarks.run tf-tutorial article-cnn-pipeline fast-cnn" in record["command"]
+        assert "benchmarks.run tf-tutorial article-cnn-pipeline fast-cnn rnn" in record["command"]
         assert {"keras", "numpy", "python"} <= set(record["versions"]) and record["backend"]
     assert records["tf-tutorial"]["batch_size"] == 32 and records["tf-tutorial"]["params"] == 122_570
     assert records["tf-tutorial"]["test_accuracy"] == records["tf-tutorial"]["test_accuracy_plain"]
@@ -45,6 +47,15 @@ def test_harness_writes_a_record_per_recipe_and_seed(tmp_path):
     rows = {row["recipe"]: row for row in summarize(load_records(out), accuracy=0.0)}
     assert rows["tf-tutorial"]["ratio_to_baseline"] == 1.0
     assert rows["fast-cnn"]["ratio_to_baseline"] == fast["curve"][0]["seconds"] / records["tf-tutorial"]["curve"][0]["seconds"]
+
+
+def test_recipe_rejects_an_unknown_schedule(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT))
+    from benchmarks.recipes import RECIPES, Recipe
+
+    assert {r.schedule for r in RECIPES.values()} <= {"constant", "warmup-cosine"}
+    with pytest.raises(ValueError, match="schedule must be 'constant' or 'warmup-cosine', got 'linear'"):
+        Recipe("x", RECIPES["rnn"].build, epochs=1, batch_size=8, schedule="linear")
 
 
 def tiny_notebook(code: str) -> str:

@@ -207,6 +207,28 @@ def test_patch_embedding_is_a_dense_layer_on_each_patch():
     np.testing.assert_allclose(tokens, expected, atol=ATOL)
 
 
+def test_overlapping_patch_embedding_sees_a_centred_window_with_zero_margin():
+    images = np.random.default_rng(1).random((2, 8, 12, 3)).astype("float32")
+    layer = PatchEmbedding(patch_size=4, dim=D_MODEL, kernel_size=8)
+    layer.build(images.shape)
+    _randomize(layer)
+    tokens = _np(layer(images))
+    assert tokens.shape == (2, 6, D_MODEL) and layer.compute_output_shape((None, 8, 12, 3)) == (None, 6, D_MODEL)
+    kernel, bias = (_np(w) for w in layer.get_weights())
+    assert kernel.shape == (8, 8, 3, D_MODEL)
+    padded = np.pad(images, ((0, 0), (2, 2), (2, 2), (0, 0)))
+    for row in range(2):
+        for col in range(3):
+            # Patch (row, col) covers pixels 4*row..4*row+3; its window adds 2 pixels on each side.
+            window = padded[:, 4 * row : 4 * row + 8, 4 * col : 4 * col + 8].reshape(2, -1)
+            np.testing.assert_allclose(tokens[:, 3 * row + col], window @ kernel.reshape(-1, D_MODEL) + bias, atol=ATOL)
+    restored = PatchEmbedding.from_config(layer.get_config())
+    assert (restored.patch_size, restored.kernel_size) == (4, 8)
+    for kernel_size, got in ((6.5, "6.5"), (2, "2"), (7, "7")):
+        with pytest.raises(ValueError, match=f"kernel_size.*got (kernel_size=)?{got}"):
+            PatchEmbedding(patch_size=4, dim=8, kernel_size=kernel_size)
+
+
 def test_patch_embedding_rejects_non_divisible_sizes():
     with pytest.raises(ValueError, match=r"patch_size 5 must divide the image height.*32x32"):
         PatchEmbedding(patch_size=5, dim=8)(np.zeros((1, 32, 32, 3), "float32"))

@@ -95,6 +95,10 @@ def test_attention_model_structure(default_models):
     assert model.get_layer("patches").output.shape == (None, 64, 64)  # 8x8 patches of 4x4 pixels
     blocks = [layer for layer in model.layers if isinstance(layer, TransformerBlock)]
     assert len(blocks) == 2 and blocks[0].attention.num_heads == 4 and blocks[0].key_dim == 16
+    overlapping = models.build_attention(embed_kernel=8)
+    assert overlapping.get_layer("patches").output.shape == (None, 64, 64)  # the same 64 tokens
+    assert tuple(overlapping.get_layer("patches").projection.kernel.shape) == (8, 8, 3, 64)
+    assert overlapping.count_params() - models.build_attention().count_params() == (8 * 8 - 4 * 4) * 3 * 64
 
     hybrid = models.build_attention(hybrid=True, depth=2, num_classes=NUM_CLASSES)
     assert hybrid.name == "hybrid_attention"

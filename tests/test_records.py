@@ -11,7 +11,8 @@ def _record(recipe, seed, accuracies, seconds, run_id="run-1", target=None, load
     curve = [{"epoch": i + 1, "seconds": t, "test_accuracy": a} for i, (a, t) in enumerate(zip(accuracies, seconds))]
     return {"recipe": recipe, "seed": seed, "wall_seconds": seconds[-1] + 1.0, "test_accuracy": accuracies[-1],
             "curve": curve, "command": f"python -m benchmarks.run {recipe}", "run_id": run_id,
-            "finished": f"2026-11-28T00:00:0{seed}", "target": target, "load_average_start": load}
+            "finished": f"2026-11-28T00:00:0{seed}", "target": target, "load_average_start": load,
+            "description": f"{recipe} as it was in {run_id}"}
 
 
 def test_time_to_accuracy_is_the_first_epoch_at_or_above_the_target():
@@ -42,6 +43,7 @@ def test_summary_takes_medians_over_seeds_and_ratios_within_a_run():
     assert other["ratio_to_baseline"] is None and other["load_average"] == 4.0
     assert other["target_met"] is False  # 0.8 is above 0.75, but 161 s is over 60 s
     assert fast["commands"] == ["python -m benchmarks.run fast"] == [fast["command"]]
+    assert fast["description"] == "fast as it was in run-1" and other["description"] == "fast as it was in run-2"
 
 
 def test_a_seed_that_never_reaches_the_accuracy_leaves_no_time():

@@ -18,6 +18,8 @@ from cvtutor.training import (
     flip_accuracy,
     predict_logits,
     set_seed,
+    warmup_cosine_adam,
+    warmup_cosine_schedule,
 )
 
 
@@ -119,6 +121,31 @@ def test_one_cycle_schedule_rises_then_falls_to_zero():
     assert 0.0 < rates[3] < 0.4 and rates[4] == pytest.approx(0.0, abs=1e-6)
     with pytest.raises(ValueError, match="steps must be a positive integer, got 0"):
         compile_fast_cnn(build_cnn(), steps=0)
+
+
+def test_warmup_cosine_adam_follows_its_schedule():
+    optimizer = warmup_cosine_adam(200, peak_learning_rate=2e-3, warmup_fraction=0.1)
+    assert isinstance(optimizer, keras.optimizers.Adam)
+    schedule = optimizer._learning_rate
+    rates = [float(schedule(step)) for step in (0, 10, 20, 110, 200)]
+    assert rates[0] == pytest.approx(0.0, abs=1e-9) and rates[1] == pytest.approx(1e-3, rel=1e-5)
+    assert rates[2] == pytest.approx(2e-3, rel=1e-5)
+    assert rates[3] == pytest.approx(1e-3, rel=1e-4)  # halfway down the cosine
+    assert rates[4] == pytest.approx(0.0, abs=1e-8)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((0, 1e-3), "steps must be a positive integer, got 0"),
+        ((10.5, 1e-3), "steps must be a positive integer, got 10.5"),
+        ((10, 0.0), "peak_learning_rate must be positive, got 0.0"),
+        ((10, 1e-3, 1.0), r"warmup_fraction must be in \[0, 1\), got 1.0"),
+    ],
+)
+def test_warmup_cosine_schedule_rejects_bad_arguments(args, message):
+    with pytest.raises(ValueError, match=message):
+        warmup_cosine_schedule(*args)
 
 
 def test_flip_averages_the_logits_of_both_mirror_images():
