@@ -9,6 +9,7 @@ because the same machine can be twice as fast on a quiet day.
 from __future__ import annotations
 
 import json
+import math
 import os
 import statistics
 from pathlib import Path
@@ -69,6 +70,14 @@ def _median(values):
     return statistics.median(values) if values else None
 
 
+def _median_time(times):
+    """Median of times to an accuracy; a seed that never reached it (None) counts as slower than any
+    that did. None when the median itself is such a seed (e.g. 2 of 3 seeds never got there)."""
+    values = [math.inf if t is None else t for t in times]
+    median = statistics.median(values) if values else math.inf
+    return None if math.isinf(median) else median
+
+
 def summarize(records: list[dict], baseline: str = "tf-tutorial", accuracy: float = 0.67) -> list[dict]:
     """One row per (run, recipe): medians over seeds, targets, and the time ratio to the baseline.
 
@@ -79,7 +88,8 @@ def summarize(records: list[dict], baseline: str = "tf-tutorial", accuracy: floa
 
     Returns:
         dicts with ``run_id``, ``recipe``, ``seeds``, ``test_accuracy`` (median), ``wall_seconds``
-        (median), ``seconds_to_accuracy`` (median, None if never reached), ``ratio_to_baseline``
+        (median), ``seconds_to_accuracy`` (median over seeds, a seed that never reached the accuracy
+        counting as the slowest; None when the median is such a seed), ``ratio_to_baseline``
         (None without the baseline in the same run), ``target`` and ``target_met`` (both reached
         by the median accuracy and time; the time is ``wall_seconds`` unless records name
         another field in ``target_clock``), ``load_average`` (median over the runs' starts),
@@ -90,13 +100,12 @@ def summarize(records: list[dict], baseline: str = "tf-tutorial", accuracy: floa
     for record in records:
         groups.setdefault((record["run_id"], record["recipe"]), []).append(record)
     baseline_time = {
-        run: _median(time_to_accuracy(r, accuracy) for r in group)
+        run: _median_time([time_to_accuracy(r, accuracy) for r in group])
         for (run, recipe), group in groups.items() if recipe == baseline
     }
     rows = []
     for (run, recipe), group in groups.items():
-        reach = [time_to_accuracy(r, accuracy) for r in group]
-        seconds = _median(reach) if all(t is not None for t in reach) else None
+        seconds = _median_time([time_to_accuracy(r, accuracy) for r in group])
         base = baseline_time.get(run)
         target = group[0].get("target")
         accuracy_median = _median(r["test_accuracy"] for r in group)

@@ -49,6 +49,26 @@ def test_harness_writes_a_record_per_recipe_and_seed(tmp_path):
     assert rows["fast-cnn"]["ratio_to_baseline"] == fast["curve"][0]["seconds"] / records["tf-tutorial"]["curve"][0]["seconds"]
 
 
+def test_pipeline_benchmark_times_both_pipelines_and_records_them(tmp_path):
+    write_batches_dir(tmp_path / "data", official_batches(per_batch=64))
+    out = tmp_path / "results"
+    command = [sys.executable, "-m", "benchmarks.pipeline", "--data-dir", str(tmp_path / "data"),
+               "--train-size", "96", "--batch-sizes", "32", "--passes", "1", "--out", str(out)]
+    env = os.environ | {"TF_CPP_MIN_LOG_LEVEL": "2"}
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr[-3000:]
+    [path] = out.glob("pipeline-*.json")
+    record = json.loads(path.read_text())
+    assert record["benchmark"] == "input-pipeline" and record["images"] == 96
+    assert [(r["augment"], r["batch_size"]) for r in record["rows"]] == [(False, 32), (True, 32)]
+    for row in record["rows"]:
+        assert row["per_image_map"] > 0 and row["make_dataset"] > 0
+        assert row["speedup"] == row["make_dataset"] / row["per_image_map"]
+    assert "benchmarks.pipeline --data-dir" in record["command"] and record["data_source"]
+    bad = subprocess.run(command[:-6] + ["--passes", "0"], cwd=ROOT, capture_output=True, text=True, timeout=120, env=env)
+    assert bad.returncode == 2 and "--passes and --batch-sizes must be positive, got 0" in bad.stderr
+
+
 def test_recipe_rejects_an_unknown_schedule(monkeypatch):
     monkeypatch.syspath_prepend(str(ROOT))
     from benchmarks.recipes import RECIPES, Recipe

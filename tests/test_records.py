@@ -46,6 +46,21 @@ def test_summary_takes_medians_over_seeds_and_ratios_within_a_run():
     assert fast["description"] == "fast as it was in run-1" and other["description"] == "fast as it was in run-2"
 
 
+def test_a_seed_that_never_reaches_the_accuracy_counts_as_the_slowest():
+    records = [
+        _record("tf-tutorial", 0, [0.6, 0.68], [50, 100]),
+        _record("tf-tutorial", 1, [0.6, 0.66], [50, 100]),  # never reaches 0.67
+        _record("tf-tutorial", 2, [0.6, 0.62, 0.7], [60, 120, 180]),
+        _record("fast", 0, [0.7], [30]),
+        _record("fast", 1, [0.5], [30]),  # never
+        _record("fast", 2, [0.5], [40]),  # never
+    ]
+    rows = {r["recipe"]: r for r in summarize(records)}
+    # Baseline seeds: 100, never, 180 -> median 180 (not 140, the median of the seeds that got there).
+    assert rows["tf-tutorial"]["seconds_to_accuracy"] == 180 and rows["tf-tutorial"]["ratio_to_baseline"] == 1.0
+    assert rows["fast"]["seconds_to_accuracy"] is None and rows["fast"]["ratio_to_baseline"] is None
+
+
 def test_a_seed_that_never_reaches_the_accuracy_leaves_no_time():
     rows = summarize([_record("a", 0, [0.7], [10]), _record("a", 1, [0.5], [10])])
     assert rows[0]["seconds_to_accuracy"] is None and rows[0]["ratio_to_baseline"] is None
