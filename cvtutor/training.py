@@ -127,6 +127,7 @@ def fit(
     verbose: int = 2,
     callbacks=None,
     initial_epoch: int = 0,
+    validation_size: int | None = None,
 ) -> TrainResult:
     """Train a compiled model on uint8 images and evaluate it on the test set.
 
@@ -144,6 +145,10 @@ def fit(
         callbacks: more Keras callbacks.
         initial_epoch: epochs already done (when resuming a run); training
             continues up to ``epochs`` in total.
+        validation_size: validate after each epoch on only the first this
+            many test images (the ``val_`` entries of the history), to save
+            time; the final test loss and accuracy always use every test image.
+            ``None``: all of them.
 
     Returns:
         a :class:`TrainResult`.
@@ -154,15 +159,27 @@ def fit(
     x_test, y_test = _check_split("test", test)
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    if validation_size is not None and (
+        isinstance(validation_size, bool)
+        or not isinstance(validation_size, (int, np.integer))
+        or not 1 <= validation_size <= len(x_test)
+    ):
+        raise ValueError(
+            f"validation_size must be None or an integer from 1 to the {len(x_test)} test images, "
+            f"got {validation_size!r}"
+        )
     train_ds = make_dataset(x_train, y_train, batch_size, shuffle=True, augment=augment, seed=seed)
     test_ds = make_dataset(x_test, y_test, 512)
+    validation_ds = test_ds
+    if validation_size is not None:
+        validation_ds = make_dataset(x_test[:validation_size], y_test[:validation_size], 512)
     start = time.perf_counter()
     # The dataset reshuffles itself every epoch; shuffle=False stops Keras warning about it.
     history = model.fit(
         train_ds,
         epochs=int(epochs),
         initial_epoch=int(initial_epoch),
-        validation_data=test_ds,
+        validation_data=validation_ds,
         verbose=verbose,
         callbacks=callbacks,
         shuffle=False,

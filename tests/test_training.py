@@ -59,6 +59,21 @@ def test_fit_trains_evaluates_and_records(tmp_path):
     assert json.loads((tmp_path / "r.json").read_text())["params"] == 122_570
 
 
+def test_fit_validates_on_a_slice_but_tests_on_every_image():
+    set_seed(0)
+    x, y = _stripes(330)
+    model = compile_model(build_cnn())
+    result = fit(model, (x[:300], y[:300]), (x[300:], y[300:]), epochs=2, batch_size=32, verbose=0, validation_size=8)
+    # Per-epoch validation saw 8 images (accuracies in eighths); the final test all 30.
+    assert len(result.history["val_accuracy"]) == 2
+    for accuracy in result.history["val_accuracy"]:
+        assert np.isclose(accuracy * 8, round(accuracy * 8), atol=1e-4)
+    assert result.test_size == 30
+    right = int((predict_logits(model, x[300:]).argmax(1) == y[300:]).sum())
+    assert np.isclose(result.test_accuracy, right / 30)
+    assert np.isclose(result.history["val_accuracy"][-1] * 8, (predict_logits(model, x[300:308]).argmax(1) == y[300:308]).sum())
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
@@ -66,6 +81,9 @@ def test_fit_trains_evaluates_and_records(tmp_path):
         ({"epochs": 1, "train": (np.zeros((4, 32, 32, 3), np.float32), np.zeros(4, int))}, "uint8"),
         ({"epochs": 1, "test": (np.zeros((4, 32, 32, 3), np.uint8), np.zeros(3, int))}, r"shape \(4,\)"),
         ({"epochs": 1, "train": np.zeros(3)}, "pair"),
+        ({"epochs": 1, "validation_size": 0}, "validation_size must be None or an integer from 1 to the 8 test images, got 0"),
+        ({"epochs": 1, "validation_size": 9}, "got 9"),
+        ({"epochs": 1, "validation_size": True}, "got True"),
     ],
 )
 def test_fit_rejects_bad_arguments(kwargs, message):
