@@ -189,6 +189,7 @@ def build_attention(
     depth=2,
     hybrid=False,
     embed_kernel=None,
+    stem_channels=None,
 ):
     """A classifier built on :class:`cvtutor.layers.SelfAttention`.
 
@@ -217,6 +218,15 @@ def build_attention(
             (:class:`~cvtutor.layers.PatchEmbedding`'s ``kernel_size``):
             ``None`` embeds each patch alone; ``patch_size + 4`` (8 for 4x4
             patches) adds a 2-pixel margin of the neighbouring patches.
+        stem_channels: Embed the patches through a small convolutional stem
+            instead (Xiao et al., 2021, "Early convolutions help transformers
+            see better"): a 4x4 convolution with stride 2 to ``stem_channels``
+            channels and GELU (layer ``"stem"``), then overlapping
+            :class:`~cvtutor.layers.PatchEmbedding` of that half-size map
+            (patches of ``patch_size / 2``, windows one pixel wider on every
+            side), so each token sees ``patch_size + 6`` pixels square around
+            its patch through a nonlinearity. Needs an even ``patch_size``;
+            excludes ``embed_kernel``.
 
     Returns:
         An uncompiled ``keras.Model`` named ``"attention"`` (or
@@ -239,7 +249,17 @@ def build_attention(
         name = "hybrid_attention"
     else:
         patch_size = _check_patch_size(patch_size, (height, width, channels))
-        x = PatchEmbedding(patch_size, dim, kernel_size=embed_kernel, name="patches")(inputs)
+        if stem_channels is None:
+            x = PatchEmbedding(patch_size, dim, kernel_size=embed_kernel, name="patches")(inputs)
+        else:
+            stem_channels = checks.positive_int("stem_channels", stem_channels)
+            if embed_kernel is not None:
+                raise ValueError(f"give embed_kernel or stem_channels, not both; got {embed_kernel!r} and {stem_channels!r}")
+            if patch_size % 2:
+                raise ValueError(f"a convolutional stem halves the image, so patch_size must be even; got {patch_size}")
+            x = layers.Conv2D(stem_channels, 4, strides=2, padding="same", activation="gelu", name="stem")(inputs)
+            half = patch_size // 2
+            x = PatchEmbedding(half, dim, kernel_size=half + 2, name="patches")(x)
         x = PositionEmbedding(name="positions")(x)
         for i in range(depth):
             x = TransformerBlock(num_heads, key_dim, mlp_dim=2 * dim, name=f"block_{i}")(x)

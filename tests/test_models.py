@@ -100,6 +100,11 @@ def test_attention_model_structure(default_models):
     assert tuple(overlapping.get_layer("patches").projection.kernel.shape) == (8, 8, 3, 64)
     assert overlapping.count_params() - models.build_attention().count_params() == (8 * 8 - 4 * 4) * 3 * 64
 
+    stem = models.build_attention(stem_channels=16)
+    assert stem.get_layer("stem").output.shape == (None, 16, 16, 16)
+    assert stem.get_layer("patches").output.shape == (None, 64, 64)  # still 64 tokens
+    assert tuple(stem.get_layer("patches").projection.kernel.shape) == (4, 4, 16, 64)
+
     hybrid = models.build_attention(hybrid=True, depth=2, num_classes=NUM_CLASSES)
     assert hybrid.name == "hybrid_attention"
     assert hybrid.get_layer("lstm").output.shape == (None, 32, 64)  # a state per image row
@@ -113,6 +118,34 @@ def test_vit_reads_the_class_token(default_models):
     assert model.get_layer("positions").output.shape == (None, 65, 128)  # 64 patches + class token
     assert sum(isinstance(layer, TransformerBlock) for layer in model.layers) == 6
     assert isinstance(model.get_layer("patches"), PatchEmbedding)
+
+
+def test_attention_stem_tokens_see_only_pixels_near_their_patch():
+    # Token (r, c) covers pixels 4r-3 .. 4r+6 (a 10x10 window around its 4x4 patch): the stem's
+    # 4x4 stride-2 windows, seen through the patch embedding's 4x4 stride-2 windows (padding 1 each).
+    keras.utils.set_random_seed(0)
+    model = models.build_attention(stem_channels=8, dim=16, num_heads=2)
+    tokens = keras.Model(model.input, model.get_layer("patches").output)
+    images = _images(1, seed=2).astype("float32") / 255
+    changed = images.copy()
+    changed[0, 12, 20] += 1.0  # pixel (row 12, column 20)
+    moved = np.abs(_np(tokens(changed)) - _np(tokens(images))).max(axis=-1)[0].reshape(8, 8)
+    rows, cols = np.nonzero(moved > 1e-6)
+    expected = [r for r in range(8) if 4 * r - 3 <= 12 <= 4 * r + 6], [c for c in range(8) if 4 * c - 3 <= 20 <= 4 * c + 6]
+    assert sorted(set(rows)) == expected[0] and sorted(set(cols)) == expected[1]
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        ({"stem_channels": 0}, "stem_channels"),
+        ({"stem_channels": 8, "embed_kernel": 8}, "not both"),
+        ({"stem_channels": 8, "patch_size": 1}, "patch_size must be even; got 1"),
+    ],
+)
+def test_attention_stem_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        models.build_attention(**kwargs)
 
 
 # Saving ----------------------------------------------------------------------
