@@ -70,6 +70,24 @@ def test_augment_images_gives_each_image_its_own_flip_and_shift():
     )
 
 
+def _map_determinism(ds):
+    """The ``deterministic`` attribute of every parallel map in a tf.data graph."""
+    import tensorflow as tf
+
+    graph = tf.compat.v1.GraphDef.FromString(ds._as_serialized_graph().numpy())
+    return [node.attr["deterministic"].s.decode() for node in graph.node if node.op.startswith("ParallelMapDataset")]
+
+
+@pytest.mark.parametrize("labels", [True, False])
+def test_unshuffled_batches_leave_the_parallel_map_in_order(labels):
+    # Under CPU load a non-deterministic parallel map may swap batches; predictions made from an
+    # unshuffled dataset would then no longer line up with the labels (a bug the book build caught).
+    x, y = make_images(10, seed=0)
+    assert _map_determinism(make_dataset(x, y if labels else None, 4)) == ["true"]
+    assert _map_determinism(make_dataset(x, y if labels else None, 4, shuffle=True, seed=1)) == ["true"]
+    assert _map_determinism(make_dataset(x, y if labels else None, 4, shuffle=True)) == ["false"]
+
+
 def test_images_only_dataset_for_prediction():
     x, _ = make_images(10, seed=4)
     batch = next(iter(make_dataset(x, batch_size=10)))

@@ -101,5 +101,8 @@ def make_dataset(
             images = augment_images(images, seed=seed)
         return (images, *labels) if labels else images
 
-    ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=seed is not None)
+    # Batches leave the parallel map in order unless the order is random anyway (shuffled,
+    # no seed): predictions must line up with the images' labels.
+    in_order = not shuffle or seed is not None
+    ds = ds.map(prepare, num_parallel_calls=tf.data.AUTOTUNE, deterministic=in_order)
     return ds.prefetch(tf.data.AUTOTUNE)
