@@ -65,6 +65,16 @@ def time_to_accuracy(record: dict, target: float) -> float | None:
     return next((p["seconds"] for p in record["curve"] if p["test_accuracy"] >= target), None)
 
 
+def epoch_seconds(record: dict) -> list[float]:
+    """Seconds each epoch after the first took, its test evaluation included.
+
+    The first epoch is left out: it also holds data loading and compilation.
+    On a quiet machine the spread of the rest is the machine's own change of speed.
+    """
+    times = [point["seconds"] for point in record["curve"]]
+    return [later - earlier for earlier, later in zip(times, times[1:])]
+
+
 def _median(values):
     values = [v for v in values if v is not None]
     return statistics.median(values) if values else None
@@ -93,6 +103,8 @@ def summarize(records: list[dict], baseline: str = "tf-tutorial", accuracy: floa
         (None without the baseline in the same run), ``target`` and ``target_met`` (both reached
         by the median accuracy and time; the time is ``wall_seconds`` unless records name
         another field in ``target_clock``), ``load_average`` (median over the runs' starts),
+        ``epoch_seconds`` (the shortest and longest epoch after the first over all seeds, see
+        :func:`epoch_seconds`; None for one-epoch runs),
         ``description`` and ``command`` (the first record's: what the recipe
         was when it ran, and how) and ``commands`` (every distinct one, in order).
     """
@@ -112,6 +124,7 @@ def summarize(records: list[dict], baseline: str = "tf-tutorial", accuracy: floa
         wall = _median(r["wall_seconds"] for r in group)
         # A target's time is wall time, unless the record says another clock (the GPU recipe: training time).
         clock = _median(r[r.get("target_clock", "wall_seconds")] for r in group)
+        epochs = [s for r in group for s in epoch_seconds(r)]
         rows.append({
             "run_id": run,
             "recipe": recipe,
@@ -123,6 +136,7 @@ def summarize(records: list[dict], baseline: str = "tf-tutorial", accuracy: floa
             "target": target,
             "target_met": None if not target else bool(accuracy_median >= target[0] and clock <= target[1]),
             "load_average": _median(r.get("load_average_start") for r in group),
+            "epoch_seconds": (min(epochs), max(epochs)) if epochs else None,
             "description": group[0].get("description", ""),
             "command": group[0]["command"],
             "commands": list(dict.fromkeys(r["command"] for r in group)),

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from cvtutor.records import load_records, summarize, time_to_accuracy, write_record
+from cvtutor.records import epoch_seconds, load_records, summarize, time_to_accuracy, write_record
 
 
 def _record(recipe, seed, accuracies, seconds, run_id="run-1", target=None, load=1.0):
@@ -44,6 +44,15 @@ def test_summary_takes_medians_over_seeds_and_ratios_within_a_run():
     assert other["target_met"] is False  # 0.8 is above 0.75, but 161 s is over 60 s
     assert fast["commands"] == ["python -m benchmarks.run fast"] == [fast["command"]]
     assert fast["description"] == "fast as it was in run-1" and other["description"] == "fast as it was in run-2"
+
+
+def test_epoch_times_leave_out_the_first_epoch_and_span_all_seeds():
+    assert epoch_seconds(_record("a", 0, [0.5, 0.6, 0.7], [30, 40, 55])) == [10, 15]
+    assert epoch_seconds(_record("a", 0, [0.5], [30])) == []
+    rows = summarize([_record("a", 0, [0.5, 0.6, 0.7], [30, 40, 55]), _record("a", 1, [0.5, 0.6], [90, 98]),
+                      _record("b", 0, [0.5], [30])])
+    spans = {r["recipe"]: r["epoch_seconds"] for r in rows}
+    assert spans == {"a": (8, 15), "b": None}
 
 
 def test_a_seed_that_never_reaches_the_accuracy_counts_as_the_slowest():
