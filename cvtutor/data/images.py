@@ -1,0 +1,255 @@
+"""Decoding one image file as a viewer sees it: the one decoder the folder loader and ``predict`` share.
+
+A photo viewer does more than read pixels: it turns the picture upright as the
+camera's EXIF Orientation tag says, shows a 16-bit scan with its full range of
+greys, and draws a transparent PNG on a background. A model that is to agree
+with its user must see the same picture, so :func:`load_image` does each of
+those steps, with Pillow, before resizing:
+
+1. refuse an image whose width x height exceeds ``PIL.Image.MAX_IMAGE_PIXELS``
+   (Pillow's decompression-bomb limit), read from the header before any pixel
+   is decoded;
+2. JPEG only, when a size is asked for: ``Image.draft`` lets libjpeg decode at
+   1/2, 1/4 or 1/8 scale, never below the asked size (a 4000x3000 photo
+   decodes as 500x375 for a 64x64 result), which is most of the speed and
+   memory of decoding phone photos;
+3. ``PIL.ImageOps.exif_transpose``: the EXIF Orientation tag applied;
+4. 16-bit greys (modes ``I;16``, ``I;16B``, ``I;16L``, ``I;16N``, ``I``) scaled
+   by range, ``round(v * 255 / 65535)``, where Pillow's own ``convert("L")``
+   clips everything above 255 to white (16-bit RGB(A) PNGs Pillow already
+   reads as 8-bit by their high byte, the same range scaling);
+5. transparency (an alpha channel, or a palette or grey/RGB ``transparency``
+   entry) composited on ``background``;
+6. palette, bilevel, grey, CMYK, YCbCr and other modes converted to RGB, or to
+   luminance (ITU-R 601-2, ``L = R*299/1000 + G*587/1000 + B*114/1000``,
+   Pillow's ``convert("L")``) for one channel;
+7. resized to ``image_size`` with Pillow's bilinear filter (antialiased), the
+   aspect ratio not kept, as ``keras.utils.image_dataset_from_directory``
+   resizes by default.
+
+Only the first frame of an animated or multi-page file is read, as Keras does.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps
+
+from cvtutor.data.errors import CorruptDataError
+
+# File name endings of image formats Pillow decodes (the ones it only identifies, such as
+# .mpg, or only writes, such as .pdf, are not here). Compared in lower case.
+_COMMON_EXTENSIONS = (
+    ".jpg", ".jpeg", ".jpe", ".jfif", ".png", ".apng", ".gif", ".bmp", ".dib", ".tif", ".tiff", ".webp",
+    ".avif", ".ppm", ".pgm", ".pbm", ".pnm", ".pfm", ".tga", ".ico", ".cur", ".qoi", ".jp2", ".j2k", ".j2c",
+    ".jpc", ".jpf", ".jpx", ".psd", ".pcx", ".sgi", ".rgb", ".rgba", ".bw", ".dds", ".icns", ".xbm", ".xpm",
+    ".msp", ".ras", ".im", ".blp", ".fits", ".fit", ".ftc", ".ftu", ".dcx", ".fli", ".flc",
+)
+# Listed in messages that say what was expected.
+_EXPECTED_FORMATS = ".jpg, .jpeg, .png, .bmp, .gif, .tif, .tiff, .webp (or another format Pillow reads)"
+_SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
+_ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
+_EXIF_ORIENTATION = 0x0112
+
+
+def image_extensions() -> frozenset[str]:
+    """The file name endings (lower case, with the dot) of the image formats this Pillow decodes."""
+    Image.init()
+    readable = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
+    return frozenset(ext for ext in _COMMON_EXTENSIONS if ext in readable)
+
+
+def is_image_name(name: str) -> bool:
+    """Whether a file name ends like an image Pillow decodes (``.jpg``, ``.PNG``, ...)."""
+    return os.path.splitext(name)[1].lower() in image_extensions()
+
+
+def _check_image_size(image_size) -> tuple[int, int] | None:
+    if image_size is None:
+        return None
+    if isinstance(image_size, (str, bytes)) or not hasattr(image_size, "__len__"):
+        raise TypeError(f"image_size must be (height, width) or None, got {image_size!r}")
+    if len(image_size) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in image_size):
+        raise ValueError(f"image_size must be two integers (height, width), got {image_size!r}")
+    height, width = (int(v) for v in image_size)
+    if height < 1 or width < 1:
+        raise ValueError(f"image_size must be positive (height, width), got {image_size!r}")
+    return height, width
+
+
+def _check_channels(channels) -> int:
+    if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)):
+        raise TypeError(f"channels must be the integer 1 or 3, got {channels!r}")
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (luminance) or 3 (RGB), got {channels}")
+    return int(channels)
+
+
+def _check_background(background) -> tuple[int, int, int]:
+    if isinstance(background, (str, bytes)) or not hasattr(background, "__len__"):
+        raise TypeError(f"background must be an (R, G, B) tuple of integers 0..255, got {background!r}")
+    if len(background) != 3 or not all(
+        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 <= v <= 255 for v in background
+    ):
+        raise ValueError(f"background must be three integers 0..255 (R, G, B), got {background!r}")
+    return tuple(int(v) for v in background)
+
+
+def _one_line(error: BaseException) -> str:
+    text = " ".join(str(error).split())
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _scale_16_bit(im: Image.Image) -> Image.Image:
+    """A 16-bit grey image to 8 bits by range: ``round(v * 255 / 65535)``, i.e. ``round(v / 257)``."""
+    values = np.asarray(im).astype(np.int64)
+    values = np.clip(values, 0, 65535)  # mode "I" holds 32-bit integers; 16-bit files use 0..65535
+    return Image.fromarray(((values * 255 + 32767) // 65535).astype(np.uint8), mode="L")
+
+
+def _to_colour(im: Image.Image, channels: int, background: tuple[int, int, int]) -> Image.Image:
+    """Any Pillow mode to ``"RGB"`` (channels 3) or ``"L"`` (channels 1), as a viewer shows it."""
+    if im.mode in _SIXTEEN_BIT_MODES:
+        im = _scale_16_bit(im)
+    elif im.mode == "F":  # 32-bit float: taken as 0..255 and clipped, as Pillow's convert("L") does
+        im = im.convert("L")
+    if im.mode in _ALPHA_MODES or (im.mode in ("P", "L", "RGB", "1") and im.info.get("transparency") is not None):
+        rgba = im.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, background)
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        im = flat
+    if channels == 3:
+        return im if im.mode == "RGB" else im.convert("RGB")
+    if im.mode == "L":
+        return im
+    return (im if im.mode == "RGB" else im.convert("RGB")).convert("L")
+
+
+def _source_name(source) -> str:
+    if isinstance(source, (str, os.PathLike)):
+        return os.fspath(source)
+    return str(getattr(source, "name", None) or "<file object>")
+
+
+def _problem_with(name: str, error: BaseException) -> str:
+    """The one-line problem for a file Pillow could not decode: not an image, or a damaged one."""
+    ending = os.path.splitext(name)[1].lower()
+    if ending and ending in image_extensions():
+        return f"unreadable image: expected a complete {ending} file, but it is damaged or truncated ({_one_line(error)})"
+    return f"not an image file: expected one of {_EXPECTED_FORMATS} ({_one_line(error)})"
+
+
+def decode(source, name: str, image_size=None, channels: int = 3, background=(255, 255, 255)) -> np.ndarray:
+    """:func:`load_image` without argument checks or warning handling, for callers that did both.
+
+    The folder loader calls this from its worker threads (``warnings.catch_warnings``
+    is not thread-safe, so it silences Pillow's decompression-bomb warning once, around
+    the whole pool); ``name`` is what error messages call the file. A path that cannot
+    be opened raises the ``OSError`` of ``open`` (``PermissionError``, ...), not a
+    ``CorruptDataError``: the file's content was never seen.
+    """
+    if isinstance(source, (str, os.PathLike)):
+        with open(source, "rb") as file:
+            return _decode_file(file, name, image_size, channels, background)
+    return _decode_file(source, name, image_size, channels, background)
+
+
+def _decode_file(file, name: str, image_size, channels: int, background) -> np.ndarray:
+    limit = Image.MAX_IMAGE_PIXELS
+    try:
+        with Image.open(file) as im:
+            width, height = im.size
+            if limit is not None and width * height > limit:
+                raise CorruptDataError(
+                    name, f"image too large to decode safely: {width}x{height} pixels ({width * height / 1e6:.1f} "
+                    f"megapixels); expected at most {limit / 1e6:.1f} megapixels (PIL.Image.MAX_IMAGE_PIXELS)")
+            if image_size is not None and im.format == "JPEG":
+                try:
+                    orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
+                except Exception:  # unreadable EXIF: decoded as stored, as viewers do
+                    orientation = 1
+                wanted = image_size[::-1] if orientation in (5, 6, 7, 8) else image_size
+                im.draft(None, (wanted[1], wanted[0]))  # Pillow takes (width, height)
+            im.load()
+            try:
+                upright = ImageOps.exif_transpose(im)
+            except Exception:  # damaged EXIF but good pixels: keep them as stored
+                upright = im
+            mode = upright.mode
+            try:
+                result = _to_colour(upright, channels, background)
+            except ValueError as e:
+                raise CorruptDataError(
+                    name, f"colour mode {mode} cannot be converted to {'RGB' if channels == 3 else 'grey'}; "
+                    f"expected an RGB, grey, palette, CMYK or YCbCr image ({_one_line(e)})") from None
+            if image_size is not None and result.size != (image_size[1], image_size[0]):
+                result = result.resize((image_size[1], image_size[0]), Image.Resampling.BILINEAR)
+            pixels = np.asarray(result, dtype=np.uint8)
+    except CorruptDataError:
+        raise
+    except Image.DecompressionBombError as e:
+        raise CorruptDataError(name, f"image too large to decode safely ({_one_line(e)})") from None
+    except MemoryError:
+        raise
+    except Exception as e:  # Pillow raises many kinds for bad bytes: OSError, SyntaxError, ValueError, ...
+        raise CorruptDataError(name, _problem_with(name, e)) from None
+    return pixels.reshape(pixels.shape[0], pixels.shape[1], channels)
+
+
+def load_image(source, image_size=None, channels=3, background=(255, 255, 255)) -> np.ndarray:
+    """Decode one image file to the pixels a viewer would show, optionally resized.
+
+    The steps, in order, are in this module's docstring: decompression-bomb
+    guard, JPEG draft decoding, EXIF orientation
+    (``PIL.ImageOps.exif_transpose``), 16-bit range scaling, transparency
+    composited on ``background``, conversion to RGB or luminance, bilinear
+    resize without keeping the aspect ratio (Keras's
+    ``image_dataset_from_directory`` default).
+
+    Args:
+        source: a path (``str`` or ``os.PathLike``) or a binary file object
+            opened for reading, such as ``tarfile.TarFile.extractfile``'s; its
+            ``name`` attribute, if any, names it in errors.
+        image_size: ``(height, width)`` to resize to, or None for the
+            picture's own (upright) size.
+        channels: 3 for RGB, 1 for luminance (ITU-R 601-2 luma, as Pillow's
+            ``convert("L")``).
+        background: ``(R, G, B)``, 0..255 each, under transparent pixels.
+
+    Returns:
+        uint8 array of shape ``(height, width, channels)``, values 0..255.
+
+    Raises:
+        CorruptDataError: (a ``ValueError``) the file is not an image Pillow
+            reads, is damaged or truncated, or is larger than
+            ``PIL.Image.MAX_IMAGE_PIXELS`` pixels; one line naming the file.
+        FileNotFoundError: ``source`` is a path to nothing.
+        ValueError: ``source`` is a folder; ``image_size``, ``channels`` or
+            ``background`` has a bad value.
+        TypeError: an argument of the wrong kind (raw ``bytes`` need
+            ``io.BytesIO`` around them; text files are refused).
+    """
+    size = _check_image_size(image_size)
+    channels = _check_channels(channels)
+    background = _check_background(background)
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        raise TypeError("source must be a path or a binary file object; wrap raw bytes in io.BytesIO(...)")
+    if isinstance(source, io.TextIOBase):
+        raise TypeError(f"source must be opened in binary mode ('rb'), got a text file {_source_name(source)!r}")
+    if isinstance(source, (str, os.PathLike)):
+        path = Path(source)
+        if path.is_dir():
+            raise ValueError(f"{path}: is a folder, expected an image file")
+        if not path.exists():
+            raise FileNotFoundError(f"{path}: no such image file")
+    elif not hasattr(source, "read"):
+        raise TypeError(f"source must be a path or a binary file object, got {type(source).__name__}")
+    with warnings.catch_warnings():
+        # Images over the limit are refused with a clear error instead of Pillow's warning.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        return decode(source, _source_name(source), size, channels, background)
