@@ -1,7 +1,7 @@
 """cvtutor: the tested code behind *Large Models in Computer Vision*.
 
 Submodules (import what you use; ``import cvtutor`` itself does not import
-TensorFlow):
+TensorFlow or Keras):
 
 - :mod:`cvtutor.data`: CIFAR-10 loading (offline copies, the Keras download)
   and ``tf.data`` input pipelines.
@@ -13,10 +13,22 @@ TensorFlow):
 - :mod:`cvtutor.modelfiles`: atomic saving and safe loading of ``.keras`` files.
 - :mod:`cvtutor.plots`: the book's figures.
 - :mod:`cvtutor.cli`: the ``cvtutor`` command.
+
+After ``import cvtutor``, ``keras.saving.load_model`` can read a model that
+uses cvtutor's layers or losses: they are registered (under the package name
+``cvtutor``) as soon as Keras is imported, before or after cvtutor.
 """
 
+from importlib import metadata as _metadata
+
+from cvtutor._registration import register_with_keras_when_imported as _register
 from cvtutor.profiles import Profile, get_profile
 
-__version__ = "0.1.0"
+try:
+    __version__ = _metadata.version("cvtutor")  # one source of truth: pyproject.toml
+except _metadata.PackageNotFoundError:  # a source tree on sys.path, never installed
+    __version__ = "0+unknown"
+
+_register()
 
 __all__ = ["Profile", "get_profile", "__version__"]

@@ -64,11 +64,11 @@ def test_notebook_conventions(path):
 
 
 def test_milestone_sources_are_in_the_bibliography():
-    from cvtutor.plots import read_milestones
+    from cvtutor.milestones import read_milestones
 
     bib = (ROOT / "book" / "references.bib").read_text()
     keys = set(re.findall(r"@\w+\{([^,]+),", bib))
-    rows = read_milestones(ROOT / "book" / "data" / "milestones.csv")
+    rows = read_milestones()
     assert rows and {r["source"] for r in rows} <= keys
 
 

@@ -1,16 +1,13 @@
 """Tests of the chapter 1.1 figures in cvtutor.plots.images: image grids, class grids, histograms, milestones."""
 
-from pathlib import Path
-
 import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 
 from cvtutor import plots
+from cvtutor.milestones import read_milestones
 
-ROOT = Path(__file__).resolve().parent.parent
-MILESTONES_CSV = ROOT / "book" / "data" / "milestones.csv"
 HEADER = "model,year,params_millions,imagenet_top1,source,note\n"
 
 
@@ -227,47 +224,8 @@ def _write(tmp_path, text):
     return path
 
 
-def test_read_milestones_types_the_numeric_columns(tmp_path):
-    path = _write(tmp_path, HEADER + 'NetA,2012,60,59.3,ref1,"a note, with a comma"\nNetB,2020,5.5,80,ref2,\n')
-    rows = plots.read_milestones(path)
-    assert rows == [
-        {"model": "NetA", "year": 2012, "params_millions": 60.0, "imagenet_top1": 59.3, "source": "ref1",
-         "note": "a note, with a comma"},
-        {"model": "NetB", "year": 2020, "params_millions": 5.5, "imagenet_top1": 80.0, "source": "ref2", "note": ""},
-    ]
-    assert isinstance(rows[0]["year"], int) and isinstance(rows[1]["imagenet_top1"], float)
-    assert plots.read_milestones(str(path)) == rows  # a str path works too
-
-
-def test_read_milestones_reads_the_books_table():
-    rows = plots.read_milestones(MILESTONES_CSV)
-    assert len(rows) == len(MILESTONES_CSV.read_text(encoding="utf-8").strip().splitlines()) - 1
-    for row in rows:
-        assert isinstance(row["year"], int) and 2000 < row["year"] < 2100
-        assert row["params_millions"] > 0 and 0 < row["imagenet_top1"] <= 100
-
-
-@pytest.mark.parametrize(
-    "text, message",
-    [
-        ("", "no rows"),
-        (HEADER, "no rows"),
-        ("model,year,params_millions,source\nNetA,2012,60,ref1\n", "imagenet_top1"),
-    ],
-)
-def test_read_milestones_rejects_missing_columns_or_rows(tmp_path, text, message):
-    with pytest.raises(ValueError, match=message):
-        plots.read_milestones(_write(tmp_path, text))
-
-
-def test_read_milestones_rejects_a_non_number_naming_its_line(tmp_path):
-    text = HEADER + "NetA,2012,60,59.3,ref1,\nNetB,twenty,60,59.3,ref1,\n"
-    with pytest.raises(ValueError, match=r"line 3 \('NetB'\): year must be an integer, got 'twenty'"):
-        plots.read_milestones(_write(tmp_path, text))
-
-
 def test_milestones_plots_size_by_year_and_accuracy_by_size(tmp_path):
-    rows = plots.read_milestones(_write(tmp_path, HEADER + "A,2012,60,59.3,r,\nB,2015,26,76.0,r,\nC,2021,88,85.1,r,\n"))
+    rows = read_milestones(_write(tmp_path, HEADER + "A,2012,60,59.3,r,\nB,2015,26,76.0,r,\nC,2021,88,85.1,r,\n"))
     fig = plots.milestones(rows)
     assert len(fig.axes) == 2
     left, right = fig.axes
@@ -287,6 +245,6 @@ def test_milestones_plots_size_by_year_and_accuracy_by_size(tmp_path):
 
 
 def test_milestones_draws_the_books_table():
-    rows = plots.read_milestones(MILESTONES_CSV)
+    rows = read_milestones()
     fig = plots.milestones(rows)
     assert [len(ax.texts) for ax in fig.axes] == [len(rows), len(rows)]

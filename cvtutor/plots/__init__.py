@@ -14,7 +14,6 @@ from cvtutor.plots.images import (  # noqa: F401
     image_grid,
     class_grid,
     channel_histograms,
-    read_milestones,
     milestones,
 )
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import os
 from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
@@ -120,23 +118,6 @@ def channel_histograms(x, bins: int = 64):
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig
-
-
-def read_milestones(path: str | os.PathLike) -> list[dict]:
-    """Rows of a milestones CSV (model, year, params_millions, imagenet_top1, source, note), typed."""
-    with open(path, newline="", encoding="utf-8") as f:
-        rows = list(csv.DictReader(f))
-    required = {"model", "year", "params_millions", "imagenet_top1", "source"}
-    if not rows or not required <= rows[0].keys():
-        raise ValueError(f"{path}: expected columns {sorted(required)}, got {sorted(rows[0]) if rows else 'no rows'}")
-    for line, row in enumerate(rows, start=2):  # line 1 is the header
-        for column, kind in (("year", int), ("params_millions", float), ("imagenet_top1", float)):
-            try:
-                row[column] = kind(row[column])
-            except (TypeError, ValueError):
-                raise ValueError(f"{path}, line {line} ({row.get('model')!r}): {column} must be "
-                                 f"{'an integer' if kind is int else 'a number'}, got {row[column]!r}") from None
-    return rows
 
 
 def milestones(rows: Sequence[dict]):
