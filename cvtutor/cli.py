@@ -123,9 +123,10 @@ def _checkpoint_paths(output: Path) -> tuple[Path, Path]:
 
 
 def _write_json_atomic(path: Path, data: dict) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(json.dumps(data, indent=2))
-    os.replace(tmp, path)
+    from cvtutor.files import atomic_write
+
+    with atomic_write(path, "w") as f:
+        f.write(json.dumps(data, indent=2))
 
 
 def _epoch_checkpoint(output: Path, state: dict):

@@ -2,16 +2,17 @@
 
 :func:`save_model` writes to a temporary file in the target folder and renames
 it over the target, so a process killed mid-save leaves the previous file
-intact. :func:`load_model` turns Keras' many failure modes for a damaged file
+intact (see :mod:`cvtutor.files`). :func:`load_model` turns Keras' many failure modes for a damaged file
 into one :class:`ModelFileError` that names the file.
 """
 
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 from pathlib import Path
+
+from cvtutor.files import atomic_path
 
 
 class ModelFileError(ValueError):
@@ -30,22 +31,26 @@ def _check_suffix(path: Path) -> None:
 def save_model(model, path: str | os.PathLike) -> Path:
     """Save ``model`` (architecture, weights, optimizer state) to ``path`` atomically.
 
+    Written through :func:`cvtutor.files.atomic_path`: a process killed
+    mid-save leaves the previous file intact, and the file gets the
+    permissions ``model.save`` would give it (umask respected for a new file,
+    an existing file's mode kept). A model carrying a
+    :mod:`cvtutor.contract` keeps it in the file.
+
+    Args:
+        model: a ``keras.Model``.
+        path: where to write; must end in ``.keras``.
+
     Returns:
         the path written.
+
+    Raises:
+        ValueError: ``path`` does not end in ``.keras``.
     """
     path = Path(path)
     _check_suffix(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=".keras")
-    os.close(fd)
-    try:
+    with atomic_path(path, suffix=".keras") as tmp:
         model.save(tmp)
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return path
 
 
@@ -58,7 +63,9 @@ def load_model(path: str | os.PathLike, compile: bool = True):
     """
     import keras
 
+    import cvtutor.contract  # noqa: F401  (registers the contract layer for deserialization)
     import cvtutor.layers  # noqa: F401  (registers the custom layers for deserialization)
+    import cvtutor.losses  # noqa: F401  (registers the custom losses of compiled models)
 
     path = Path(path)
     if not path.is_file():

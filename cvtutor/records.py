@@ -14,6 +14,8 @@ import os
 import statistics
 from pathlib import Path
 
+from cvtutor.files import atomic_write
+
 REQUIRED = ("recipe", "seed", "wall_seconds", "test_accuracy", "curve", "command")
 
 
@@ -44,8 +46,8 @@ def load_records(folder: str | os.PathLike) -> list[dict]:
 def write_record(record: dict, folder: str | os.PathLike, prefix: str) -> Path:
     """Write ``record`` as ``<folder>/<prefix>-<finished time>.json`` and return the path.
 
-    The file appears whole or not at all (written to a temporary name, then
-    renamed); a second record with the same name in the same second gets the
+    The file appears whole or not at all (:func:`cvtutor.files.atomic_write`),
+    with the permissions a plain write gives; a second record with the same name in the same second gets the
     process id appended instead of replacing the first.
     """
     folder = Path(folder)
@@ -54,9 +56,8 @@ def write_record(record: dict, folder: str | os.PathLike, prefix: str) -> Path:
     path = folder / f"{prefix}-{stamp}.json"
     if path.exists():
         path = folder / f"{prefix}-{stamp}-{os.getpid()}.json"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=2), encoding="utf-8")
-    os.replace(tmp, path)
+    with atomic_write(path, "w") as f:
+        f.write(json.dumps(record, indent=2))
     return path
 
 

@@ -98,7 +98,10 @@ class TrainResult:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "model"}
 
     def to_json(self, path: str | os.PathLike) -> None:
-        with open(path, "w", encoding="utf-8") as f:
+        """Write :meth:`to_dict` as JSON to ``path``, atomically (:func:`cvtutor.files.atomic_write`)."""
+        from cvtutor.files import atomic_write
+
+        with atomic_write(path, "w") as f:
             json.dump(self.to_dict(), f, indent=2)
 
 

@@ -1,0 +1,145 @@
+"""Writing files atomically: a file appears whole, with the permissions a plain write gives, or not at all.
+
+Every file cvtutor writes that a later run trusts (model files, checkpoints,
+the decoded-data cache, benchmark records, the command line's JSON) goes
+through :func:`atomic_path` or :func:`atomic_write`::
+
+    with atomic_write("record.json", "w") as f:
+        json.dump(record, f)
+
+    with atomic_path("model.keras", suffix=".keras") as tmp:
+        model.save(tmp)          # a writer that wants a path, not a file object
+
+The data goes to a temporary file in the target's folder, is flushed to disk
+(``fsync``), given the target's permissions and renamed over the target
+(``os.replace``, atomic on POSIX and Windows within one file system). A
+process killed at any moment leaves either the previous file or the new one,
+never a half-written one; an exception inside the block removes the
+temporary file and leaves the previous file as it was.
+
+Permissions: ``tempfile.mkstemp`` creates files readable by their owner only
+(``0o600``). A file written here instead gets what ``open(path, "w")`` would
+give it: an existing file keeps its mode (e.g. ``0o640`` stays ``0o640``), a
+new file gets ``0o666`` less the process's umask (``0o644`` under the usual
+umask ``022``). Keras' ``model.save`` gives the same.
+
+Imports only the standard library (the data loader uses it without TensorFlow).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import tempfile
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+__all__ = ["atomic_path", "atomic_write", "plain_write_mode"]
+
+_UMASK_LOCK = threading.Lock()
+
+
+def _umask() -> int:
+    """The process's umask (read by setting it and putting it back; guarded against other threads here)."""
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def plain_write_mode(path: str | os.PathLike) -> int:
+    """The permission bits a plain ``open(path, "w")`` would leave ``path`` with.
+
+    Args:
+        path: the file about to be written.
+
+    Returns:
+        the existing file's mode bits (``stat.S_IMODE``) if ``path`` exists,
+        else ``0o666 & ~umask``.
+    """
+    try:
+        return stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        return 0o666 & ~_umask()
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX); a no-op where folders cannot be opened (Windows)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike, *, suffix: str = ".tmp") -> Iterator[Path]:
+    """A temporary path to write instead of ``path``; on success it replaces ``path`` atomically.
+
+    Use it for writers that take a file name (``model.save``,
+    ``model.save_weights``, ``np.savez`` with a name). The temporary file is
+    created empty (so the name is reserved); the writer may replace it.
+
+    Args:
+        path: the file to write. Its folder is created if missing.
+        suffix: the temporary name's ending, for writers that check it
+            (``".keras"`` for ``model.save``, ``".weights.h5"`` for ``save_weights``).
+
+    Yields:
+        the temporary ``Path``, ``.<name>.<random><suffix>`` beside ``path``.
+
+    Raises:
+        FileNotFoundError: the writer left no file at the temporary path.
+        OSError: from creating, syncing or renaming the file; the previous
+            ``path`` is then untouched and the temporary file removed.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        with open(tmp, "rb") as f:  # FileNotFoundError if the writer removed it and wrote nothing
+            os.fsync(f.fileno())
+        os.chmod(tmp, plain_write_mode(path))
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    _fsync_folder(path.parent)
+
+
+@contextlib.contextmanager
+def atomic_write(path: str | os.PathLike, mode: str = "wb", *, encoding: str | None = None,
+                 suffix: str = ".tmp") -> Iterator:
+    """Open a temporary file for writing; on success it replaces ``path`` atomically.
+
+    Args:
+        path: the file to write. Its folder is created if missing.
+        mode: ``"wb"`` (bytes) or ``"w"`` (text).
+        encoding: for text mode; default UTF-8.
+        suffix: the temporary name's ending (see :func:`atomic_path`).
+
+    Yields:
+        the open file object; it is flushed, synced and closed when the block ends.
+
+    Raises:
+        ValueError: ``mode`` is not ``"w"`` or ``"wb"``.
+        OSError: as :func:`atomic_path`.
+    """
+    if mode not in ("w", "wb"):
+        raise ValueError(f"atomic_write mode must be 'w' or 'wb', got {mode!r}")
+    if mode == "w" and encoding is None:
+        encoding = "utf-8"
+    with atomic_path(path, suffix=suffix) as tmp:
+        with open(tmp, mode, encoding=encoding) as f:
+            yield f
+            f.flush()
