@@ -1,20 +1,28 @@
-"""Decoding a class-folder copy of CIFAR-10 (a folder tree or a tarball of one).
+"""Decoding class-folder trees (a folder tree or a tarball of one): CIFAR-10's copy and the reader's own.
 
-Layout, as ``keras.utils.image_dataset_from_directory`` reads it::
+CIFAR-10's copy (:func:`read_class_folders`), as
+``keras.utils.image_dataset_from_directory`` reads it::
 
     [top/]train/<class>/<image>   [top/]test/<class>/<image>
 
 with ``<class>`` one of :data:`CLASS_NAMES`. Every image must decode to 32x32
 pixels. Files whose names start with a dot (``.DS_Store``) are skipped; any
 other file that is not a 32x32 image is an error naming that file.
+
+Any other class-folder tree (:func:`load_image_folder`): any class names, any
+image sizes and formats, resized on the way in; see its docstring for the rules.
 """
 
 from __future__ import annotations
 
+import collections
+import concurrent.futures
+import functools
 import hashlib
 import io
 import os
 import tarfile
+import warnings
 import zlib
 from collections.abc import Callable, Iterator
 from pathlib import Path, PurePosixPath
@@ -22,6 +30,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image
 
+from cvtutor.data import cache, images
 from cvtutor.data.errors import CorruptDataError
 
 CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -167,3 +176,325 @@ def read_class_folders(source: str | os.PathLike, progress: Callable[[float], No
         order = by_name[np.random.default_rng(ORDER_SEED).permutation(len(by_name))]
         result.append((np.stack(images[split])[order], np.array(labels[split], dtype=np.uint8)[order]))
     return tuple(result)
+
+
+# --- any class-folder tree: load_image_folder -------------------------------------------------
+
+# Skipped wherever they appear, as Keras and file managers skip them: besides any name
+# starting with a dot (.DS_Store, ._IMG_1.jpg, .git/), the files and folders that macOS,
+# Windows and NAS boxes leave behind. Compared in lower case.
+JUNK_NAMES = frozenset({
+    "__macosx", "thumbs.db", "ehthumbs.db", "desktop.ini", "@eadir", "$recycle.bin", "system volume information",
+})
+# The held-out split beside train/: test/ first, else val/ or validation/.
+HELD_OUT_NAMES = ("test", "val", "validation")
+# Threads decoding at once (Pillow releases the GIL while it decodes and resizes).
+WORKERS = 2
+# Bump when decoding changes, so caches of the old decoding are not trusted.
+IMAGE_CACHE_VERSION = 1
+
+_Parts = tuple  # a file's or folder's path inside the source, as a tuple of names
+
+
+def is_junk(name: str) -> bool:
+    """Whether a file or folder name is OS junk or hidden (skipped with everything inside)."""
+    return name.startswith(".") or name.lower() in JUNK_NAMES
+
+
+def _list_tree(directory: Path) -> tuple[dict, set]:
+    """``({parts: path}, {folder parts})`` of every non-junk file and folder under ``directory``.
+
+    Symbolic links to folders are not followed (``follow_links=False``, Keras's default).
+    """
+    files: dict[_Parts, object] = {}
+    folders: set[_Parts] = set()
+    for top, dirnames, filenames in os.walk(directory):
+        dirnames[:] = [d for d in dirnames if not is_junk(d)]
+        rel = Path(top).relative_to(directory).parts
+        folders.update(rel + (d,) for d in dirnames)
+        for name in filenames:
+            if not is_junk(name) and os.path.isfile(os.path.join(top, name)):
+                files[rel + (name,)] = Path(top, name)
+    return files, folders
+
+
+def _member_parts(name: str) -> _Parts | None:
+    parts = tuple(p for p in PurePosixPath(name).parts if p not in ("/", ""))
+    if any(p == ".." for p in parts):
+        return None  # never trust a path leading out of the archive
+    return parts
+
+
+def _list_tarball(path: Path) -> tuple[dict, set]:
+    """Like :func:`_list_tree` for a tarball: ``({parts: TarInfo}, {folder parts})``."""
+    files: dict[_Parts, object] = {}
+    folders: set[_Parts] = set()
+    try:
+        with tarfile.open(path, mode="r:*") as tar:
+            for member in tar:
+                parts = _member_parts(member.name)
+                if not parts or any(is_junk(p) for p in parts):
+                    continue
+                if member.isdir():
+                    folders.add(parts)
+                elif member.isfile():
+                    files[parts] = member
+                    folders.update(parts[:i] for i in range(1, len(parts)))
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
+        raise CorruptDataError(str(path), f"archive is truncated or damaged ({type(e).__name__}: {e})") from None
+    return files, folders
+
+
+def _child_folders(folders: set, parent: _Parts) -> list[str]:
+    return sorted(f[-1] for f in folders if len(f) == len(parent) + 1 and f[: len(parent)] == parent)
+
+
+def _resolve_layout(files: dict, folders: set, show) -> tuple[tuple[str, ...], dict]:
+    """Class names and ``{split: {class: [file parts, ...]}}`` for the layouts :func:`load_image_folder` reads.
+
+    ``show(parts)`` renders a place inside the source for error messages.
+    Split ``"all"`` means one tree still to be split; ``"train"``/``"test"`` a split given by folders.
+    """
+    root: _Parts = ()
+    top = _child_folders(folders, root)
+    held_out = [n for n in HELD_OUT_NAMES if n in top]
+    if not ("train" in top and held_out) and len(top) == 1:
+        root = (top[0],)  # one wrapping folder (``photos/cat/...``, as tarballs usually are): look inside
+        top = _child_folders(folders, root)
+        held_out = [n for n in HELD_OUT_NAMES if n in top]
+    if "train" in top and held_out:
+        splits = {"train": root + ("train",), "test": root + (held_out[0],)}
+    else:
+        splits = {"all": root}
+    class_names = {split: _child_folders(folders, place) for split, place in splits.items()}
+    first = next(iter(splits))
+    names = class_names[first]
+    if len(names) < 2:
+        found = f": {', '.join(names)}" if names else ""
+        raise CorruptDataError(
+            show(splits[first]), f"found {len(names)} class folder(s){found}; expected at least 2 class folders, "
+            "each holding the images of one class")
+    if "test" in splits and class_names["test"] != names:
+        missing = sorted(set(names) - set(class_names["test"]))
+        extra = sorted(set(class_names["test"]) - set(names))
+        differences = "; ".join(
+            ([f"missing there: {', '.join(missing)}"] if missing else [])
+            + ([f"not in train/: {', '.join(extra)}"] if extra else []))
+        raise CorruptDataError(
+            show(splits["test"]), f"class folders differ from train/ ({differences}); expected the same class "
+            f"folders in train/ and {held_out[0]}/")
+    grouped = {split: {name: [] for name in names} for split in splits}
+    for parts in files:
+        for split, place in splits.items():
+            depth = len(place)
+            if len(parts) > depth + 1 and parts[:depth] == place and parts[depth] in grouped[split]:
+                grouped[split][parts[depth]].append(parts)
+    for split, by_class in grouped.items():
+        for name, members in by_class.items():
+            if not members:
+                raise CorruptDataError(
+                    show(splits[split] + (name,)), "class folder holds no images; expected at least one image "
+                    "file in it or in its sub-folders")
+            members.sort()
+            for parts in members:
+                if not images.is_image_name(parts[-1]):
+                    raise CorruptDataError(show(parts), f"not an image file; expected one of {images.EXPECTED_FORMATS}")
+    return tuple(names), grouped
+
+
+def _split_by_class(by_class: dict, fraction: float, rng: np.random.Generator) -> tuple[list, list]:
+    """Each class's files to ``(train, validation)`` lists of ``(parts, label)``: round(n * fraction)
+    of a class's n files to validation, at least 1 and at most n - 1 (a class of one file stays in train)."""
+    train, validation = [], []
+    for label, members in enumerate(by_class.values()):
+        n = len(members)
+        n_val = 0 if n < 2 else min(max(1, int(np.floor(n * fraction + 0.5))), n - 1)
+        chosen = set(rng.permutation(n)[:n_val].tolist())
+        for i, parts in enumerate(members):
+            (validation if i in chosen else train).append((parts, label))
+    return train, validation
+
+
+def _decode_into(jobs, arrays, total: int, progress) -> None:
+    """Run ``jobs`` (yielding ``(split, slot, decode_callable)``) on a small thread pool,
+    writing each image straight into ``arrays[split][slot]``.
+
+    At most ``2 * WORKERS + 2`` images are in flight, so a tarball's bytes are never all
+    in memory. Results are taken in submission order, so the first bad file in that order
+    is the one reported.
+    """
+    pending: collections.deque = collections.deque()
+    done, shown = 0, -1
+
+    def finish_oldest():
+        nonlocal done, shown
+        pending.popleft().result()
+        done += 1
+        percent = 100 * done // total
+        if progress is not None and percent != shown and done < total:
+            shown = percent
+            progress(done / total)
+
+    def work(split, slot, decode_one):
+        arrays[split][slot] = decode_one()
+
+    with concurrent.futures.ThreadPoolExecutor(WORKERS, thread_name_prefix="cvtutor-decode") as pool, \
+            warnings.catch_warnings():
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused with a clear error instead
+        try:
+            for split, slot, decode_one in jobs:
+                pending.append(pool.submit(work, split, slot, decode_one))
+                if len(pending) >= 2 * WORKERS + 2:
+                    finish_oldest()
+            while pending:
+                finish_oldest()
+        except BaseException:
+            for future in pending:
+                future.cancel()
+            raise
+    if progress is not None:
+        progress(1.0)
+
+
+def _tree_jobs(files: dict, order: list, image_size, channels):
+    for split, slot, parts in order:
+        path = files[parts]
+        yield split, slot, functools.partial(images.decode, path, str(path), image_size, channels)
+
+
+def _tarball_jobs(path: Path, files: dict, order: list, image_size, channels):
+    """Read members in archive order in this thread (tarfile is not thread-safe); decode in workers."""
+    by_offset = sorted(order, key=lambda job: files[job[2]].offset_data)
+    try:
+        with tarfile.open(path, mode="r:*") as tar:
+            for split, slot, parts in by_offset:
+                member = files[parts]
+                name = f"{path}:{member.name}"
+                data = io.BytesIO(tar.extractfile(member).read())
+                yield split, slot, functools.partial(images.decode, data, name, image_size, channels)
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
+        raise CorruptDataError(str(path), f"archive is truncated or damaged ({type(e).__name__}: {e})") from None
+
+
+def _check_split(validation_split) -> float:
+    if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float, np.integer, np.floating)):
+        raise TypeError(f"validation_split must be a number between 0 and 1, got {validation_split!r}")
+    if not 0 < validation_split < 1:
+        raise ValueError(f"validation_split must be strictly between 0 and 1, got {validation_split}")
+    return float(validation_split)
+
+
+def load_image_folder(directory, image_size=(64, 64), *, validation_split=0.2, seed=0, channels=3, progress=None):
+    """Load a folder of class folders (or a tarball of one) as uint8 arrays ready for training.
+
+    Layouts (``keras.utils.image_dataset_from_directory``'s rule: one folder
+    per class, class names from the folder names):
+
+    - ``DIR/<class>/...``: split here into training and validation sets.
+      Each class is split on its own (stratified): of its n images,
+      round(n * ``validation_split``) go to validation, but at least 1 and at
+      most n - 1, so every class with 2 or more images is in both sets (a
+      class of one image stays in training). Which images go where is drawn
+      with ``seed`` and is the same on every call.
+    - ``DIR/train/<class>/...`` and ``DIR/test/<class>/...`` (``val/`` or
+      ``validation/`` are accepted for ``test/``): used as given,
+      ``validation_split`` ignored; both must hold the same class folders.
+
+    ``DIR`` may also hold its tree inside one wrapping folder
+    (``DIR/photos/<class>/...``), as tarballs usually do. Any number (2 or
+    more) of class folders with any names; sub-folders inside a class folder
+    belong to that class, at any depth. Skipped: every hidden file or folder
+    (a name starting with a dot, such as ``.DS_Store``), ``__MACOSX``,
+    ``Thumbs.db``, ``desktop.ini``, ``@eaDir``, and files lying beside the
+    class folders rather than in one (``README.txt``). Every other file must
+    be an image; each is decoded by :func:`cvtutor.data.images.load_image`'s
+    steps (EXIF orientation, 16-bit scaling, transparency on white, RGB or
+    luminance, bilinear resize without keeping the aspect ratio).
+
+    Decoding runs on ``WORKERS`` (2) threads straight into preallocated arrays,
+    JPEGs at reduced scale (Pillow's draft mode), once: the arrays are cached
+    (``$CVTUTOR_CACHE``) under the source's path and these arguments, and
+    rebuilt when the source changes.
+
+    Args:
+        directory: a folder, or a tarball (``.tar``, ``.tar.gz``, ``.tgz``,
+            ``.tar.bz2``, ``.tar.xz``) of one; tree and tarball give the same arrays.
+        image_size: ``(height, width)`` every image is resized to.
+        validation_split: fraction of each class held out, strictly between 0 and 1.
+        seed: integer fixing the split and the order of examples.
+        channels: 3 for RGB, 1 for luminance.
+        progress: optional callable taking the fraction decoded (0..1), called
+            at most about 100 times while decoding (never for a cached load).
+
+    Returns:
+        ``((x_train, y_train), (x_test, y_test), class_names)``: images uint8
+        ``(N, height, width, channels)``, values 0..255; labels int32 ``(N,)``
+        indexing ``class_names``, a tuple of the class folder names in sorted
+        order. Examples come in a fixed mixed-class order (drawn with ``seed``),
+        so that ``x_train[:n]`` holds every class.
+
+    Raises:
+        FileNotFoundError: ``directory`` does not exist.
+        CorruptDataError: (a ``ValueError``) one line naming the file or folder:
+            a file that is not an image, an unreadable (damaged, truncated)
+            image, an image over ``PIL.Image.MAX_IMAGE_PIXELS`` pixels, a class
+            folder with no images, fewer than 2 class folders, train/ and test/
+            with different class folders, a damaged tarball.
+        ValueError: a file that is not a tarball, or a bad argument value.
+        TypeError: an argument of the wrong kind.
+    """
+    size = images._check_image_size(image_size)
+    if size is None:
+        raise ValueError("image_size must be (height, width): every image is resized to it to stack them in one array")
+    channels = images._check_channels(channels)
+    fraction = _check_split(validation_split)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise (ValueError if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) else TypeError)(
+            f"seed must be a non-negative integer, got {seed!r}")
+    if progress is not None and not callable(progress):
+        raise TypeError(f"progress must be a callable taking a fraction, or None, got {type(progress).__name__}")
+    source = Path(directory).expanduser()
+    if not source.exists():
+        raise FileNotFoundError(f"{source}: no such folder or tarball")
+    if source.is_file() and not is_tarball(source):
+        raise ValueError(f"{source}: expected a folder of class folders or a tarball of one "
+                         f"({', '.join(TARBALL_SUFFIXES)})")
+
+    params = f"v{IMAGE_CACHE_VERSION} size={size[0]}x{size[1]} channels={channels} split={fraction!r} seed={int(seed)}"
+    stamp = f"{fingerprint(source)} {params}"
+    target = cache.cache_path(source, prefix="images", params=params)
+    cached = cache.load_with_extra(target, stamp, ("class_names",))
+    if cached is not None:
+        train, test, extra = cached
+        return train, test, tuple(str(name) for name in extra["class_names"].tolist())
+
+    tarred = source.is_file()
+    files, folder_set = _list_tarball(source) if tarred else _list_tree(source)
+
+    def show(parts):
+        return f"{source}:{'/'.join(parts)}" if tarred else str(source.joinpath(*parts))
+
+    class_names, grouped = _resolve_layout(files, folder_set, show)
+    rng = np.random.default_rng(int(seed))
+    if "all" in grouped:
+        splits = _split_by_class(grouped["all"], fraction, rng)
+    else:
+        splits = tuple([(parts, label) for label, members in enumerate(grouped[s].values()) for parts in members]
+                       for s in ("train", "test"))
+    arrays, labels, order = [], [], []
+    for index, examples in enumerate(splits):
+        slots = rng.permutation(len(examples))  # a fixed mixed-class order
+        arrays.append(np.empty((len(examples), *size, channels), np.uint8))
+        y = np.empty(len(examples), np.int32)
+        for slot, (parts, label) in zip(slots.tolist(), examples):
+            y[slot] = label
+            order.append((index, slot, parts))
+        labels.append(y)
+    if tarred:
+        jobs = _tarball_jobs(source, files, order, size, channels)
+    else:
+        jobs = _tree_jobs(files, order, size, channels)
+    _decode_into(jobs, arrays, len(order), progress)
+    train, test = (arrays[0], labels[0]), (arrays[1], labels[1])
+    cache.save(target, stamp, train, test, class_names=np.array(class_names, dtype=str))
+    return train, test, class_names

@@ -51,7 +51,7 @@ _COMMON_EXTENSIONS = (
     ".msp", ".ras", ".im", ".blp", ".fits", ".fit", ".ftc", ".ftu", ".dcx", ".fli", ".flc",
 )
 # Listed in messages that say what was expected.
-_EXPECTED_FORMATS = ".jpg, .jpeg, .png, .bmp, .gif, .tif, .tiff, .webp (or another format Pillow reads)"
+EXPECTED_FORMATS = ".jpg, .jpeg, .png, .bmp, .gif, .tif, .tiff, .webp (or another format Pillow reads)"
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 _EXIF_ORIENTATION = 0x0112
@@ -141,7 +141,7 @@ def _problem_with(name: str, error: BaseException) -> str:
     ending = os.path.splitext(name)[1].lower()
     if ending and ending in image_extensions():
         return f"unreadable image: expected a complete {ending} file, but it is damaged or truncated ({_one_line(error)})"
-    return f"not an image file: expected one of {_EXPECTED_FORMATS} ({_one_line(error)})"
+    return f"not an image file: expected one of {EXPECTED_FORMATS} ({_one_line(error)})"
 
 
 def decode(source, name: str, image_size=None, channels: int = 3, background=(255, 255, 255)) -> np.ndarray:
