@@ -3,11 +3,15 @@ the publishing workflow runs the README's commands."""
 
 import json
 import re
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 from conftest import BUILD_COMMAND, REAL_DATA, ROOT
+
+sys.path.insert(0, str(ROOT / "tools"))
+import sync_book  # noqa: E402
 
 WORKFLOW = ROOT / ".github" / "workflows" / "publish.yml"
 
@@ -58,7 +62,9 @@ def test_notebook_conventions(path):
     assert rel in toc_files(), f"{rel} is not in _toc.yml"
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert all(not c["outputs"] and c["execution_count"] is None for c in code), "commit notebooks without outputs"
-    assert 'find_spec("cvtutor") is None' in "".join(code[0]["source"]), "the first code cell must be the setup cell"
+    version, repository = sync_book.settings()
+    assert "".join(code[0]["source"]) == sync_book.setup_cell(version, repository), (
+        "the first code cell must be the setup cell for this release: run python tools/sync_book.py")
     title = "".join(nb["cells"][0]["source"]).splitlines()[0]
     assert title.startswith("# ") and re.search(r"[\u4e00-\u9fff]", title), f"title lacks the Chinese heading: {title}"
 
