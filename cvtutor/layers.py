@@ -480,3 +480,8 @@ class TransformerBlock(keras.layers.Layer):
             }
         )
         return config
+
+
+# The pass-through layer that keeps a model's contract (class names, input preprocessing) in its
+# .keras file; imported here so that `import cvtutor.layers` registers it for keras.saving.load_model.
+from cvtutor.contract import ModelContract  # noqa: E402, F401

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from cvtutor.metrics import _check_labels, confusion_counts, top_confusions  # noqa: F401  (computed there; kept importable here)
 from cvtutor.plots.images import _check_images, image_grid
 
 
@@ -74,65 +75,6 @@ def training_curves(*runs, labels: Sequence[str] | None = None, loss_scale: str 
     acc_ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return fig
-
-
-def _check_labels(name, labels, num_classes=None) -> np.ndarray:
-    labels = np.asarray(labels)
-    if labels.ndim != 1 or not np.issubdtype(labels.dtype, np.integer):
-        raise ValueError(f"{name} must be integer class labels of shape (N,), got {labels.dtype} of shape {labels.shape}")
-    if labels.size and labels.min() < 0:
-        raise ValueError(f"{name} must be non-negative class indices, got {labels.min()}")
-    if num_classes is not None and labels.size and labels.max() >= num_classes:
-        raise ValueError(f"{name} holds class {labels.max()} but num_classes is {num_classes}")
-    return labels
-
-
-def confusion_counts(y_true, y_pred, num_classes: int | None = None) -> np.ndarray:
-    """The confusion matrix as counts: ``counts[i, j]`` images of class i predicted as class j.
-
-    Args:
-        y_true: true labels, integers (N,).
-        y_pred: predicted labels, integers (N,).
-        num_classes: C; default ``max(y_true, y_pred) + 1``.
-
-    Returns:
-        An int64 array (C, C); row i sums to the number of images of class i.
-    """
-    y_true = _check_labels("y_true", y_true, num_classes)
-    y_pred = _check_labels("y_pred", y_pred, num_classes)
-    if len(y_true) != len(y_pred):
-        raise ValueError(f"y_true and y_pred differ in length: {len(y_true)} and {len(y_pred)}")
-    if num_classes is None:
-        num_classes = int(max(y_true.max(initial=0), y_pred.max(initial=0))) + 1
-    flat = y_true.astype(np.int64) * num_classes + y_pred
-    return np.bincount(flat, minlength=num_classes * num_classes).reshape(num_classes, num_classes)
-
-
-def top_confusions(counts, class_names: Sequence[str], k: int = 5) -> list[dict]:
-    """The ``k`` largest off-diagonal cells of a confusion matrix, largest first.
-
-    Args:
-        counts: (C, C) counts, rows true classes, columns predicted (see :func:`confusion_counts`).
-        class_names: C names.
-        k: how many pairs to return.
-
-    Returns:
-        ``k`` dicts ``{"true", "predicted", "count", "rate"}``; ``rate`` is the count as a
-        fraction of all images of the true class (0..1). Ties keep row-major order.
-    """
-    counts = np.asarray(counts)
-    if counts.ndim != 2 or counts.shape[0] != counts.shape[1] or len(class_names) != counts.shape[0]:
-        raise ValueError(f"counts must be (C, C) with C = {len(class_names)} class names, got {counts.shape}")
-    off = counts.astype(float).copy()
-    np.fill_diagonal(off, -np.inf)
-    order = np.argsort(-off, axis=None, kind="stable")[:k]
-    rows = counts.sum(axis=1)
-    out = []
-    for flat in order:
-        i, j = divmod(int(flat), counts.shape[1])
-        out.append({"true": class_names[i], "predicted": class_names[j], "count": int(counts[i, j]),
-                    "rate": float(counts[i, j] / rows[i]) if rows[i] else 0.0})
-    return out
 
 
 def confusion_matrix(y_true, y_pred, class_names: Sequence[str], *, title: str | None = None, figsize=(13, 5.6)):
