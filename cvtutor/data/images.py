@@ -101,6 +101,8 @@ def _check_background(background) -> tuple[int, int, int]:
 
 
 def _one_line(error: BaseException) -> str:
+    if isinstance(error, Image.UnidentifiedImageError):
+        return "Pillow recognises no image format in it"  # its own text repeats the file's repr
     text = " ".join(str(error).split())
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
@@ -166,8 +168,8 @@ def _decode_file(file, name: str, image_size, channels: int, background) -> np.n
             width, height = im.size
             if limit is not None and width * height > limit:
                 raise CorruptDataError(
-                    name, f"image too large to decode safely: {width}x{height} pixels ({width * height / 1e6:.1f} "
-                    f"megapixels); expected at most {limit / 1e6:.1f} megapixels (PIL.Image.MAX_IMAGE_PIXELS)")
+                    name, f"image too large to decode safely: {width}x{height} = {width * height:,} pixels; "
+                    f"expected at most {limit:,} (PIL.Image.MAX_IMAGE_PIXELS)")
             if image_size is not None and im.format == "JPEG":
                 try:
                     orientation = im.getexif().get(_EXIF_ORIENTATION, 1)
