@@ -258,7 +258,7 @@ def _resolve_layout(files: dict, folders: set, show) -> tuple[tuple[str, ...], d
     root: _Parts = ()
     top = _child_folders(folders, root)
     held_out = [n for n in HELD_OUT_NAMES if n in top]
-    if not ("train" in top and held_out) and len(top) == 1:
+    if not ("train" in top and held_out) and len(top) == 1 and _child_folders(folders, (top[0],)):
         root = (top[0],)  # one wrapping folder (``photos/cat/...``, as tarballs usually are): look inside
         top = _child_folders(folders, root)
         held_out = [n for n in HELD_OUT_NAMES if n in top]
