@@ -77,3 +77,28 @@ def built_book(tmp_path_factory) -> BookBuild:
     start = time.monotonic()
     result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
     return BookBuild(result.returncode, result.stdout, result.stderr, time.monotonic() - start)
+
+
+@pytest.fixture(scope="session")
+def wheel(tmp_path_factory) -> Path:
+    """The wheel (and sdist) of this checkout, built once per session with ``python -m build``."""
+    dist = tmp_path_factory.mktemp("dist")
+    result = subprocess.run([sys.executable, "-m", "build", "--outdir", str(dist), str(ROOT)],
+                            capture_output=True, text=True)
+    assert result.returncode == 0, f"python -m build failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    (built,) = dist.glob("cvtutor-*.whl")
+    return built
+
+
+def make_venv(folder: Path, *requirements: str) -> Path:
+    """A new virtual environment in ``folder`` with ``requirements`` pip-installed; returns its python.
+
+    Nothing of this checkout is on its path: it sees cvtutor only if a requirement installs it.
+    """
+    subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
+    python = folder / "bin" / "python"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PIP_NO_INDEX", "PIP_FIND_LINKS")}
+    result = subprocess.run([str(python), "-m", "pip", "install", "--quiet", *requirements],
+                            capture_output=True, text=True, env=env)
+    assert result.returncode == 0, f"pip install {requirements} failed:\n{result.stderr[-3000:]}"
+    return python
