@@ -289,6 +289,7 @@ def _resolve_layout(files: dict, folders: set, show) -> tuple[tuple[str, ...], d
             depth = len(place)
             if len(parts) > depth + 1 and parts[:depth] == place and parts[depth] in grouped[split]:
                 grouped[split][parts[depth]].append(parts)
+    known = images.image_extensions()
     for split, by_class in grouped.items():
         for name, members in by_class.items():
             if not members:
@@ -297,7 +298,7 @@ def _resolve_layout(files: dict, folders: set, show) -> tuple[tuple[str, ...], d
                     "file in it or in its sub-folders")
             members.sort()
             for parts in members:
-                if not images.is_image_name(parts[-1]):
+                if os.path.splitext(parts[-1])[1].lower() not in known:
                     raise CorruptDataError(show(parts), f"not an image file; expected one of {images.EXPECTED_FORMATS}")
     return tuple(names), grouped
 
@@ -398,7 +399,8 @@ def load_image_folder(directory, image_size=(64, 64), *, validation_split=0.2, s
       with ``seed`` and is the same on every call.
     - ``DIR/train/<class>/...`` and ``DIR/test/<class>/...`` (``val/`` or
       ``validation/`` are accepted for ``test/``): used as given,
-      ``validation_split`` ignored; both must hold the same class folders.
+      ``validation_split`` ignored; both must hold the same class folders
+      (other folders beside train/ and test/ are not read).
 
     ``DIR`` may also hold its tree inside one wrapping folder
     (``DIR/photos/<class>/...``), as tarballs usually do. Any number (2 or

@@ -49,6 +49,7 @@ _COMMON_EXTENSIONS = (
     ".avif", ".ppm", ".pgm", ".pbm", ".pnm", ".pfm", ".tga", ".ico", ".cur", ".qoi", ".jp2", ".j2k", ".j2c",
     ".jpc", ".jpf", ".jpx", ".psd", ".pcx", ".sgi", ".rgb", ".rgba", ".bw", ".dds", ".icns", ".xbm", ".xpm",
     ".msp", ".ras", ".im", ".blp", ".fits", ".fit", ".ftc", ".ftu", ".dcx", ".fli", ".flc",
+    ".heic", ".heif",  # only where a plugin (pillow-heif) has taught Pillow to open them
 )
 # Listed in messages that say what was expected.
 EXPECTED_FORMATS = ".jpg, .jpeg, .png, .bmp, .gif, .tif, .tiff, .webp (or another format Pillow reads)"
