@@ -131,6 +131,7 @@ def fit(
     callbacks=None,
     initial_epoch: int = 0,
     validation_size: int | None = None,
+    backup_dir: str | os.PathLike | None = None,
 ) -> TrainResult:
     """Train a compiled model on uint8 images and evaluate it on the test set.
 
@@ -139,8 +140,9 @@ def fit(
 
     Args:
         model: a compiled ``keras.Model`` (see :func:`compile_model`).
-        train, test: ``(images, labels)``; images uint8 (N, 32, 32, 3), labels (N,).
-        epochs: passes over the training set.
+        train, test: ``(images, labels)``; images uint8 (N, H, W, C), e.g.
+            (N, 32, 32, 3) for CIFAR-10, labels (N,).
+        epochs: passes over the training set (in total, counting ``initial_epoch``).
         batch_size: examples per step.
         augment: random flips and shifts of the training images.
         seed: shuffling and augmentation seed.
@@ -152,6 +154,11 @@ def fit(
             many test images (the ``val_`` entries of the history), to save
             time; the final test loss and accuracy always use every test image.
             ``None``: all of them.
+        backup_dir: back up the training state into this folder after every
+            epoch (:func:`backup_and_restore`, Keras' ``BackupAndRestore``):
+            if the run is interrupted, the same call with the same, rebuilt
+            and recompiled model continues from the last completed epoch.
+            The folder is removed when training completes. ``None``: no backups.
 
     Returns:
         a :class:`TrainResult`.
@@ -176,6 +183,8 @@ def fit(
     validation_ds = test_ds
     if validation_size is not None:
         validation_ds = make_dataset(x_test[:validation_size], y_test[:validation_size], 512)
+    if backup_dir is not None:
+        callbacks = [backup_and_restore(backup_dir), *(callbacks or [])]
     start = time.perf_counter()
     # The dataset reshuffles itself every epoch; shuffle=False stops Keras warning about it.
     history = model.fit(
@@ -361,3 +370,395 @@ def hardware() -> str:
         f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
         f"Keras {keras.__version__} on {keras.backend.backend()}"
     )
+
+
+# --- checkpoints and resuming -------------------------------------------------------------------
+#
+# Built on Keras' BackupAndRestore callback (https://keras.io/api/callbacks/backup_and_restore/):
+# after every epoch it backs up the model's weights, the optimizer's variables and the epoch
+# number; at the start of the next ``fit`` with the same backup folder it restores them, so
+# training continues where it stopped. ``train_to_file`` adds what a run that ends in a model
+# file needs on top: the file is written atomically, a run can be resumed after it finished
+# (to more epochs), and a run in several stages (new head, then fine-tuning) resumes in the
+# right stage.
+
+_BACKUP_CLASS = None
+
+
+def _backup_class():
+    """The ``keras.callbacks.BackupAndRestore`` subclass (made on first use: Keras is imported lazily here)."""
+    global _BACKUP_CLASS
+    if _BACKUP_CLASS is not None:
+        return _BACKUP_CLASS
+    import keras
+
+    from cvtutor.files import atomic_path, atomic_write
+
+    class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+        """Keras' ``BackupAndRestore`` whose backups are written atomically and say which run they belong to.
+
+        Keras writes ``latest.weights.h5`` and then ``training_metadata.json``
+        in place: a process killed while writing leaves a damaged file, or
+        weights of one epoch with the epoch number of the one before. Here each
+        epoch's weights go to a new file, ``epoch-<n>.weights.h5``, and the
+        metadata, written last, names it; both through
+        :func:`cvtutor.files.atomic_path`. The metadata also holds ``run``
+        (the run's settings), and a backup of a different run is refused
+        rather than restored into the wrong model.
+        """
+
+        def __init__(self, backup_dir, run=None, delete_checkpoint=True):
+            super().__init__(str(backup_dir), save_freq="epoch", delete_checkpoint=delete_checkpoint)
+            self.run = json.loads(json.dumps(run)) if run is not None else None
+
+        def _load_model(self):
+            restore_backup(self.model, self.backup_dir, self.run)
+
+        def _save_model(self):
+            name = f"epoch-{self._current_epoch}.weights.h5"
+            with atomic_path(os.path.join(self.backup_dir, name), suffix=".weights.h5") as tmp:
+                self.model.save_weights(str(tmp), overwrite=True)
+            with atomic_write(self._training_metadata_path, "w") as f:
+                json.dump({"epoch": self._current_epoch, "batch": 0, "weights": name, "run": self.run}, f)
+            for old in os.listdir(self.backup_dir):  # earlier epochs' weights, no longer named by the metadata
+                if old.startswith("epoch-") and old.endswith(".weights.h5") and old != name:
+                    os.remove(os.path.join(self.backup_dir, old))
+
+    _BACKUP_CLASS = AtomicBackupAndRestore
+    return _BACKUP_CLASS
+
+
+def backup_and_restore(backup_dir: str | os.PathLike, run: dict | None = None, delete_checkpoint: bool = True):
+    """A ``keras.callbacks.BackupAndRestore`` callback with atomic backups that know their run.
+
+    Pass it to ``model.fit`` (or use ``fit(..., backup_dir=...)``). After each
+    epoch it backs up the weights, the optimizer's variables and the number
+    of epochs done into ``backup_dir``; when ``fit`` starts again with the
+    same folder (after a crash, a kill, a closed notebook), it restores them
+    and training continues from the next epoch, as Keras' callback does
+    (https://keras.io/api/callbacks/backup_and_restore/). Rebuild and compile
+    the model the same way before resuming: only the weights and the
+    optimizer's state are backed up, not the architecture.
+
+    Args:
+        backup_dir: a folder for this run's backups only.
+        run: a JSON-serializable dict describing the run (its settings); a
+            backup written with another ``run`` is refused, not restored.
+        delete_checkpoint: delete the folder when ``fit`` completes (Keras'
+            default); ``False`` keeps it, for a caller that deletes it later.
+
+    Returns:
+        the callback.
+
+    Raises:
+        ValueError: at the start of ``fit``, if the backup belongs to another
+            run or does not fit the model (one line naming the folder).
+    """
+    return _backup_class()(backup_dir, run=run, delete_checkpoint=delete_checkpoint)
+
+
+def read_backup(backup_dir: str | os.PathLike) -> dict | None:
+    """What a :func:`backup_and_restore` folder holds: ``{"epoch", "weights", "run", ...}``, or None if empty.
+
+    ``epoch`` is the number of epochs done (the next ``fit`` starts there).
+
+    Raises:
+        ValueError: the metadata file is not what this callback writes (the message names it).
+    """
+    path = os.path.join(backup_dir, "training_metadata.json")
+    if not os.path.isfile(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            metadata = json.load(f)
+        int(metadata["epoch"]), str(metadata["weights"])
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise ValueError(f"{path}: not a checkpoint written by cvtutor ({type(e).__name__}: {e})") from None
+    return metadata
+
+
+def restore_backup(model, backup_dir: str | os.PathLike, run: dict | None = None) -> int | None:
+    """Load the weights and optimizer state of a :func:`backup_and_restore` folder into ``model``.
+
+    What the callback does when ``fit`` starts; callable directly, e.g. to
+    look at a half-trained model.
+
+    Args:
+        model: built the same way as the model that was backed up (and
+            compiled the same way, for its optimizer's state).
+        backup_dir: the callback's folder.
+        run: if given, the backup must have been written with this ``run``.
+
+    Returns:
+        the number of epochs the restored state had done, or None (an empty
+        folder: nothing restored). Also set as the model's next ``fit``'s
+        initial epoch, as Keras' callback does.
+
+    Raises:
+        ValueError: the backup belongs to another run, or does not fit the model.
+    """
+    metadata = read_backup(backup_dir)
+    if metadata is None:
+        return None
+    if run is not None and metadata.get("run") != json.loads(json.dumps(run)):
+        raise ValueError(f"the checkpoint in {backup_dir} belongs to another run "
+                         f"({json.dumps(metadata.get('run'))}), not {json.dumps(run)}")
+    if not model.built:
+        raise ValueError(f"model '{model.name}' must be built before its checkpoint can be restored")
+    if model.optimizer is not None and not model.optimizer.built:
+        model.optimizer.build(model.trainable_variables)  # as Keras does: variables to load the state into
+    weights = os.path.join(backup_dir, metadata["weights"])
+    try:
+        model.load_weights(weights)
+    except Exception as e:  # Keras raises many kinds for a file that does not fit the model
+        raise ValueError(f"{weights}: cannot be restored into model '{model.name}' "
+                         f"({type(e).__name__}: {str(e).splitlines()[0][:200] if str(e) else ''})") from None
+    model._initial_epoch = int(metadata["epoch"])  # what Keras' BackupAndRestore sets for the next fit
+    return int(metadata["epoch"])
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """A stretch of a run trained in one compiled configuration (see :func:`train_to_file`).
+
+    Attributes:
+        name: for messages and the record, e.g. ``"head"``, ``"fine-tune"``.
+        until: the run's epoch count at which this stage ends; ``None`` for
+            the run's last stage (it ends at the run's ``epochs``).
+        prepare: called with the model when the run enters this stage (not
+            for the first stage): change what is trainable, compile again, and
+            return the model. ``None``: keep the model as it is.
+    """
+
+    name: str
+    until: int | None = None
+    prepare: object = None
+
+
+@dataclasses.dataclass
+class FileRun:
+    """What :func:`train_to_file` did.
+
+    Attributes:
+        output: the model file written (or left as it was).
+        model: the trained model, compiled, carrying its contract.
+        epochs: epochs the model has been trained in total.
+        resumed_after_epoch: epochs done before this call (0 for a new run).
+        started_from: ``"new"``, ``"checkpoint"`` (an interrupted run) or
+            ``"finished"`` (a finished model file, trained further).
+        test_loss, test_accuracy: on the test images, after training.
+        train_seconds: wall time of the ``fit`` calls made here (0 if none).
+        history: per-epoch metrics of the epochs trained here, all stages joined.
+    """
+
+    output: object
+    model: object
+    epochs: int
+    resumed_after_epoch: int
+    started_from: str
+    test_loss: float
+    test_accuracy: float
+    train_seconds: float
+    history: dict
+
+
+def checkpoint_dir(output: str | os.PathLike):
+    """The folder holding the checkpoints of a run that writes ``output``: ``<output>.partial``."""
+    from pathlib import Path
+
+    output = Path(output)
+    return output.with_name(output.name + ".partial")
+
+
+def checkpoint_progress(output: str | os.PathLike) -> dict | None:
+    """Where an interrupted run writing ``output`` stands: ``{"settings", "stage", "epochs_done"}``, or None.
+
+    Raises:
+        ValueError: the checkpoint folder holds files this module did not write.
+    """
+    folder = checkpoint_dir(output)
+    state = _read_state(folder)
+    if state is None:
+        return None
+    backup = read_backup(folder / "epochs")
+    done = int(state["initial_epoch"])
+    if backup is not None and backup.get("run", {}).get("stage") == state["stage"]:
+        done = max(done, int(backup["epoch"]))
+    return {"settings": state["settings"], "stage": state["stage"], "epochs_done": done}
+
+
+def _read_state(folder):
+    """The run's ``state.json`` in its checkpoint folder, or None; ValueError for a file this module did not write."""
+    path = folder / "state.json"
+    if not path.is_file():
+        return None
+    try:
+        state = json.loads(path.read_text(encoding="utf-8"))
+        int(state["stage"]), int(state["initial_epoch"]), str(state["model_file"]), dict(state["settings"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise ValueError(f"cannot resume from {folder}: its state.json is not a checkpoint of this version of "
+                         f"cvtutor; delete the folder to start over") from None
+    return state
+
+
+def _refuse_other_settings(output, where, saved, settings):
+    if saved != settings:
+        changed = sorted(k for k in set(saved or {}) | set(settings) if (saved or {}).get(k) != settings.get(k))
+        raise ValueError(
+            f"cannot resume {output}: {where} was trained with "
+            + ", ".join(f"{k}={(saved or {}).get(k)!r}" for k in changed)
+            + ", not " + ", ".join(f"{k}={settings.get(k)!r}" for k in changed)
+        )
+
+
+def train_to_file(output, build, train, test, *, epochs: int, settings: dict, resume: bool = False,
+                  stages=None, batch_size: int = 64, augment: bool = False, seed: int = 0, verbose: int = 2,
+                  callbacks=None, note=None) -> FileRun:
+    """Train a model into a ``.keras`` file, with a checkpoint after every epoch and resuming.
+
+    The model (which must carry a :mod:`cvtutor.contract`) is trained in
+    ``stages`` up to ``epochs`` epochs in total; after each epoch
+    :func:`backup_and_restore` backs it up into :func:`checkpoint_dir`
+    (``<output>.partial``). At the end the model is written to ``output``
+    atomically, with ``settings``, the epochs done and the stage recorded in
+    its contract's metadata, and only then is the checkpoint folder removed.
+
+    With ``resume=True``:
+
+    - an interrupted run (a checkpoint folder) continues from its last
+      completed epoch, in the stage it was in;
+    - a finished run (``output`` exists, no checkpoint) is trained further,
+      from the finished model, to the new ``epochs``: the finished file is
+      replaced only when the longer run has finished. Asking for as many
+      epochs as it has is a no-op; for fewer, an error;
+    - with neither, the run starts from epoch 0 (``note`` says so).
+
+    Either way ``settings`` must equal the ones the run was started with
+    (``epochs`` may differ: it is not part of ``settings``).
+    Without ``resume``, a checkpoint of an interrupted run is never
+    overwritten: that is an error, so no work is lost by a repeated command.
+
+    Each ``fit`` reshuffles with ``seed + epochs done``, so a resumed run
+    repeats what an uninterrupted one would have drawn only in distribution.
+
+    Args:
+        output: the ``.keras`` file to write.
+        build: called with no arguments for a new run; returns the model,
+            compiled, carrying a contract (:func:`cvtutor.contract.attach_contract`).
+        train, test: ``(uint8 images (N, H, W, C), labels (N,))``.
+        epochs: epochs in total, counted from the run's start.
+        settings: a JSON-serializable dict of everything that defines the run
+            but ``epochs`` (model, data, seed, learning rate, ...).
+        resume: continue an interrupted or finished run (see above).
+        stages: :class:`Stage` list; default one stage. E.g. a new head on
+            frozen layers until epoch 3, then everything unfrozen:
+            ``[Stage("head", until=3), Stage("fine-tune", prepare=unfreeze_and_compile)]``.
+        batch_size, augment, seed, verbose, callbacks: as for :func:`fit`.
+        note: called with one-line messages (what was resumed, ...); default: none.
+
+    Returns:
+        a :class:`FileRun`.
+
+    Raises:
+        ValueError: a checkpoint exists but ``resume`` is False; the run was
+            started with other settings; the finished model has more epochs
+            than asked for, or records no run; the model has no contract (all
+            one line, naming the file or folder).
+    """
+    import shutil
+    from pathlib import Path
+
+    from cvtutor.contract import contract_layer
+    from cvtutor.files import atomic_write
+    from cvtutor.modelfiles import load_model, save_model
+
+    note = note or (lambda message: None)
+    output = Path(output)
+    settings = json.loads(json.dumps(settings))
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    stages = list(stages or [Stage("train")])
+    ends = [min(int(s.until), epochs) if s.until is not None else epochs for s in stages[:-1]] + [int(epochs)]
+    folder = checkpoint_dir(output)
+    state = _read_state(folder)
+
+    if state is not None:
+        if not resume:
+            raise ValueError(f"an interrupted run of {output} has its checkpoint in {folder}: resume it "
+                             f"(--resume), or delete that folder to start over")
+        _refuse_other_settings(output, f"the checkpoint in {folder}", state["settings"], settings)
+        model = load_model(folder / state["model_file"])
+        stage, done = int(state["stage"]), int(state["initial_epoch"])
+        backup = read_backup(folder / "epochs")
+        if backup is not None and backup.get("run", {}).get("stage") == stage:
+            # The last completed epoch's state, restored now: a run killed right at the end of a
+            # stage prepares the next stage from it.
+            done = max(done, restore_backup(model, folder / "epochs", {"settings": settings, "stage": stage}))
+        elif backup is not None:  # left over from the stage before (killed as this one began)
+            shutil.rmtree(folder / "epochs", ignore_errors=True)
+        started_from = "checkpoint"
+        note(f"resuming {output} from its checkpoint after epoch {done} (stage '{stages[stage].name}')")
+    elif resume and output.is_file():
+        model = load_model(output)
+        layer = contract_layer(model)
+        run = (layer.metadata.get("run") if layer is not None else None) or {}
+        if "epochs_done" not in run:
+            raise ValueError(f"cannot resume {output}: it records no run of cvtutor's (train without resume "
+                             f"into another file)")
+        _refuse_other_settings(output, "it", run.get("settings"), settings)
+        done, stage = int(run["epochs_done"]), int(run.get("stage", len(stages) - 1))
+        if done > epochs:
+            raise ValueError(f"cannot resume {output}: it has been trained for {done} epochs already, more than "
+                             f"the {epochs} asked for")
+        started_from = "finished"
+        note(f"{output} finished {done} epochs; " + (f"training it on to {epochs}" if done < epochs
+                                                    else "nothing more to do"))
+    else:
+        if resume:
+            note(f"nothing to resume at {folder} or {output}; starting from epoch 0")
+        model, stage, done, started_from = build(), 0, 0, "new"
+    if contract_layer(model) is None:
+        raise ValueError(f"the model to be trained into {output} carries no contract "
+                         f"(cvtutor.contract.attach_contract): its file would not say what its outputs mean")
+    resumed_after = done
+
+    history, seconds, result = {}, 0.0, None
+    while done < epochs:
+        current = next(i for i, end in enumerate(ends) if end > done)
+        fresh_stage = state is None or int(state["stage"]) != current or stage != current
+        for k in range(stage + 1, current + 1):
+            if stages[k].prepare is not None:
+                model = stages[k].prepare(model)
+        stage = current
+        if fresh_stage:  # the stage's starting model: what a kill during this stage resumes from
+            if model.optimizer is not None and not model.optimizer.built:
+                model.optimizer.build(model.trainable_variables)  # saved with its state, loaded without warnings
+            model_file = f"stage-{stage}.keras"
+            save_model(model, folder / model_file)
+            state = {"settings": settings, "stage": stage, "model_file": model_file, "initial_epoch": done}
+            with atomic_write(folder / "state.json", "w") as f:
+                json.dump(state, f, indent=2)
+            for old in folder.iterdir():
+                if old.name.startswith("stage-") and old.name != model_file:
+                    old.unlink()
+            shutil.rmtree(folder / "epochs", ignore_errors=True)
+        set_seed(seed + done)
+        backup = backup_and_restore(folder / "epochs", run={"settings": settings, "stage": stage},
+                                    delete_checkpoint=False)
+        result = fit(model, train, test, epochs=ends[stage], initial_epoch=done, batch_size=batch_size,
+                     augment=augment, seed=seed + done, verbose=verbose, callbacks=[backup, *(callbacks or [])])
+        seconds += result.train_seconds
+        for key, values in result.history.items():
+            history.setdefault(key, []).extend(values)
+        done = ends[stage]
+
+    if result is None:
+        test_loss, test_accuracy = evaluate(model, test)
+    else:
+        test_loss, test_accuracy = result.test_loss, result.test_accuracy
+    if started_from != "finished" or resumed_after < done:
+        layer = contract_layer(model)
+        layer.metadata = {**layer.metadata, "run": {"settings": settings, "epochs_done": done, "stage": stage}}
+        save_model(model, output)
+    shutil.rmtree(folder, ignore_errors=True)
+    return FileRun(output, model, done, resumed_after, started_from, test_loss, test_accuracy, seconds, history)
