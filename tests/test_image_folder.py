@@ -323,3 +323,26 @@ def test_a_changed_folder_is_decoded_again(tmp_path):
     (_, y_train), _, names = load_image_folder(tmp_path / "data", (4, 4))
     assert names == ("a", "b", "c") and 2 in y_train.tolist()
 
+
+
+def test_an_added_empty_class_folder_is_not_hidden_by_the_cache(tmp_path):
+    write_tree(tmp_path / "data", {"a": 4, "b": 4})
+    load_image_folder(tmp_path / "data", (4, 4))
+    (tmp_path / "data" / "c").mkdir()
+    with pytest.raises(CorruptDataError, match="class folder holds no images"):
+        load_image_folder(tmp_path / "data", (4, 4))
+
+
+def test_symbolic_links_are_followed_once(tmp_path):
+    write_class(tmp_path / "elsewhere" / "dogs", 1, 3)
+    write_class(tmp_path / "data" / "cat", 0, 3)
+    (tmp_path / "data" / "dog").symlink_to(tmp_path / "elsewhere" / "dogs")
+    (tmp_path / "data" / "cat" / "loop").symlink_to(tmp_path / "data")  # a link back up: not read twice
+    (x_train, y_train), (x_test, y_test), names = load_image_folder(tmp_path / "data", (4, 4))
+    assert names == ("cat", "dog")
+    assert np.bincount(np.concatenate([y_train, y_test])).tolist() == [3, 3]
+    assert_labels_match_pixels(np.concatenate([x_train, x_test]), np.concatenate([y_train, y_test]))
+    # A change behind the link is a change of the source: decoded again.
+    write_class(tmp_path / "elsewhere" / "dogs", 1, 2, start=10)
+    (_, y_train), (_, y_test), _ = load_image_folder(tmp_path / "data", (4, 4))
+    assert np.bincount(np.concatenate([y_train, y_test])).tolist() == [3, 5]

@@ -204,18 +204,37 @@ def is_junk(name: str) -> bool:
 def _list_tree(directory: Path) -> tuple[dict, set]:
     """``({parts: path}, {folder parts})`` of every non-junk file and folder under ``directory``.
 
-    Symbolic links to folders are not followed (``follow_links=False``, Keras's default).
+    Symbolic links are followed (a class folder may be a link to where the photos
+    are), each real folder once, so a link back up the tree cannot loop.
     """
     files: dict[_Parts, object] = {}
     folders: set[_Parts] = set()
-    for top, dirnames, filenames in os.walk(directory):
-        dirnames[:] = [d for d in dirnames if not is_junk(d)]
+    seen = {os.path.realpath(directory)}
+    for top, dirnames, filenames in os.walk(directory, followlinks=True):
+        kept = []
+        for d in dirnames:
+            real = os.path.realpath(os.path.join(top, d))
+            if not is_junk(d) and real not in seen:
+                seen.add(real)
+                kept.append(d)
+        dirnames[:] = kept
         rel = Path(top).relative_to(directory).parts
         folders.update(rel + (d,) for d in dirnames)
         for name in filenames:
             if not is_junk(name) and os.path.isfile(os.path.join(top, name)):
                 files[rel + (name,)] = Path(top, name)
     return files, folders
+
+
+def _tree_fingerprint(files: dict, folders: set) -> str:
+    """A digest of a listed tree: every folder, and every file's place, size and modification time."""
+    digest = hashlib.sha256()
+    for parts in sorted(folders):
+        digest.update(("/".join(parts) + "/\n").encode("utf-8", "surrogateescape"))
+    for parts in sorted(files):
+        st = os.stat(files[parts])
+        digest.update(f"{'/'.join(parts)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
 
 
 def _member_parts(name: str) -> _Parts | None:
@@ -408,7 +427,8 @@ def load_image_folder(directory, image_size=(64, 64), *, validation_split=0.2, s
     belong to that class, at any depth. Skipped: every hidden file or folder
     (a name starting with a dot, such as ``.DS_Store``), ``__MACOSX``,
     ``Thumbs.db``, ``desktop.ini``, ``@eaDir``, and files lying beside the
-    class folders rather than in one (``README.txt``). Every other file must
+    class folders rather than in one (``README.txt``). Symbolic links are
+    followed (each real folder read once). Every other file must
     be an image; each is decoded by :func:`cvtutor.data.images.load_image`'s
     steps (EXIF orientation, 16-bit scaling, transparency on white, RGB or
     luminance, bilinear resize without keeping the aspect ratio).
@@ -416,7 +436,8 @@ def load_image_folder(directory, image_size=(64, 64), *, validation_split=0.2, s
     Decoding runs on ``WORKERS`` (2) threads straight into preallocated arrays,
     JPEGs at reduced scale (Pillow's draft mode), once: the arrays are cached
     (``$CVTUTOR_CACHE``) under the source's path and these arguments, and
-    rebuilt when the source changes.
+    rebuilt when the source changes (a tree: any file's name, size or
+    modification time, or its folders; a tarball: its bytes).
 
     Args:
         directory: a folder, or a tarball (``.tar``, ``.tar.gz``, ``.tgz``,
@@ -450,9 +471,10 @@ def load_image_folder(directory, image_size=(64, 64), *, validation_split=0.2, s
         raise ValueError("image_size must be (height, width): every image is resized to it to stack them in one array")
     channels = images._check_channels(channels)
     fraction = _check_split(validation_split)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise (ValueError if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool) else TypeError)(
-            f"seed must be a non-negative integer, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
+        raise TypeError(f"seed must be a non-negative integer, got {seed!r}")
+    if seed < 0:
+        raise ValueError(f"seed must be a non-negative integer, got {seed}")
     if progress is not None and not callable(progress):
         raise TypeError(f"progress must be a callable taking a fraction, or None, got {type(progress).__name__}")
     source = Path(directory).expanduser()
@@ -463,15 +485,20 @@ def load_image_folder(directory, image_size=(64, 64), *, validation_split=0.2, s
                          f"({', '.join(TARBALL_SUFFIXES)})")
 
     params = f"v{IMAGE_CACHE_VERSION} size={size[0]}x{size[1]} channels={channels} split={fraction!r} seed={int(seed)}"
-    stamp = f"{fingerprint(source)} {params}"
+    tarred = source.is_file()
+    if tarred:
+        stamp = fingerprint(source)  # the tarball's bytes; listing it waits until the cache proves stale
+    else:
+        files, folder_set = _list_tree(source)
+        stamp = _tree_fingerprint(files, folder_set)
+    stamp = f"{stamp} {params}"
     target = cache.cache_path(source, prefix="images", params=params)
     cached = cache.load_with_extra(target, stamp, ("class_names",))
     if cached is not None:
         train, test, extra = cached
         return train, test, tuple(str(name) for name in extra["class_names"].tolist())
-
-    tarred = source.is_file()
-    files, folder_set = _list_tarball(source) if tarred else _list_tree(source)
+    if tarred:
+        files, folder_set = _list_tarball(source)
 
     def show(parts):
         return f"{source}:{'/'.join(parts)}" if tarred else str(source.joinpath(*parts))
