@@ -112,7 +112,7 @@ def _scale_16_bit(im: Image.Image) -> Image.Image:
     """A 16-bit grey image to 8 bits by range: ``round(v * 255 / 65535)``, i.e. ``round(v / 257)``."""
     values = np.asarray(im).astype(np.int64)
     values = np.clip(values, 0, 65535)  # mode "I" holds 32-bit integers; 16-bit files use 0..65535
-    return Image.fromarray(((values * 255 + 32767) // 65535).astype(np.uint8), mode="L")
+    return Image.fromarray(((values * 255 + 32767) // 65535).astype(np.uint8))  # 2-D uint8: mode "L"
 
 
 def _to_colour(im: Image.Image, channels: int, background: tuple[int, int, int]) -> Image.Image:
