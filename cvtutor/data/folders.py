@@ -358,8 +358,9 @@ def _decode_into(jobs, arrays, total: int, progress) -> None:
     def work(split, slot, decode_one):
         arrays[split][slot] = decode_one()
 
-    with concurrent.futures.ThreadPoolExecutor(WORKERS, thread_name_prefix="cvtutor-decode") as pool, \
-            warnings.catch_warnings():
+    # The warning filter is process-wide, so it is set once here, around every worker thread's life.
+    with warnings.catch_warnings(), \
+            concurrent.futures.ThreadPoolExecutor(WORKERS, thread_name_prefix="cvtutor-decode") as pool:
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # refused with a clear error instead
         try:
             for split, slot, decode_one in jobs:
