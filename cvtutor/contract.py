@@ -50,6 +50,7 @@ __all__ = [
     "OUTPUT_KINDS",
 ]
 
+#: What a model's outputs can be, as a contract states it.
 OUTPUT_KINDS = ("logits", "probabilities")
 # What cvtutor's input pipeline does (cvtutor.data.make_dataset): float32 pixels in [0, 1].
 UNIT_SCALE = 1.0 / 255.0
