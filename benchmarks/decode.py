@@ -198,7 +198,7 @@ def main(argv=None) -> int:
         "load_average_after": list(load_after),
         "hardware": f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores",
         "versions": _versions(),
-        "command": "python -m benchmarks.decode " + " ".join(sys.argv[1:] if argv is None else argv),
+        "command": " ".join(["python -m benchmarks.decode", *(sys.argv[1:] if argv is None else argv)]),
         "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     print(f"decoded {args.count} photos to {args.image_size[0]}x{args.image_size[1]} in {measured['seconds']:.1f} s "
