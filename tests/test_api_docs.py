@@ -158,6 +158,14 @@ def test_every_api_page_is_in_the_toc_and_the_index():
     assert set(automodules()) <= listed, f"book/api/index.md's table lacks {sorted(set(automodules()) - listed)}"
 
 
+def test_readme_module_table_lists_every_module_and_links_to_the_reference():
+    readme = (ROOT / "README.md").read_text()
+    rows = set(re.findall(r"^\| `(cvtutor[\w.]*)` \|", readme, re.M))
+    top_level = {m for m in public_api() if m.count(".") <= 1}
+    assert top_level <= rows, f"README.md's module table lacks {sorted(top_level - rows)}"
+    assert "](book/api/index.md)" in readme, "README.md should link to the API reference (book/api/index.md)"
+
+
 def test_cli_page_has_a_section_per_command():
     from cvtutor.cli import build_parser
 
