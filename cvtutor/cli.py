@@ -11,6 +11,7 @@ import argparse
 import contextlib
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -48,15 +49,15 @@ class _Output:
         if not self.quiet:
             print(message, file=sys.stderr, flush=True)
 
-    def decoding_bar(self):
-        """A callback drawing a text progress bar of the first decode of a class-folder copy."""
+    def decoding_bar(self, label: str = "decoding CIFAR-10"):
+        """A callback drawing a text progress bar of the first decode of a class-folder tree."""
         if self.quiet:
             return None
 
         def draw(fraction: float) -> None:
             filled = int(30 * fraction)
             end = "\n" if fraction >= 1.0 else ""
-            print(f"\rdecoding CIFAR-10 [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%}",
+            print(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%}",
                   end=end, file=sys.stderr, flush=True)
 
         return draw
@@ -117,127 +118,233 @@ def cmd_data(args, out: _Output) -> int:
 # --- cvtutor train -----------------------------------------------------------------------------
 
 
-def _checkpoint_paths(output: Path) -> tuple[Path, Path]:
-    folder = output.with_name(output.name + ".partial")
-    return folder / "model.keras", folder / "state.json"
+def _check_usage(args) -> str | None:
+    """What argparse cannot check by itself (combinations of options); the problem, or None. Imports nothing."""
+    if args.command == "train" and args.model is None and args.pretrained is None:
+        return "the following arguments are required: MODEL (or --from PRETRAINED.keras)"
+    if getattr(args, "data", None) is not None and getattr(args, "data_dir", None) is not None:
+        return "--data (your class folders) and --data-dir (CIFAR-10) exclude each other"
+    classes = getattr(args, "classes", None)
+    if classes is not None:
+        names = [name.strip() for name in classes.split(",")]
+        if len(names) < 2 or not all(names) or len(set(names)) < len(names):
+            return f"--classes expects 2 or more distinct comma-separated names, got {classes!r}"
+    if args.command == "train" and args.pretrained is None and (args.head_epochs is not None
+                                                               or args.fine_tune_learning_rate is not None):
+        return "--head-epochs and --fine-tune-learning-rate apply only with --from PRETRAINED.keras"
+    return None
 
 
-def _write_json_atomic(path: Path, data: dict) -> None:
-    from cvtutor.files import atomic_write
-
-    with atomic_write(path, "w") as f:
-        f.write(json.dumps(data, indent=2))
+def _resolved(path) -> str | None:
+    return None if path is None else str(Path(path).expanduser().resolve())
 
 
-def _epoch_checkpoint(output: Path, state: dict):
-    """A Keras callback that saves the model and the epochs done after every epoch, atomically."""
-    import keras
+def _load_folder(out: _Output, directory, image_size, channels, validation_split):
+    """The reader's class folders: ``((x_train, y_train), (x_test, y_test), class_names)``."""
+    from cvtutor.data import load_image_folder
 
-    from cvtutor.modelfiles import save_model
+    out.info(f"data: {directory} (class folders, images resized to {image_size[0]}x{image_size[1]}, "
+             f"{'RGB' if channels == 3 else 'grayscale'})")
+    return load_image_folder(directory, tuple(image_size), validation_split=validation_split, channels=channels,
+                             progress=out.decoding_bar(f"decoding {Path(directory).name}"))
 
-    model_path, state_path = _checkpoint_paths(output)
 
-    class EpochCheckpoint(keras.callbacks.Callback):
-        def on_epoch_end(self, epoch, logs=None):
-            save_model(self.model, model_path)
-            _write_json_atomic(state_path, state | {"epochs_done": epoch + 1})
+def _pretrained(path):
+    """The model to fine-tune and its contract; refuses one whose input scaling cvtutor's pipeline does not feed."""
+    from cvtutor.contract import UNIT_SCALE, model_contract
+    from cvtutor.modelfiles import load_model
 
-    return EpochCheckpoint()
+    model = load_model(path, compile=False)
+    contract, _ = model_contract(model)
+    if abs(contract.pixel_scale - UNIT_SCALE) > 1e-9 or contract.pixel_offset != 0:
+        raise ValueError(f"{path}: takes pixels scaled by {contract.pixel_scale:g} (+{contract.pixel_offset:g}); "
+                         f"cvtutor fine-tunes models that take pixels in [0, 1] (its own models, trained by cvtutor)")
+    return model, contract
 
 
 def cmd_train(args, out: _Output) -> int:
-    import shutil
-
     from cvtutor import get_profile
-    from cvtutor.data import find_cifar10, load_cifar10
-    from cvtutor.modelfiles import load_model, save_model
+    from cvtutor.contract import Contract, attach_contract
+    from cvtutor.data import CLASS_NAMES
     from cvtutor.models import build_model
-    from cvtutor.training import compile_model, fit, set_seed
+    from cvtutor.training import Stage, compile_model, saved_run_settings, set_seed, train_to_file
+    from cvtutor.transfer import unfreeze, with_new_head
 
-    output = Path(args.output or f"{args.model}.keras")
+    output = Path(args.output or f"{args.model or Path(args.pretrained).stem + '-tuned'}.keras")
     if output.suffix != ".keras":
         raise ValueError(f"--output must end in .keras, got {str(output)!r}")
-    model_path, state_path = _checkpoint_paths(output)
     profile = get_profile(args.profile)
-    state = {"model": args.model, "epochs": args.epochs, "seed": args.seed, "batch_size": args.batch_size,
-             "augment": args.augment, "profile": profile.name}
 
-    done = 0
-    if args.resume and state_path.is_file() and model_path.is_file():
-        saved = json.loads(state_path.read_text())
-        if {k: saved.get(k) for k in state} != state:
-            raise ValueError(
-                f"cannot resume {output}: it was started with {json.dumps({k: saved.get(k) for k in state})}, "
-                f"not {json.dumps(state)}"
-            )
-        done = int(saved["epochs_done"])
-        model = load_model(model_path)
-        out.info(f"resuming {args.model} from {model_path} after epoch {done} of {args.epochs}")
+    pretrained = None
+    if args.pretrained is not None:
+        pretrained, base = _pretrained(args.pretrained)
+        if args.image_size is not None and tuple(args.image_size) != base.image_size:
+            raise ValueError(f"--image-size {args.image_size[0]} {args.image_size[1]} does not fit {args.pretrained}: "
+                             f"its layers were built for {base.image_size[0]}x{base.image_size[1]} images")
+        if args.channels is not None and args.channels != base.channels:
+            raise ValueError(f"--channels {args.channels} does not fit {args.pretrained}: it takes {base.channels}")
+        image_size, channels = base.image_size, base.channels
     else:
-        if args.resume:
-            out.info(f"nothing to resume at {model_path.parent}; starting from epoch 0")
-        set_seed(args.seed)
-        model = compile_model(build_model(args.model), learning_rate=args.learning_rate)
-        model_path.parent.mkdir(parents=True, exist_ok=True)
+        default_size = (64, 64) if args.data is not None else (32, 32)
+        image_size = tuple(args.image_size) if args.image_size is not None else default_size
+        channels = args.channels or 3
 
-    out.info(f"data: {find_cifar10(args.data_dir).describe()} (profile {profile.name})")
-    (x_train, y_train), (x_test, y_test) = load_cifar10(args.data_dir, progress=out.decoding_bar())
+    if args.data is not None:
+        (x_train, y_train), (x_test, y_test), class_names = _load_folder(
+            out, args.data, image_size, channels, args.validation_split or 0.2)
+    else:
+        from cvtutor.data import find_cifar10, load_cifar10
+
+        if (image_size, channels) != ((32, 32), 3):
+            raise ValueError(f"CIFAR-10's images are 32x32 RGB, not {image_size[0]}x{image_size[1]} with {channels} "
+                             f"channel(s): train on your own images with --data DIR")
+        out.info(f"data: {find_cifar10(args.data_dir).describe()} (profile {profile.name})")
+        (x_train, y_train), (x_test, y_test) = load_cifar10(args.data_dir, progress=out.decoding_bar())
+        class_names = CLASS_NAMES
     train, test = profile.subset(x_train, y_train, "train"), profile.subset(x_test, y_test, "test")
-    if done < args.epochs:
-        set_seed(args.seed + done)  # a resumed run shuffles its remaining epochs reproducibly
-        with out.progress():
-            result = fit(model, train, test, epochs=args.epochs, initial_epoch=done, batch_size=args.batch_size,
-                         augment=args.augment, seed=args.seed + done, verbose=out.keras_verbosity(),
-                         callbacks=[_epoch_checkpoint(output, state)])
-        accuracy, seconds = result.test_accuracy, result.train_seconds
-    else:
-        from cvtutor.training import evaluate
+    contract = Contract(tuple(class_names), image_size, channels)
 
-        accuracy, seconds = evaluate(model, test)[1], 0.0
-    save_model(model, output)
-    shutil.rmtree(model_path.parent, ignore_errors=True)
-    data = {"model": args.model, "output": str(output), "epochs": args.epochs, "resumed_after_epoch": done,
-            "params": int(model.count_params()), "train_seconds": seconds, "test_accuracy": accuracy,
-            "train_images": len(train[0]), "test_images": len(test[0]), "profile": profile.name}
-    out.result(data, f"saved {output}: {args.model}, {args.epochs} epochs, test accuracy {accuracy:.2%} "
-                     f"on {len(test[0]):,} images ({seconds:.0f} s of training)")
+    settings = {"model": args.model, "from": _resolved(args.pretrained), "data": _resolved(args.data),
+                "data_dir": _resolved(args.data_dir), "class_names": list(class_names),
+                "image_size": list(image_size), "channels": channels, "validation_split": (args.validation_split or 0.2) if args.data else None,
+                "seed": args.seed, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
+                "augment": args.augment, "profile": profile.name}
+    if pretrained is not None:
+        head_epochs = args.head_epochs
+        if head_epochs is None and args.resume:  # a resumed run keeps its stages when --epochs grows
+            head_epochs = (saved_run_settings(output) or {}).get("head_epochs")
+        if head_epochs is None:
+            head_epochs = max(1, args.epochs // 2)
+        fine_tune_rate = 1e-4 if args.fine_tune_learning_rate is None else args.fine_tune_learning_rate
+        settings |= {"head_epochs": head_epochs, "fine_tune_learning_rate": fine_tune_rate}
+
+        def build():
+            set_seed(args.seed)
+            model = with_new_head(pretrained, len(class_names), freeze=True)
+            return compile_model(attach_contract(model, contract), learning_rate=args.learning_rate)
+
+        def unfreeze_and_compile(model):
+            return compile_model(unfreeze(model), learning_rate=fine_tune_rate)
+
+        stages = [Stage("head", until=head_epochs), Stage("fine-tune", prepare=unfreeze_and_compile)]
+        out.info(f"fine-tuning {args.pretrained} on {len(class_names)} classes: a new head on frozen layers for "
+                 f"{min(head_epochs, args.epochs)} epoch(s), then all layers at learning rate "
+                 f"{fine_tune_rate:g}")
+    else:
+        def build():
+            set_seed(args.seed)
+            model = build_model(args.model, input_shape=(*image_size, channels), num_classes=len(class_names))
+            return compile_model(attach_contract(model, contract), learning_rate=args.learning_rate)
+
+        stages = None
+
+    with out.progress():
+        run = train_to_file(output, build, train, test, epochs=args.epochs, settings=settings, resume=args.resume,
+                            stages=stages, batch_size=args.batch_size, augment=args.augment, seed=args.seed,
+                            verbose=out.keras_verbosity(), note=out.info)
+    name = args.model or f"fine-tuned {Path(args.pretrained).name}"
+    data = {"model": args.model, "from": args.pretrained, "output": str(output), "epochs": run.epochs,
+            "resumed_after_epoch": run.resumed_after_epoch, "started_from": run.started_from,
+            "params": int(run.model.count_params()), "train_seconds": run.train_seconds,
+            "test_accuracy": run.test_accuracy, "train_images": len(train[0]), "test_images": len(test[0]),
+            "class_names": list(class_names), "image_size": list(image_size), "channels": channels,
+            "profile": profile.name}
+    held_out = "held-out" if args.data is not None else "test"
+    out.result(data, f"saved {output}: {name}, {run.epochs} epochs, {len(class_names)} classes, {held_out} accuracy "
+                     f"{run.test_accuracy:.2%} on {len(test[0]):,} images ({run.train_seconds:.0f} s of training)")
     return 0
 
 
 # --- cvtutor evaluate --------------------------------------------------------------------------
 
 
+def _class_list(text: str | None):
+    if text is None:
+        return None
+    return [name.strip() for name in text.split(",")]
+
+
+def _model_and_contract(args, out: _Output):
+    from cvtutor.contract import model_contract
+    from cvtutor.modelfiles import load_model
+
+    model = load_model(args.model_file, compile=False)
+    contract, notes = model_contract(model, _class_list(args.classes))
+    for line in notes:
+        out.info(f"note: {line}")
+    return model, contract, notes
+
+
+def _table(names, counts) -> list[str]:
+    """The confusion matrix as text: short column names if they stay distinct, else column numbers."""
+    short = [name[:6] for name in names]
+    if len(set(short)) < len(short):
+        short = [str(i) for i in range(len(names))]
+    width = max(6, max(len(s) for s in short) + 1, len(str(int(counts.max(initial=0)))) + 1)
+    label = max(12, max(len(n) for n in names) + 2)
+    lines = [" " * label + "".join(f"{s:>{width}}" for s in short)]
+    lines += [f"{n:<{label}}" + "".join(f"{c:>{width}}" for c in row) for n, row in zip(names, counts)]
+    return lines
+
+
 def cmd_evaluate(args, out: _Output) -> int:
     import numpy as np
 
     from cvtutor import get_profile
-    from cvtutor.data import CLASS_NAMES, load_cifar10
-    from cvtutor.modelfiles import load_model
-    from cvtutor.training import predict_logits
+    from cvtutor.contract import contract_layer, predict_probabilities
+    from cvtutor.metrics import confusion_counts, per_class_accuracy
 
-    model = load_model(args.model_file, compile=False)
-    _, (x_test, y_test) = load_cifar10(args.data_dir, progress=out.decoding_bar())
-    x_test, y_test = get_profile(args.profile).subset(x_test, y_test, "test")
-    out.info(f"evaluating {args.model_file} on {len(x_test):,} test images...")
-    with out.progress():
-        predicted = predict_logits(model, x_test, verbose=out.keras_verbosity()).argmax(axis=1)
-    confusion = np.zeros((10, 10), dtype=int)
-    np.add.at(confusion, (y_test, predicted), 1)
-    per_class = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
+    model, contract, notes = _model_and_contract(args, out)
+    names = list(contract.class_names)
+    if args.data is not None:
+        layer = contract_layer(model)
+        trained = (layer.metadata.get("run", {}).get("settings", {}) if layer is not None else {})
+        split = args.validation_split or trained.get("validation_split") or 0.2
+        _, (x_test, y_folder), folder_names = _load_folder(out, args.data, contract.image_size, contract.channels,
+                                                           split)
+        if layer is None and args.classes is None and len(folder_names) == contract.num_classes \
+                and set(folder_names) != set(names):
+            names = list(folder_names)
+            line = (f"the model names no classes; its {len(names)} outputs are taken as the folder's classes "
+                    f"in sorted order: {', '.join(names)}")
+            notes.append(line)
+            out.info(f"note: {line}")
+        unknown = [c for c in folder_names if c not in names]
+        if unknown:
+            raise ValueError(f"{args.data}: has classes the model {args.model_file} does not know: "
+                             f"{', '.join(unknown)} (its classes: {', '.join(names)})")
+        y_test = np.array([names.index(c) for c in folder_names], dtype=np.int64)[y_folder]
+        source = str(args.data)
+    else:
+        from cvtutor.data import CLASS_NAMES, load_cifar10
+
+        if contract.input_shape != (32, 32, 3) or names != list(CLASS_NAMES):
+            raise ValueError(f"{args.model_file} is not a CIFAR-10 model ({contract.describe()}): evaluate it on "
+                             f"its own images with --data DIR")
+        _, (x_test, y_test) = load_cifar10(args.data_dir, progress=out.decoding_bar())
+        x_test, y_test = get_profile(args.profile).subset(x_test, y_test, "test")
+        source = "CIFAR-10 test set"
+    if len(x_test) == 0:
+        raise ValueError(f"no test images in {source}")
+    out.info(f"evaluating {args.model_file} on {len(x_test):,} images...")
+    predicted = predict_probabilities(model, x_test, contract).argmax(axis=1)
+    counts = confusion_counts(y_test, predicted, len(names))
+    per_class = per_class_accuracy(counts)
     accuracy = float((predicted == y_test).mean())
     if args.confusion_png:
         from cvtutor import plots
 
-        plots.confusion_matrix(y_test, predicted, CLASS_NAMES).savefig(args.confusion_png, dpi=120)
+        plots.confusion_matrix(y_test, predicted, names).savefig(args.confusion_png, dpi=120)
         out.info(f"wrote {args.confusion_png}")
-    data = {"model_file": str(args.model_file), "test_images": len(x_test), "accuracy": accuracy,
-            "per_class_accuracy": dict(zip(CLASS_NAMES, per_class.round(4).tolist())),
-            "confusion_matrix": {"rows_true_columns_predicted": list(CLASS_NAMES), "counts": confusion.tolist()}}
-    short = [c[:5] for c in CLASS_NAMES]
-    lines = [f"test accuracy: {accuracy:.2%} on {len(x_test):,} images", "", "per-class accuracy:"]
-    lines += [f"  {c:<12}{a:7.2%}" for c, a in zip(CLASS_NAMES, per_class)]
-    lines += ["", "confusion matrix (rows: true class, columns: predicted):", " " * 12 + "".join(f"{s:>6}" for s in short)]
-    lines += [f"{c:<12}" + "".join(f"{n:>6}" for n in row) for c, row in zip(CLASS_NAMES, confusion)]
+    data = {"model_file": str(args.model_file), "data": source, "test_images": len(x_test), "accuracy": accuracy,
+            "class_names": names,
+            "per_class_accuracy": {n: (None if np.isnan(a) else round(float(a), 4)) for n, a in zip(names, per_class)},
+            "confusion_matrix": {"rows_true_columns_predicted": names, "counts": counts.tolist()}, "notes": notes}
+    lines = [f"accuracy: {accuracy:.2%} on {len(x_test):,} images ({source})", "", "per-class accuracy:"]
+    width = max(12, max(len(n) for n in names) + 2)
+    lines += [f"  {n:<{width}}" + ("      - (no images)" if np.isnan(a) else f"{a:7.2%}  of {int(t):,}")
+              for n, a, t in zip(names, per_class, counts.sum(axis=1))]
+    lines += ["", "confusion matrix (rows: true class, columns: predicted):", *_table(names, counts)]
     out.result(data, "\n".join(lines))
     return 0
 
@@ -245,48 +352,38 @@ def cmd_evaluate(args, out: _Output) -> int:
 # --- cvtutor predict ---------------------------------------------------------------------------
 
 
-def read_image(path: str, size: tuple[int, int]):
-    """Any image file as uint8 (height, width, 3), resized to ``size`` = (height, width)."""
-    import numpy as np
-    from PIL import Image, UnidentifiedImageError
-
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"no image file at {path!r}")
-    try:
-        with Image.open(path) as im:
-            im = im.convert("RGB")
-            if im.size != (size[1], size[0]):
-                im = im.resize((size[1], size[0]), Image.Resampling.BILINEAR, reducing_gap=3.0)
-            return np.asarray(im, dtype=np.uint8)
-    except (UnidentifiedImageError, OSError, ValueError) as e:
-        raise ValueError(f"{path}: not a readable image ({type(e).__name__}: {e})") from None
-
-
 def cmd_predict(args, out: _Output) -> int:
     import numpy as np
 
-    from cvtutor.data import CLASS_NAMES
-    from cvtutor.modelfiles import load_model
-    from cvtutor.training import predict_logits
+    from cvtutor.contract import predict_probabilities
+    from cvtutor.data import load_image
+    from cvtutor.metrics import top_k
 
-    model = load_model(args.model_file, compile=False)
-    height, width = model.input_shape[1:3]
-    images = np.stack([read_image(p, (height, width)) for p in args.images])
-    logits = predict_logits(model, images)
-    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
-    probabilities = shifted / shifted.sum(axis=1, keepdims=True)
-    k = min(args.top_k, probabilities.shape[1])
+    model, contract, notes = _model_and_contract(args, out)
+    images = np.stack([load_image(p, contract.image_size, channels=contract.channels) for p in args.images])
+    probabilities = predict_probabilities(model, images, contract)
     results, lines = [], []
-    for path, p in zip(args.images, probabilities):
-        best = np.argsort(-p)[:k]
-        top = [{"class": CLASS_NAMES[i], "probability": round(float(p[i]), 4)} for i in best]
+    for path, p, best in zip(args.images, probabilities, top_k(probabilities, args.top_k)):
+        top = [{"class": contract.class_names[i], "probability": round(float(p[i]), 4)} for i in best]
         results.append({"image": path, "top": top})
         lines.append(f"{path}: " + ", ".join(f"{t['class']} {t['probability']:.1%}" for t in top))
-    out.result({"model_file": str(args.model_file), "predictions": results}, "\n".join(lines))
+    out.result({"model_file": str(args.model_file), "class_names": list(contract.class_names),
+                "predictions": results, "notes": notes}, "\n".join(lines))
     return 0
 
 
 # --- the parser --------------------------------------------------------------------------------
+
+
+def _fraction(text: str) -> float:
+    """An argparse type: a number strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1, got {text!r}") from None
+    if not 0.0 < value < 1.0:
+        raise argparse.ArgumentTypeError(f"expected a fraction between 0 and 1, got {value:g}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -298,43 +395,74 @@ def build_parser() -> argparse.ArgumentParser:
                                               "then the Keras cache or download)")
     data_opts.add_argument("--profile", choices=("quick", "full"),
                            help="run profile (default: $CVTUTOR_PROFILE, else full)")
+    folder_opts = argparse.ArgumentParser(add_help=False)
+    folder_opts.add_argument("--data", metavar="DIR",
+                             help="your own images instead of CIFAR-10: a folder (or tarball) with one folder per "
+                                  "class, DIR/<class>/..., or DIR/train/<class>/... and DIR/test/<class>/...")
+    folder_opts.add_argument("--validation-split", type=_fraction, metavar="F",
+                             help="with --data DIR/<class>/...: the fraction of each class held out for testing "
+                                  "(default 0.2; evaluate: what the model was trained with)")
+    classes_opt = argparse.ArgumentParser(add_help=False)
+    classes_opt.add_argument("--classes", metavar="A,B,C",
+                             help="class names of a model that does not name its classes (saved by plain Keras)")
 
     parser = argparse.ArgumentParser(
         prog="cvtutor",
-        description="Train, evaluate and use the image classifiers of 'Large Models in Computer Vision' on CIFAR-10.",
+        description="Train, evaluate and use the image classifiers of 'Large Models in Computer Vision', "
+                    "on CIFAR-10 or on your own class folders.",
     )
     parser.add_argument("--version", action="version", version=f"cvtutor {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = commands.add_parser("data", parents=[common, data_opts], help="where CIFAR-10 is, its integrity, counts per class",
                             description="Find CIFAR-10, read and check all of it, and count the images per class.")
-    p.set_defaults(func=cmd_data)
+    p.set_defaults(func=cmd_data, command_parser=p)
 
-    p = commands.add_parser("train", parents=[common, data_opts], help="train a model and save it as .keras",
-                            description="Train one of cvtutor's models on CIFAR-10. After every epoch a checkpoint "
-                                        "is saved next to the output; --resume continues an interrupted run from it.")
-    p.add_argument("model", choices=MODEL_NAMES, help="which model to build")
+    p = commands.add_parser(
+        "train", parents=[common, data_opts, folder_opts], help="train or fine-tune a model and save it as .keras",
+        description="Train one of cvtutor's models on CIFAR-10 or on your own class folders (--data), from scratch "
+                    "or by fine-tuning a trained model (--from: a new head on its frozen layers, then all layers). "
+                    "The .keras file keeps the class names and the input size. After every epoch a checkpoint is "
+                    "saved next to the output; --resume continues an interrupted run from it, or a finished run "
+                    "to more --epochs.")
+    p.add_argument("model", nargs="?", choices=MODEL_NAMES, metavar="MODEL",
+                   help=f"which model to build: {', '.join(MODEL_NAMES)} (optional with --from)")
+    p.add_argument("--from", dest="pretrained", metavar="PRETRAINED.keras",
+                   help="fine-tune this trained model (e.g. one trained on CIFAR-10) instead of starting from scratch")
+    p.add_argument("--image-size", type=_positive_int, nargs=2, metavar=("H", "W"),
+                   help="resize images to H x W (default 64 64 with --data, 32 32 for CIFAR-10, the "
+                        "pretrained model's size with --from)")
+    p.add_argument("--channels", type=int, choices=(1, 3),
+                   help="3 for RGB (default), 1 for grayscale (with --from: the pretrained model's)")
     p.add_argument("--epochs", type=_positive_int, default=10, help="epochs in total (default 10)")
+    p.add_argument("--head-epochs", type=_positive_int,
+                   help="with --from: epochs that train only the new head (default half of --epochs)")
     p.add_argument("--batch-size", type=_positive_int, default=64, help="examples per step (default 64)")
     p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's learning rate (default 0.001)")
+    p.add_argument("--fine-tune-learning-rate", type=float,
+                   help="with --from: Adam's learning rate once all layers train (default 0.0001)")
     p.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
     p.add_argument("--augment", action="store_true", help="random flips and shifts of training images")
     p.add_argument("--output", "-o", help="model file to write (default MODEL.keras)")
-    p.add_argument("--resume", action="store_true", help="continue an interrupted run from its last completed epoch")
-    p.set_defaults(func=cmd_train)
+    p.add_argument("--resume", action="store_true",
+                   help="continue an interrupted run from its last completed epoch, or a finished one to --epochs")
+    p.set_defaults(func=cmd_train, command_parser=p)
 
-    p = commands.add_parser("evaluate", parents=[common, data_opts], help="test accuracy, per class, confusion matrix",
-                            description="Evaluate a saved model on the CIFAR-10 test set.")
+    p = commands.add_parser("evaluate", parents=[common, data_opts, folder_opts, classes_opt],
+                            help="accuracy, per class, confusion matrix",
+                            description="Evaluate a saved model on the CIFAR-10 test set, or on your own class "
+                                        "folders (--data: their held-out part), under the model's class names.")
     p.add_argument("model_file", help="a .keras file written by 'cvtutor train' or model.save")
     p.add_argument("--confusion-png", help="also draw the confusion matrix into this PNG file")
-    p.set_defaults(func=cmd_evaluate)
+    p.set_defaults(func=cmd_evaluate, command_parser=p)
 
-    p = commands.add_parser("predict", parents=[common], help="classify image files",
-                            description="Classify image files of any size (resized to what the model takes).")
+    p = commands.add_parser("predict", parents=[common, classes_opt], help="classify image files",
+                            description="Classify image files of any size and format (turned upright, resized and "
+                                        "converted to what the model takes), under the model's class names.")
     p.add_argument("model_file", help="a .keras file written by 'cvtutor train' or model.save")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...)")
     p.add_argument("--top-k", type=_positive_int, default=3, help="classes to show per image (default 3)")
-    p.set_defaults(func=cmd_predict)
+    p.set_defaults(func=cmd_predict, command_parser=p)
     return parser
 
 
@@ -344,18 +472,33 @@ def _version() -> str:
     return __version__
 
 
+_ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+
+
+def _one_line(error: BaseException) -> str:
+    """An error as one line: its first non-empty line, terminal colour codes removed, at most 500 characters."""
+    text = _ANSI.sub("", str(error)).strip()
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    if not isinstance(error, (OSError, ValueError)):
+        first = f"{type(error).__name__}: {first}"
+    return first if len(first) <= 500 else first[:497] + "..."
+
+
 def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter is not for users
     parser = build_parser()
     args = parser.parse_args(argv)
     out = _Output(args)
+    problem = _check_usage(args)
+    if problem:
+        args.command_parser.error(problem)  # usage line and message, exit 2, as argparse's own errors
     try:
         return args.func(args, out)
     except KeyboardInterrupt:
         print(f"cvtutor {args.command}: interrupted", file=sys.stderr)
         return 130
-    except (OSError, ValueError) as e:  # includes the loader's and model files' documented errors
-        print(f"cvtutor {args.command}: error: {e}", file=sys.stderr)
+    except Exception as e:  # one line, never a traceback: the loader's, model files' and Keras' errors alike
+        print(f"cvtutor {args.command}: error: {_one_line(e)}", file=sys.stderr)
         return 1
 
 

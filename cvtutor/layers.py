@@ -483,5 +483,7 @@ class TransformerBlock(keras.layers.Layer):
 
 
 # The pass-through layer that keeps a model's contract (class names, input preprocessing) in its
-# .keras file; imported here so that `import cvtutor.layers` registers it for keras.saving.load_model.
-from cvtutor.contract import ModelContract  # noqa: E402, F401
+# .keras file, cvtutor.contract.ModelContract: imported here so that `import cvtutor.layers` registers
+# it for keras.saving.load_model. A plain module import, so that it also works while cvtutor.contract
+# is itself being imported (Keras' import, inside it, can import this module first).
+import cvtutor.contract  # noqa: E402, F401

@@ -587,6 +587,33 @@ def checkpoint_progress(output: str | os.PathLike) -> dict | None:
     return {"settings": state["settings"], "stage": state["stage"], "epochs_done": done}
 
 
+def saved_run_settings(output: str | os.PathLike) -> dict | None:
+    """The settings a run writing ``output`` was started with: from its checkpoint, else from the finished file.
+
+    For a caller that derives a default from them when resuming (the command
+    line keeps a fine-tuning run's ``head_epochs`` when ``--epochs`` grows).
+
+    Returns:
+        the ``settings`` given to :func:`train_to_file`, or None (no
+        checkpoint, no file, or a file that records no run).
+
+    Raises:
+        ValueError: a checkpoint or model file that cannot be read (one line naming it).
+    """
+    from pathlib import Path
+
+    from cvtutor.contract import contract_layer
+    from cvtutor.modelfiles import load_model
+
+    state = _read_state(checkpoint_dir(output))
+    if state is not None:
+        return state["settings"]
+    if not Path(output).is_file():
+        return None
+    layer = contract_layer(load_model(output, compile=False))
+    return (layer.metadata.get("run") or {}).get("settings") if layer is not None else None
+
+
 def _read_state(folder):
     """The run's ``state.json`` in its checkpoint folder, or None; ValueError for a file this module did not write."""
     path = folder / "state.json"
