@@ -86,31 +86,40 @@ def cmd_data(args, out: _Output) -> int:
     from cvtutor.data import CLASS_NAMES, find_cifar10
     from cvtutor.data.cifar10 import read_source
 
-    source = find_cifar10(args.data_dir)
-    out.info(f"found: {source.describe()}")
-    if source.kind == "download":
-        out.info("downloading CIFAR-10 through Keras (163 MiB, once)...")
-    elif source.kind == "class-folders":
-        out.info("reading (decoded once, then cached; the first time takes about 20 s)...")
-    (x_train, y_train), (x_test, y_test) = read_source(source, progress=out.decoding_bar())
+    if args.data is not None:
+        split = args.validation_split or 0.2
+        (x_train, y_train), (x_test, y_test), names = _load_folder(out, args.data, (64, 64), 3, split)
+        source_data = {"kind": "class-folders", "path": str(args.data)}
+        described = f"{args.data} (your class folders; {split:.0%} of each class held out, images checked at 64x64)"
+    else:
+        source = find_cifar10(args.data_dir)
+        out.info(f"found: {source.describe()}")
+        if source.kind == "download":
+            out.info("downloading CIFAR-10 through Keras (163 MiB, once)...")
+        elif source.kind == "class-folders":
+            out.info("reading (decoded once, then cached; the first time takes about 20 s)...")
+        (x_train, y_train), (x_test, y_test) = read_source(source, progress=out.decoding_bar())
+        names, source_data, described = CLASS_NAMES, {"kind": source.kind, "path": str(source.path)}, source.describe()
     counts = {
-        "train": dict(zip(CLASS_NAMES, np.bincount(y_train, minlength=10).tolist())),
-        "test": dict(zip(CLASS_NAMES, np.bincount(y_test, minlength=10).tolist())),
+        "train": dict(zip(names, np.bincount(y_train, minlength=len(names)).tolist())),
+        "test": dict(zip(names, np.bincount(y_test, minlength=len(names)).tolist())),
     }
     data = {
-        "source": {"kind": source.kind, "path": str(source.path)},
+        "source": source_data,
         "integrity": "ok: every file read and checked",
         "train_images": len(x_train),
         "test_images": len(x_test),
         "image_shape": list(x_train.shape[1:]),
+        "class_names": list(names),
         "counts": counts,
     }
+    width = max(12, max(len(c) for c in names) + 2)
     lines = [
-        f"source:    {source.describe()}",
+        f"source:    {described}",
         f"integrity: {data['integrity']}",
         f"images:    {len(x_train):,} train, {len(x_test):,} test, each {x_train.shape[1]}x{x_train.shape[2]}x{x_train.shape[3]}",
-        f"{'class':<12}{'train':>8}{'test':>8}",
-    ] + [f"{c:<12}{counts['train'][c]:>8}{counts['test'][c]:>8}" for c in CLASS_NAMES]
+        f"{'class':<{width}}{'train':>8}{'test':>8}",
+    ] + [f"{c:<{width}}{counts['train'][c]:>8}{counts['test'][c]:>8}" for c in names]
     out.result(data, "\n".join(lines))
     return 0
 
@@ -314,6 +323,7 @@ def cmd_evaluate(args, out: _Output) -> int:
             raise ValueError(f"{args.data}: has classes the model {args.model_file} does not know: "
                              f"{', '.join(unknown)} (its classes: {', '.join(names)})")
         y_test = np.array([names.index(c) for c in folder_names], dtype=np.int64)[y_folder]
+        x_test, y_test = get_profile(args.profile).subset(x_test, y_test, "test")  # as train held it out
         source = str(args.data)
     else:
         from cvtutor.data import CLASS_NAMES, load_cifar10
@@ -350,6 +360,21 @@ def cmd_evaluate(args, out: _Output) -> int:
 
 
 # --- cvtutor predict ---------------------------------------------------------------------------
+
+
+def read_image(path: str, size: tuple[int, int]):
+    """Any image file as uint8 (height, width, 3), resized to ``size`` = (height, width).
+
+    Kept for code written against earlier versions (the FAQ's folder reader);
+    new code calls :func:`cvtutor.data.load_image` (which this now is), or
+    :func:`cvtutor.data.load_image_folder` for a whole folder tree.
+
+    Raises:
+        FileNotFoundError, ValueError: as :func:`cvtutor.data.load_image` (one line naming the file).
+    """
+    from cvtutor.data import load_image
+
+    return load_image(path, tuple(size), channels=3)
 
 
 def cmd_predict(args, out: _Output) -> int:
@@ -414,8 +439,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"cvtutor {_version()}")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = commands.add_parser("data", parents=[common, data_opts], help="where CIFAR-10 is, its integrity, counts per class",
-                            description="Find CIFAR-10, read and check all of it, and count the images per class.")
+    p = commands.add_parser("data", parents=[common, data_opts, folder_opts],
+                            help="where CIFAR-10 (or your --data) is, its integrity, counts per class",
+                            description="Find CIFAR-10 (or take your class folders, --data), read and check all of it, "
+                                        "and count the images per class.")
     p.set_defaults(func=cmd_data, command_parser=p)
 
     p = commands.add_parser(

@@ -341,6 +341,26 @@ def test_a_one_channel_model_gets_grayscale_images(tmp_path):
     assert len(result.stderr.strip().splitlines()) == 1 or "Traceback" not in result.stderr
 
 
+def test_data_command_checks_your_own_folders(tmp_path):
+    class_folders(tmp_path / "mine", ["cat", "dog"], per_class=5, size=(50, 30))
+    (tmp_path / "mine" / "dog" / ".DS_Store").write_bytes(b"junk")
+    result = run("data", "--data", tmp_path / "mine", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["class_names"] == ["cat", "dog"] and report["counts"]["test"] == {"cat": 1, "dog": 1}
+    assert report["train_images"] == 8
+    (tmp_path / "mine" / "dog" / "notes.txt").write_text("not an image")
+    result = run("data", "--data", tmp_path / "mine")
+    assert result.returncode == 1 and "notes.txt" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_read_image_still_serves_code_written_against_it(tmp_path):
+    from cvtutor.cli import read_image
+
+    image = read_image(str(photo(tmp_path / "a.png", (50, 40), mode="L")), (32, 16))
+    assert image.shape == (32, 16, 3) and image.dtype == np.uint8
+
+
 def test_errors_from_deep_inside_become_one_line():
     from cvtutor.cli import _one_line
 
