@@ -8,6 +8,20 @@ The chapters train every model the same way::
     result.test_accuracy, result.train_seconds, result.params
 
 :class:`TrainResult` is the small record the chapters tabulate and compare.
+
+Checkpoints and resuming live here too, so that a notebook, a script and the
+command line resume the same way. ``fit(..., backup_dir="runs/cnn")`` backs
+the run up after every epoch (Keras' ``BackupAndRestore``, made atomic by
+:func:`backup_and_restore`); run the same cell again after a crash and it
+continues. :func:`train_to_file` is the whole life of a run that ends in a
+``.keras`` file (what ``cvtutor train`` calls)::
+
+    run = train_to_file("pets.keras", build, train, test, epochs=10,
+                        settings={"model": "cnn", "seed": 0}, resume=True)
+
+a checkpoint after every epoch, resuming after a kill in any stage (e.g. a new
+head, then fine-tuning), resuming a *finished* run to more epochs from the
+finished model, and the file written atomically only when the run is done.
 """
 
 from __future__ import annotations
