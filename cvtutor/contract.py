@@ -386,7 +386,8 @@ def _activation_name(layer) -> str:
         return "softmax"
     activation = getattr(layer, "activation", None)
     name = getattr(activation, "__name__", "") or ""
-    return "softmax" if "softmax" in name else name
+    # tf.nn.softmax is called softmax_v2; log_softmax stays logits (softmaxing log-probabilities gives them back).
+    return "softmax" if name in ("softmax", "softmax_v2") else name
 
 
 def _first_layer(model):

@@ -182,6 +182,12 @@ def softmax_cifar_model(final="dense"):
     x = keras.layers.Flatten()(inputs)
     if final == "dense":
         outputs = keras.layers.Dense(10, activation="softmax")(x)
+    elif final == "sequential":
+        return keras.Sequential([keras.Input((32, 32, 3)), keras.layers.Flatten(),
+                                 keras.layers.Dense(10, activation="softmax")])
+    elif final == "nested-head":
+        head = keras.Sequential([keras.Input((3072,)), keras.layers.Dense(10), keras.layers.Softmax()])
+        outputs = head(x)
     elif final == "softmax-layer":
         outputs = keras.layers.Softmax()(keras.layers.Dense(10)(x))
     else:
@@ -189,11 +195,12 @@ def softmax_cifar_model(final="dense"):
     return keras.Model(inputs, outputs)
 
 
-@pytest.mark.parametrize("final", ["dense", "softmax-layer", "activation"])
+@pytest.mark.parametrize("final", ["dense", "softmax-layer", "activation", "sequential", "nested-head"])
 def test_a_softmax_model_is_not_softmaxed_twice(tmp_path, final):
     model = softmax_cifar_model(final)
     # Make one output confident, as a trained model's is: 97.8% must stay 97.8%.
-    dense = [layer for layer in model.layers if isinstance(layer, keras.layers.Dense)][-1]
+    layers = [sub for layer in model.layers for sub in (layer.layers if isinstance(layer, keras.Model) else [layer])]
+    dense = [layer for layer in layers if isinstance(layer, keras.layers.Dense)][-1]
     kernel, bias = dense.get_weights()
     bias[:] = np.log([0.978] + [0.022 / 9] * 9)
     dense.set_weights([np.zeros_like(kernel), bias])
@@ -211,6 +218,10 @@ def test_a_logits_model_without_contract():
     contract, notes = infer_contract(build_cnn())
     assert contract.outputs == "logits" and contract.class_names == CLASS_NAMES and contract.channels == 3
     assert notes == ["the model names no classes; its 10 outputs get CIFAR-10's class names"]
+    inputs = keras.Input((32, 32, 3))
+    log_softmax = keras.Model(inputs, keras.layers.Dense(10, activation="log_softmax")(keras.layers.Flatten()(inputs)))
+    contract, _ = infer_contract(log_softmax)
+    assert contract.outputs == "logits", "log-probabilities are logits: their softmax is the probabilities"
 
 
 def test_twelve_classes_get_numbers_or_the_names_given():
