@@ -43,10 +43,18 @@ class _Output:
     def __init__(self, args):
         self.json = args.json
         self.quiet = args.quiet
+        self.open_line = False  # a progress bar is drawn on stderr without its newline yet
+
+    def end_line(self) -> None:
+        """End an unfinished progress bar, so that the next message starts on a line of its own."""
+        if self.open_line:
+            print(file=sys.stderr, flush=True)
+            self.open_line = False
 
     def info(self, message: str) -> None:
         """Progress and notes: to stderr, unless --quiet."""
         if not self.quiet:
+            self.end_line()
             print(message, file=sys.stderr, flush=True)
 
     def decoding_bar(self, label: str = "decoding CIFAR-10"):
@@ -59,6 +67,7 @@ class _Output:
             end = "\n" if fraction >= 1.0 else ""
             print(f"\r{label} [{'#' * filled}{'.' * (30 - filled)}] {fraction:4.0%}",
                   end=end, file=sys.stderr, flush=True)
+            self.open_line = not end
 
         return draw
 
@@ -273,14 +282,19 @@ def _class_list(text: str | None):
     return [name.strip() for name in text.split(",")]
 
 
-def _model_and_contract(args, out: _Output):
+# How the notes of cvtutor.contract.infer_contract begin when they guess a model's class names.
+_GUESSED_NAMES = "the model names no classes"
+
+
+def _model_and_contract(args, out: _Output, show_notes: bool = True):
     from cvtutor.contract import model_contract
     from cvtutor.modelfiles import load_model
 
     model = load_model(args.model_file, compile=False)
     contract, notes = model_contract(model, _class_list(args.classes))
-    for line in notes:
-        out.info(f"note: {line}")
+    if show_notes:
+        for line in notes:
+            out.info(f"note: {line}")
     return model, contract, notes
 
 
@@ -303,7 +317,7 @@ def cmd_evaluate(args, out: _Output) -> int:
     from cvtutor.contract import contract_layer, predict_probabilities
     from cvtutor.metrics import confusion_counts, per_class_accuracy
 
-    model, contract, notes = _model_and_contract(args, out)
+    model, contract, notes = _model_and_contract(args, out, show_notes=args.data is None)
     names = list(contract.class_names)
     if args.data is not None:
         layer = contract_layer(model)
@@ -314,14 +328,16 @@ def cmd_evaluate(args, out: _Output) -> int:
         if layer is None and args.classes is None and len(folder_names) == contract.num_classes \
                 and set(folder_names) != set(names):
             names = list(folder_names)
-            line = (f"the model names no classes; its {len(names)} outputs are taken as the folder's classes "
-                    f"in sorted order: {', '.join(names)}")
-            notes.append(line)
+            notes = [line for line in notes if not line.startswith(_GUESSED_NAMES)]  # replaced by this one:
+            notes.append(f"{_GUESSED_NAMES}; its {len(names)} outputs are taken as the folder's classes "
+                         f"in sorted order: {', '.join(names)}")
+        for line in notes:
             out.info(f"note: {line}")
         unknown = [c for c in folder_names if c not in names]
         if unknown:
+            hint = " (name the model's outputs in order with --classes)" if layer is None and args.classes is None else ""
             raise ValueError(f"{args.data}: has classes the model {args.model_file} does not know: "
-                             f"{', '.join(unknown)} (its classes: {', '.join(names)})")
+                             f"{', '.join(unknown)} (its classes: {', '.join(names)}){hint}")
         y_test = np.array([names.index(c) for c in folder_names], dtype=np.int64)[y_folder]
         x_test, y_test = get_profile(args.profile).subset(x_test, y_test, "test")  # as train held it out
         source = str(args.data)
@@ -522,9 +538,11 @@ def main(argv=None) -> int:
     try:
         return args.func(args, out)
     except KeyboardInterrupt:
+        out.end_line()
         print(f"cvtutor {args.command}: interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # one line, never a traceback: the loader's, model files' and Keras' errors alike
+        out.end_line()
         print(f"cvtutor {args.command}: error: {_one_line(e)}", file=sys.stderr)
         return 1
 

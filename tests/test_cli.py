@@ -305,6 +305,9 @@ def test_a_12_class_model_predicts_top_12_and_evaluates(tmp_path):
     report = json.loads(result.stdout)
     assert report["class_names"] == names and np.array(report["confusion_matrix"]["counts"]).shape == (12, 12)
     assert report["test_images"] == 12 and "taken as the folder's classes" in result.stderr
+    notes = [line for line in result.stderr.splitlines() if line.startswith("note:")]
+    assert len([n for n in notes if "names no classes" in n]) == 1, notes  # one note, not two that disagree
+    assert report["notes"] == [n.removeprefix("note: ") for n in notes]
     text = run("evaluate", tmp_path / "twelve.keras", "--data", tmp_path / "twelve", "--classes", ",".join(names))
     assert text.returncode == 0 and "kind11" in text.stdout and "IndexError" not in text.stderr
 
@@ -458,3 +461,34 @@ def test_fine_tune_a_cifar_model_on_your_own_folders_then_evaluate_and_predict(t
     truth = [kind for kind in kinds for _ in held_out[kind]]
     accuracy = np.mean([p == t for p, t in zip(predicted, truth)])
     assert accuracy >= 0.8, list(zip(truth, predicted))
+
+
+def test_a_message_after_an_unfinished_progress_bar_starts_on_its_own_line(capsys):
+    from argparse import Namespace
+
+    from cvtutor.cli import _Output
+
+    out = _Output(Namespace(json=False, quiet=False))
+    draw = out.decoding_bar("decoding photos")
+    draw(0.5)
+    out.info("note: something")
+    draw(1.0)
+    out.end_line()  # nothing open after a finished bar: no blank line
+    err = capsys.readouterr().err
+    assert err.endswith("50%\nnote: something\n\rdecoding photos [" + "#" * 30 + "] 100%\n"), repr(err)
+
+
+def test_an_error_during_decoding_is_not_glued_to_the_progress_bar(tmp_path, capsys):
+    from PIL import Image
+
+    from cvtutor.cli import main
+
+    for name in ("a", "b"):
+        (tmp_path / "photos" / name).mkdir(parents=True)
+        for k in range(30):
+            Image.new("RGB", (8, 8), (k, 0, 0)).save(tmp_path / "photos" / name / f"{k:02d}.png")
+    (tmp_path / "photos" / "b" / "zz.png").write_bytes(b"not a png")
+    assert main(["data", "--data", str(tmp_path / "photos")]) == 1
+    err = capsys.readouterr().err
+    error_lines = [line for line in err.splitlines() if "error:" in line]
+    assert len(error_lines) == 1 and error_lines[0].startswith("cvtutor data: error: "), repr(err)

@@ -274,6 +274,14 @@ def test_a_file_that_is_not_an_image(tmp_path):
     assert isinstance(info.value, ValueError) and info.value.path == str(tmp_path / "notes.txt")
 
 
+def test_a_text_file_named_like_an_image_is_not_called_truncated(tmp_path):
+    (tmp_path / "notes.jpg").write_text("shopping list\nmilk\n")
+    with pytest.raises(CorruptDataError, match="no image format in it .not an image at all, or damaged at its start") as info:
+        load_image(tmp_path / "notes.jpg")
+    assert "truncated" not in str(info.value)
+    assert_one_line_naming(info.value, "notes.jpg")
+
+
 @pytest.mark.parametrize("damage", ["truncated", "garbled"])
 def test_an_unreadable_image(tmp_path, damage):
     data = encoded(Image.fromarray(blocks(64, 64)), "JPEG").getvalue()

@@ -142,6 +142,10 @@ def _source_name(source) -> str:
 def _problem_with(name: str, error: BaseException) -> str:
     """The one-line problem for a file Pillow could not decode: not an image, or a damaged one."""
     ending = os.path.splitext(name)[1].lower()
+    if ending and ending in image_extensions() and isinstance(error, Image.UnidentifiedImageError):
+        # Pillow cannot tell a renamed text file from an image damaged at its start: say both.
+        return (f"unreadable image: expected a complete {ending} file, but Pillow recognises no image format "
+                "in it (not an image at all, or damaged at its start)")
     if ending and ending in image_extensions():
         return f"unreadable image: expected a complete {ending} file, but it is damaged or truncated ({_one_line(error)})"
     return f"not an image file: expected one of {EXPECTED_FORMATS} ({_one_line(error)})"
