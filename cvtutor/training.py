@@ -93,6 +93,8 @@ class TrainResult:
         train_size, test_size: examples used.
         history: per-epoch metrics from Keras (``loss``, ``accuracy``, ``val_loss``, ...).
         test_accuracy_flip: test accuracy with test-time flipping, where measured.
+        batchnorm_batches: training batches whose statistics replaced the batch-norm
+            layers' running averages after training (0: none, or no batch norm).
         model: the trained model, where the recipe built it (not serialized).
     """
 
@@ -106,6 +108,7 @@ class TrainResult:
     test_size: int
     history: dict = dataclasses.field(default_factory=dict)
     test_accuracy_flip: float | None = None
+    batchnorm_batches: int = 0
     model: object = dataclasses.field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict:
@@ -132,6 +135,11 @@ def _check_split(name, split):
     return x, y
 
 
+#: At most this many training batches re-estimate the batch-norm statistics after :func:`fit`
+#: (about 100 batches suffice: Wu and Johnson, "Rethinking 'Batch' in BatchNorm", 2021).
+BATCHNORM_BATCHES = 100
+
+
 def fit(
     model,
     train,
@@ -146,11 +154,15 @@ def fit(
     initial_epoch: int = 0,
     validation_size: int | None = None,
     backup_dir: str | os.PathLike | None = None,
+    batchnorm_statistics: str = "recompute",
 ) -> TrainResult:
     """Train a compiled model on uint8 images and evaluate it on the test set.
 
     The test set doubles as the validation data shown per epoch, as in the
     TensorFlow CNN tutorial; no choice in the book is tuned on it.
+    Batch-norm statistics are re-estimated after training (see
+    ``batchnorm_statistics``), so a short run is not judged with running
+    averages that lag its weights.
 
     Args:
         model: a compiled ``keras.Model`` (see :func:`compile_model`).
@@ -173,10 +185,24 @@ def fit(
             if the run is interrupted, the same call with the same, rebuilt
             and recompiled model continues from the last completed epoch.
             The folder is removed when training completes. ``None``: no backups.
+        batchnorm_statistics: what the model's ``BatchNormalization`` layers use
+            at test time. ``"recompute"`` (the default): after training, their
+            moving mean and variance are set to the mean of their batch statistics
+            over up to :data:`BATCHNORM_BATCHES` training batches
+            (:func:`cvtutor.batchnorm.recompute_batchnorm_statistics`), so that
+            they match the final weights even after a short run; the per-epoch
+            ``val_`` entries still use the running averages of the moment.
+            ``"moving"``: Keras's running averages as training left them. Models
+            without batch norm are not affected.
 
     Returns:
         a :class:`TrainResult`.
+
+    Raises:
+        ValueError: a bad ``epochs``, ``validation_size`` or ``batchnorm_statistics``,
+            or images and labels that do not match.
     """
+    from cvtutor.batchnorm import recompute_batchnorm_statistics
     from cvtutor.data import make_dataset
 
     x_train, y_train = _check_split("train", train)
@@ -192,6 +218,8 @@ def fit(
             f"validation_size must be None or an integer from 1 to the {len(x_test)} test images, "
             f"got {validation_size!r}"
         )
+    if batchnorm_statistics not in ("recompute", "moving"):
+        raise ValueError(f"batchnorm_statistics must be 'recompute' or 'moving', got {batchnorm_statistics!r}")
     train_ds = make_dataset(x_train, y_train, batch_size, shuffle=True, augment=augment, seed=seed)
     test_ds = make_dataset(x_test, y_test, 512)
     validation_ds = test_ds
@@ -210,6 +238,10 @@ def fit(
         callbacks=callbacks,
         shuffle=False,
     )
+    batchnorm_batches = 0
+    if batchnorm_statistics == "recompute":
+        batchnorm_batches = recompute_batchnorm_statistics(model, x_train, batch_size=int(batch_size),
+                                                           max_batches=BATCHNORM_BATCHES)
     seconds = time.perf_counter() - start
     test_loss, test_accuracy = (float(v) for v in model.evaluate(test_ds, verbose=0)[:2])
     return TrainResult(
@@ -222,6 +254,7 @@ def fit(
         train_size=len(x_train),
         test_size=len(x_test),
         history={k: [float(v) for v in vs] for k, vs in history.history.items()},
+        batchnorm_batches=batchnorm_batches,
     )
 
 

@@ -74,6 +74,38 @@ def test_fit_validates_on_a_slice_but_tests_on_every_image():
     assert np.isclose(result.history["val_accuracy"][-1] * 8, (predict_logits(model, x[300:308]).argmax(1) == y[300:308]).sum())
 
 
+def _batchnorm_model():
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.BatchNormalization(name="bn")(inputs)  # Keras's default momentum, 0.99
+    model = keras.Model(inputs, keras.layers.Dense(2)(keras.layers.Flatten()(x)))
+    return compile_model(model)
+
+
+@pytest.mark.parametrize("statistics", ["recompute", "moving"])
+def test_fit_recomputes_batchnorm_statistics_after_training_unless_asked_not_to(statistics):
+    """After 2 steps Keras's running mean holds 2% of the data's mean; recomputed, all of it."""
+    set_seed(0)
+    x = np.random.default_rng(0).integers(150, 250, (64, 8, 8, 1), dtype=np.uint8)
+    y = np.arange(64) % 2
+    model = _batchnorm_model()
+    result = fit(model, (x, y), (x[:8], y[:8]), epochs=1, batch_size=32, verbose=0, batchnorm_statistics=statistics)
+    moving_mean = float(model.get_layer("bn").moving_mean.numpy()[0])
+    data_mean = x.mean() / 255  # make_dataset scales pixels to [0, 1]
+    if statistics == "recompute":
+        assert result.batchnorm_batches == 2
+        assert moving_mean == pytest.approx(data_mean, rel=1e-5)
+    else:
+        assert result.batchnorm_batches == 0
+        assert moving_mean < 0.05 * data_mean
+    assert result.to_dict()["batchnorm_batches"] == result.batchnorm_batches
+
+
+def test_fit_leaves_models_without_batchnorm_alone():
+    x, y = make_images(8, seed=0)
+    model = compile_model(build_cnn())
+    assert fit(model, (x, y), (x, y), epochs=1, verbose=0).batchnorm_batches == 0
+
+
 @pytest.mark.parametrize(
     "kwargs, message",
     [
@@ -84,6 +116,7 @@ def test_fit_validates_on_a_slice_but_tests_on_every_image():
         ({"epochs": 1, "validation_size": 0}, "validation_size must be None or an integer from 1 to the 8 test images, got 0"),
         ({"epochs": 1, "validation_size": 9}, "got 9"),
         ({"epochs": 1, "validation_size": True}, "got True"),
+        ({"epochs": 1, "batchnorm_statistics": "train"}, "batchnorm_statistics must be 'recompute' or 'moving'"),
     ],
 )
 def test_fit_rejects_bad_arguments(kwargs, message):
