@@ -88,7 +88,8 @@ class TrainResult:
         name: the model's name.
         params: trainable and non-trainable parameters.
         epochs: epochs trained.
-        train_seconds: wall time of ``model.fit`` (seconds), compilation included.
+        train_seconds: wall time of ``model.fit`` (seconds), compilation included, and of the
+            batch-norm re-estimate after it (see :func:`fit`).
         test_loss, test_accuracy: on the test images given to :func:`fit` (accuracy in 0..1).
         train_size, test_size: examples used.
         history: per-epoch metrics from Keras (``loss``, ``accuracy``, ``val_loss``, ...).
