@@ -144,7 +144,7 @@ def _check_usage(args) -> str | None:
         return "--data (your class folders) and --data-dir (CIFAR-10) exclude each other"
     classes = getattr(args, "classes", None)
     if classes is not None:
-        names = [name.strip() for name in classes.split(",")]
+        names = _class_list(classes)
         if len(names) < 2 or not all(names) or len(set(names)) < len(names):
             return f"--classes expects 2 or more distinct comma-separated names, got {classes!r}"
     if args.command == "train" and args.pretrained is None and (args.head_epochs is not None
@@ -282,10 +282,6 @@ def _class_list(text: str | None):
     return [name.strip() for name in text.split(",")]
 
 
-# How the notes of cvtutor.contract.infer_contract begin when they guess a model's class names.
-_GUESSED_NAMES = "the model names no classes"
-
-
 def _model_and_contract(args, out: _Output, show_notes: bool = True):
     from cvtutor.contract import model_contract
     from cvtutor.modelfiles import load_model
@@ -314,7 +310,7 @@ def cmd_evaluate(args, out: _Output) -> int:
     import numpy as np
 
     from cvtutor import get_profile
-    from cvtutor.contract import contract_layer, predict_probabilities
+    from cvtutor.contract import contract_layer, model_contract, predict_probabilities
     from cvtutor.metrics import confusion_counts, per_class_accuracy
 
     model, contract, notes = _model_and_contract(args, out, show_notes=args.data is None)
@@ -327,9 +323,9 @@ def cmd_evaluate(args, out: _Output) -> int:
                                                            split)
         if layer is None and args.classes is None and len(folder_names) == contract.num_classes \
                 and set(folder_names) != set(names):
+            contract, notes = model_contract(model, folder_names)  # the folder names its outputs instead
             names = list(folder_names)
-            notes = [line for line in notes if not line.startswith(_GUESSED_NAMES)]  # replaced by this one:
-            notes.append(f"{_GUESSED_NAMES}; its {len(names)} outputs are taken as the folder's classes "
+            notes.append(f"the model names no classes; its {len(names)} outputs are taken as the folder's classes "
                          f"in sorted order: {', '.join(names)}")
         for line in notes:
             out.info(f"note: {line}")
@@ -376,21 +372,6 @@ def cmd_evaluate(args, out: _Output) -> int:
 
 
 # --- cvtutor predict ---------------------------------------------------------------------------
-
-
-def read_image(path: str, size: tuple[int, int]):
-    """Any image file as uint8 (height, width, 3), resized to ``size`` = (height, width).
-
-    Kept for code written against earlier versions (the FAQ's folder reader);
-    new code calls :func:`cvtutor.data.load_image` (which this now is), or
-    :func:`cvtutor.data.load_image_folder` for a whole folder tree.
-
-    Raises:
-        FileNotFoundError, ValueError: as :func:`cvtutor.data.load_image` (one line naming the file).
-    """
-    from cvtutor.data import load_image
-
-    return load_image(path, tuple(size), channels=3)
 
 
 def cmd_predict(args, out: _Output) -> int:

@@ -357,13 +357,6 @@ def test_data_command_checks_your_own_folders(tmp_path):
     assert result.returncode == 1 and "notes.txt" in result.stderr and "Traceback" not in result.stderr
 
 
-def test_read_image_still_serves_code_written_against_it(tmp_path):
-    from cvtutor.cli import read_image
-
-    image = read_image(str(photo(tmp_path / "a.png", (50, 40), mode="L")), (32, 16))
-    assert image.shape == (32, 16, 3) and image.dtype == np.uint8
-
-
 def test_errors_from_deep_inside_become_one_line():
     from cvtutor.cli import _one_line
 

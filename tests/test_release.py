@@ -7,7 +7,6 @@ uploads to PyPI on a version tag is what these tests build and check.
 import subprocess
 import sys
 import tarfile
-import tomllib
 import zipfile
 
 import yaml
@@ -17,7 +16,7 @@ from test_book import readme_shell_commands
 sys.path.insert(0, str(ROOT / "tools"))
 import sync_book  # noqa: E402
 
-VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+VERSION, _ = sync_book.settings()  # pyproject.toml's [project] version
 WORKFLOW = ROOT / ".github" / "workflows" / "release.yml"
 BUILD = "python -m build"
 CHECK = "twine check dist/*"

@@ -16,7 +16,6 @@ import os
 import shutil
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -101,7 +100,9 @@ def test_the_repository_in_the_setup_cell_is_the_launch_buttons_repository():
 
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     assert f'CVTUTOR_SOURCE = "git+{config["repository"]["url"].rstrip("/")}@v{VERSION}"' in SETUP
-    assert f'CVTUTOR_VERSION = "{tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]}"' in SETUP
+    import cvtutor
+
+    assert f'CVTUTOR_VERSION = "{cvtutor.__version__}"' in SETUP  # the installed metadata's version
 
 
 # --- every notebook alone, from the wheel ------------------------------------------------------

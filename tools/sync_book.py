@@ -19,10 +19,14 @@ import argparse
 import json
 import re
 import sys
-import tomllib
 from pathlib import Path
 
 import yaml
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser from PyPI (the dev extra installs it)
+    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 
