@@ -1,11 +1,29 @@
-"""Small helpers for the book's notebooks, safe to use outside Jupyter Book too."""
+"""Small helpers for the book's notebooks, safe to use outside Jupyter Book too.
+
+- :func:`glue` stores a number for the prose (myst-nb's ``{glue:text}`` role) and remembers it
+  in the kernel, so that :func:`show_quoted` can show it where the prose is read unrendered
+  (JupyterLab, Colab): there ``{glue:text}`name``` stays a placeholder.
+- :func:`short_tracebacks` makes an error show its message and the lines that raised it.
+- :func:`markdown_table` renders rows as a Markdown table.
+"""
 
 from __future__ import annotations
 
+import json
 import re
+import sys
+import textwrap
+import traceback
+from pathlib import Path
 
 # Spans whose text Markdown leaves alone: `code` and $math$ (kept whole by the split's group).
 _VERBATIM = re.compile(r"(`[^`]*`|\$[^$]*\$)")
+
+# Every value glued in this kernel, by name: what the {glue:text} references of the prose name.
+GLUED: dict[str, object] = {}
+# Where show_quoted keeps each chapter's glued values, so that another chapter that quotes them
+# (``{glue:text}`other.ipynb::name```) can show them too: a folder of the cvtutor cache.
+_QUOTED_FOLDER = "quoted"
 
 
 def glue(name: str, value, display: bool = False):
@@ -13,11 +31,13 @@ def glue(name: str, value, display: bool = False):
 
     Uses myst-nb's ``glue`` when it is installed (the book build, CI). In Colab
     or a plain Jupyter where it is not, the value is only shown if ``display``.
+    Either way the value is kept in :data:`GLUED`, for :func:`show_quoted`.
     NumPy scalars are stored as Python numbers, so format specs such as
     ``{glue:text}`name:.2f``` work on them (NumPy 2 reprs them as ``np.float64(...)``).
     """
     if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
         value = value.item()
+    GLUED[name] = value
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
@@ -27,6 +47,206 @@ def glue(name: str, value, display: bool = False):
             show(value)
         return
     myst_glue(name, value, display=display)
+
+
+def parse_glue_ref(ref: str) -> tuple[str | None, str, str]:
+    """``(notebook, name, format_spec)`` of a ``{glue:text}`` reference, read as myst-nb reads it.
+
+    ``"acc:.1f"`` gives ``(None, "acc", ".1f")``; ``"other.ipynb::acc:.1f"`` gives
+    ``("other.ipynb", "acc", ".1f")``; without a spec the spec is ``"s"``.
+    """
+    key, spec = ref.rsplit(":", 1) if ":" in ref else (ref, "s")
+    parts = key.split("::", 1)
+    return (parts[0], parts[1], spec) if len(parts) == 2 else (None, key, spec)
+
+
+def _plain_text(value) -> str:
+    """The ``text/plain`` that myst-nb's glue stores for ``value``."""
+    try:
+        from IPython.lib.pretty import pretty
+    except ImportError:  # pragma: no cover - IPython comes with every notebook install
+        return repr(value)
+    return pretty(value)
+
+
+def format_glued(text: str, spec: str) -> str:
+    """``text`` (a glued value's ``text/plain``) formatted with ``spec`` as ``{glue:text}`` shows it.
+
+    The same steps as myst-nb's ``format_plain_text``: the text is read back as a Python
+    literal when it is one, then ``s`` formats its ``str``, ``d`` (and other integer types) its
+    ``int``, ``f`` (and other float types) its ``float``.
+    """
+    from ast import literal_eval
+
+    try:
+        value = literal_eval(text)
+    except (SyntaxError, ValueError):
+        value = text
+    if spec == "":
+        return str(value)
+    kind = spec[-1]
+    if kind == "s":
+        value = str(value)
+    elif kind in "bcdoxX":
+        value = int(value)
+    elif kind in "eEfFgGn%":
+        value = float(value)
+    return format(value, spec)
+
+
+def _quoted_file(notebook: str) -> Path:
+    from cvtutor.data.cache import cache_dir
+
+    return cache_dir() / _QUOTED_FOLDER / f"{Path(notebook).name}.json"
+
+
+def _save_glued(chapter: str) -> None:
+    """Keep this kernel's glued values as ``chapter``'s, for chapters that quote them."""
+    from cvtutor.files import atomic_write
+
+    try:
+        with atomic_write(_quoted_file(chapter), "w") as f:
+            json.dump({name: _plain_text(value) for name, value in GLUED.items()}, f, ensure_ascii=False)
+    except OSError:
+        pass  # a read-only cache: other chapters then say where the number comes from
+
+
+def _load_glued(notebook: str) -> dict[str, str]:
+    try:
+        return json.loads(_quoted_file(notebook).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def quoted_values(*refs: str, chapter: str | None = None) -> list[tuple[str, str]]:
+    """``(label, text)`` for each distinct reference, ``text`` formatted as the prose shows it.
+
+    A name glued in this kernel is formatted from :data:`GLUED`; a name from another notebook
+    (``other.ipynb::name``) from what :func:`show_quoted` kept when that chapter ran here
+    (see ``chapter``). A value not there says so instead of a number.
+    """
+    shown = []
+    for ref in dict.fromkeys(refs):
+        notebook, name, spec = parse_glue_ref(ref)
+        if notebook is None or (chapter and Path(notebook).name == Path(chapter).name):
+            label = name
+            text = _plain_text(GLUED[name]) if name in GLUED else None
+            missing = "(not computed yet: run the cells above)"
+        else:
+            label = f"{name} ({Path(notebook).stem})"
+            text = _load_glued(notebook).get(name)
+            missing = f"(computed by {Path(notebook).name}: run that chapter first)"
+        try:
+            shown.append((label, missing if text is None else format_glued(text, spec)))
+        except (TypeError, ValueError):
+            shown.append((label, text))
+    return shown
+
+
+def show_quoted(*refs: str, chapter: str | None = None, width: int = 88):
+    """Show the values that the next Markdown cell quotes through ``{glue:text}`` references.
+
+    The book renders each reference as its number; JupyterLab and Colab show the reference
+    itself, so every notebook has, above each paragraph that quotes numbers, a cell (written by
+    ``tools/sync_book.py``, hidden in the book) that calls this with that paragraph's references
+    exactly as written there, e.g. ``show_quoted("years", "param_growth:.0f")``.
+
+    Args:
+        *refs: the references, ``name[:format_spec]`` or ``other.ipynb::name:format_spec``.
+        chapter: this notebook's file name. Its glued values are kept in the cvtutor cache
+            (``$CVTUTOR_CACHE/quoted/``) so that other chapters quoting them can show them.
+        width: the longest line of the display.
+    """
+    if chapter:
+        _save_glued(chapter)
+    items = [f"{label} = {text}" for label, text in quoted_values(*refs, chapter=chapter)]
+    lines = ["Numbers quoted below:"]
+    for i, item in enumerate(items):  # lines break between items, not inside one
+        item += ";" if i < len(items) - 1 else ""
+        if len(lines[-1]) + 1 + len(item) > width:
+            lines.append(" ")
+        lines[-1] += " " + item
+    text = "\n".join(wrapped for line in lines
+                     for wrapped in textwrap.wrap(line, width, subsequent_indent="  ", break_on_hyphens=False))
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:  # pragma: no cover
+        print(text)
+        return
+    if get_ipython() is None:
+        print(text)
+    else:
+        display({"text/plain": text}, raw=True)
+
+
+def _short_path(filename: str) -> str:
+    """``filename`` relative to the ``sys.path`` folder it was imported from (``keras/src/...``),
+    so that no machine's folders show in an error; its name alone if none holds it."""
+    path = Path(filename)
+    roots = [Path(p) for p in sys.path if p and Path(p).is_absolute()]
+    for root in sorted(roots, key=lambda r: len(r.parts), reverse=True):
+        try:
+            return path.relative_to(root).as_posix()
+        except ValueError:
+            continue
+    return path.name
+
+
+def short_traceback(etype, value, tb, cell_names=None, frames: int = 1) -> list[str]:
+    """The lines of a short traceback: the notebook cell's own lines, the last ``frames`` frames
+    (where the error was raised), how many were left out between them, and the exception.
+
+    Args:
+        cell_names: maps a frame's file name to the name a reader sees (``Cell In[3]``); frames
+            in such files are the reader's own code and are always shown.
+        frames: how many of the innermost library frames to show.
+    """
+    cell_names = cell_names or {}
+    stack = traceback.extract_tb(tb)
+    own = [i for i, f in enumerate(stack) if f.filename in cell_names]
+    first = own[0] if own else 0  # the frames above the cell are the notebook's machinery
+    keep = sorted(set(own) | set(range(max(first, len(stack) - frames), len(stack))))
+    lines = ["Traceback (most recent call last; frames inside libraries left out):"]
+    previous = first - 1
+    for i in keep:
+        if i > previous + 1:
+            lines.append(f"  ... {i - previous - 1} frame(s) inside libraries ...")
+        f = stack[i]
+        where = cell_names.get(f.filename) or _short_path(f.filename)
+        lines.append(f"  {where}, line {f.lineno}, in {f.name}")
+        if f.line:
+            lines.append(f"    {f.line.strip()}")
+        previous = i
+    lines += [line.rstrip("\n") for line in traceback.format_exception_only(etype, value)]
+    return lines
+
+
+def short_tracebacks(enable: bool = True, frames: int = 1) -> None:
+    """Make IPython show an error as :func:`short_traceback` writes it (``enable=False`` undoes).
+
+    A Keras error raised by one line of a cell otherwise shows dozens of library frames, with
+    the message that explains it at the very end. Does nothing outside IPython.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+    if not enable:
+        shell.set_custom_exc((), None)
+        return
+
+    def handler(shell, etype, value, tb, tb_offset=None):
+        names = getattr(shell.compile, "_filename_map", {})
+        cells = {name: f"Cell In[{number}]" for name, number in names.items()}
+        stb = short_traceback(etype, value, tb, cell_names=cells, frames=frames)
+        shell._showtraceback(etype, value, ["\n".join(stb)])
+        return stb
+
+    shell.set_custom_exc((Exception,), handler)
 
 
 def _escape_cell(value) -> str:

@@ -1,5 +1,8 @@
 """cvtutor.notebook: tables of numbers and formulas render as text, never as Markdown emphasis."""
 
+from pathlib import Path
+
+import numpy as np
 import pytest
 
 from cvtutor.notebook import markdown_table
@@ -28,3 +31,102 @@ def test_code_spans_and_math_stay_verbatim():
 def test_headers_default_to_columns_and_are_escaped_too():
     table = markdown_table([{"a*b": 1}], ["a*b"])
     assert table.data.splitlines()[:2] == [r"| a\*b |", "|---|"]
+
+
+# --- glued values shown where the prose is read unrendered (JupyterLab, Colab) ---------------
+
+from cvtutor import notebook  # noqa: E402
+
+
+@pytest.fixture
+def glued(monkeypatch):
+    """An empty GLUED for the test (the kernel's values are module state)."""
+    monkeypatch.setattr(notebook, "GLUED", {})
+    return notebook.GLUED
+
+
+@pytest.mark.parametrize("ref, parsed", [
+    ("acc", (None, "acc", "s")),
+    ("acc:.1f", (None, "acc", ".1f")),
+    ("speed:,.0f", (None, "speed", ",.0f")),
+    ("challenges.ipynb::largest_size:s", ("challenges.ipynb", "largest_size", "s")),
+])
+def test_references_are_read_as_myst_nb_reads_them(ref, parsed):
+    assert notebook.parse_glue_ref(ref) == parsed
+
+
+def test_values_are_formatted_as_myst_nb_formats_them():
+    from myst_nb.core.variables import format_plain_text
+
+    for value, spec in [(3.14159, ".1f"), (1234567, ",.0f"), ("AlexNet", "s"), (12, "d"), (0.5, ".0%"),
+                        ("a 'quoted' word", "s"), ([1, 2], "s"), (2.0, "")]:
+        text = notebook._plain_text(value)
+        assert notebook.format_glued(text, spec) == format_plain_text(text, spec)
+
+
+def test_glue_remembers_values_and_show_quoted_formats_them(glued, capsys):
+    notebook.glue("years", np.int64(11))
+    notebook.glue("growth", 30.2345)
+    notebook.glue("first", "AlexNet")
+    assert glued == {"years": 11, "growth": 30.2345, "first": "AlexNet"}
+    notebook.show_quoted("first", "years", "growth:.1f", "growth:.1f", "later")
+    out = capsys.readouterr().out
+    assert out.startswith("Numbers quoted below:")
+    assert "first = AlexNet; years = 11; growth = 30.2;" in out and out.count("growth") == 1
+    assert "later = (not computed yet" in out
+
+
+def test_other_chapters_values_come_from_where_that_chapter_ran(glued, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("CVTUTOR_CACHE", str(tmp_path))
+    notebook.show_quoted("challenges.ipynb::largest_size:s")
+    assert "largest_size (challenges) = (computed by challenges.ipynb: run that chapter first)" in capsys.readouterr().out
+    notebook.glue("largest_size", "50,000")
+    notebook.glue("acc", 0.8123)
+    notebook.show_quoted("largest_size", chapter="challenges.ipynb")  # keeps this chapter's values
+    glued.clear()
+    notebook.show_quoted("challenges.ipynb::largest_size:s", "challenges.ipynb::acc:.2f", chapter="faq.ipynb")
+    out = " ".join(capsys.readouterr().out.split())
+    assert "largest_size (challenges) = 50,000; acc (challenges) = 0.81" in out
+
+
+def test_long_lists_wrap_to_the_width(glued, capsys):
+    for i in range(30):
+        notebook.glue(f"value_{i}", i * 1000.5)
+    notebook.show_quoted(*[f"value_{i}:,.1f" for i in range(30)], width=60)
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) > 5 and max(map(len, lines)) <= 60
+    assert all(f"{i * 1000.5:,.1f}" in " ".join(lines) for i in range(30))
+
+
+# --- short tracebacks ---------------------------------------------------------------------
+
+
+def _raise_deep(n):
+    if n == 0:
+        raise ValueError("the message a reader needs")
+    return _raise_deep(n - 1)
+
+
+def test_short_traceback_keeps_the_cell_the_raising_frame_and_the_message():
+    try:
+        _raise_deep(20)
+    except ValueError as exc:
+        etype, value, tb = type(exc), exc, exc.__traceback__
+    cell = __file__  # stands in for the notebook cell's file
+    lines = notebook.short_traceback(etype, value, tb, cell_names={cell: "Cell In[3]"})
+    text = "\n".join(lines)
+    assert lines[-1] == "ValueError: the message a reader needs"
+    assert len(lines) < 60 and "_raise_deep(20)" in text and "Cell In[3]" in text
+    assert "/" + "tmp/" not in text and str(Path(__file__).parent) not in text
+
+
+def test_library_paths_are_shown_relative_to_their_import_root():
+    import json
+
+    assert notebook._short_path(json.__file__) == "json/__init__.py"
+    assert notebook._short_path("/nowhere/at/all/x.py") == "x.py"
+
+
+def test_short_tracebacks_does_nothing_outside_ipython():
+    notebook.short_tracebacks()
+    notebook.short_tracebacks(False)

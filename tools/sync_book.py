@@ -7,16 +7,27 @@ One source of truth for each setting:
 
 They reach three places that cannot read those files at run time: every chapter notebook's
 first cell (a notebook opened alone in Colab has no checkout beside it), and the preface's
-version substitution in ``_config.yml``. Run after changing either setting::
+version substitution in ``_config.yml``.
+
+It also writes, above every Markdown cell that quotes numbers through ``{glue:text}`` references,
+one code cell that shows those numbers (:func:`cvtutor.notebook.show_quoted`): JupyterLab and
+Colab show the references unrendered. The cell is tagged ``remove-cell`` (the book's text shows
+the numbers), carries ``"cvtutor": "show_quoted"`` in its metadata, and is rewritten when the
+paragraph's references change, removed when they go. Run after changing either setting, and
+after editing any Markdown cell's glue references::
 
     python tools/sync_book.py           # rewrite what is out of date
     python tools/sync_book.py --check   # exit 1 naming what is out of date (tests/test_release.py)
+
+Only notebooks that are out of date are rewritten, each read and written back in one step
+(written to a temporary file, then renamed over it); running it twice changes nothing.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -59,6 +70,9 @@ if installed_cvtutor() is None:
 found = installed_cvtutor()
 if found == CVTUTOR_VERSION:
     print(f"cvtutor {{found}}")
+    from cvtutor.notebook import short_tracebacks
+
+    short_tracebacks()  # an error shows its message and the lines that raised it, not every frame
 else:
     print(f"This notebook needs cvtutor {{CVTUTOR_VERSION}}, but {{found}} is installed: run "
           f'%pip install "cvtutor[notebooks]=={{CVTUTOR_VERSION}}" and restart the kernel.')'''
@@ -83,18 +97,112 @@ def notebooks(root: Path = ROOT) -> list[Path]:
     return sorted((root / "book").glob("*.ipynb"))
 
 
-def _sync_notebook(path: Path, source: str, write: bool) -> bool:
-    """True when the notebook's first code cell differs from ``source`` (rewritten if ``write``)."""
-    nb = json.loads(path.read_text(encoding="utf-8"))
-    cell = next(c for c in nb["cells"] if c["cell_type"] == "code")
-    tags = cell.setdefault("metadata", {}).get("tags", [])
-    if "".join(cell["source"]) == source and all(t in tags for t in SETUP_TAGS):
+# {glue:text}`ref` (and the plain {glue}`ref` / {glue:any}`ref` roles) in Markdown.
+GLUE_ROLE = re.compile(r"\{glue(?::(text|any))?\}`([^`]+)`")
+QUOTED_MARK = "show_quoted"  # the value of the generated cells' "cvtutor" metadata
+QUOTED_TAGS = ["remove-cell"]
+QUOTED_HEADER = """\
+# The numbers the next paragraph quotes: JupyterLab and Colab show its {glue:text} references
+# unrendered. Written by tools/sync_book.py; the book hides this cell and shows them in the text.
+from cvtutor.notebook import show_quoted
+"""
+LINE = 88  # the longest line of a generated cell (tests/test_book.py checks every code cell)
+
+
+def glue_refs(markdown: str) -> list[str]:
+    """The glue references of a Markdown cell in order, each as ``show_quoted`` takes it."""
+    refs = []
+    for role, ref in GLUE_ROLE.findall(markdown):
+        refs.append(ref if role == "text" else f"{ref}:s")  # plain {glue} pastes the text as is
+    return list(dict.fromkeys(refs))
+
+
+def quoted_cell_source(refs: list[str], notebook: str) -> str:
+    """The generated cell's code: ``show_quoted(*refs, chapter=notebook)``, lines kept short."""
+    args = [json.dumps(ref, ensure_ascii=False) for ref in refs] + [f"chapter={json.dumps(notebook)}"]
+    one_line = "show_quoted(" + ", ".join(args) + ")"
+    if len(one_line) <= LINE:
+        return QUOTED_HEADER + "\n" + one_line
+    lines, line = [], "   "
+    for arg in args:
+        if len(line) + len(arg) + 2 > LINE and line.strip():
+            lines.append(line)
+            line = "   "
+        line += f" {arg},"
+    lines.append(line)
+    return QUOTED_HEADER + "\nshow_quoted(\n" + "\n".join(lines) + "\n)"
+
+
+def _is_quoted_cell(cell: dict) -> bool:
+    return cell["cell_type"] == "code" and cell.get("metadata", {}).get("cvtutor") == QUOTED_MARK
+
+
+def quoted_cell(refs: list[str], notebook: str, markdown_id: str | None) -> dict:
+    cell = {"cell_type": "code", "execution_count": None,
+            "metadata": {"cvtutor": QUOTED_MARK, "tags": list(QUOTED_TAGS)}, "outputs": [],
+            "source": quoted_cell_source(refs, notebook).splitlines(keepends=True)}
+    if markdown_id is not None:  # nbformat 4.5: ids are required and unique
+        cell["id"] = f"quoted-{markdown_id}"[:64]
+    return cell
+
+
+def with_quoted_cells(cells: list[dict], notebook: str) -> list[dict]:
+    """``cells`` with one generated cell right above each Markdown cell that has glue references
+    (after the setup cell), and no other generated cells."""
+    out: list[dict] = []
+    seen_code = False
+    for cell in cells:
+        if _is_quoted_cell(cell):
+            continue
+        if cell["cell_type"] == "markdown" and seen_code:
+            refs = glue_refs("".join(cell["source"]))
+            if refs:
+                out.append(quoted_cell(refs, notebook, cell.get("id")))
+        seen_code = seen_code or cell["cell_type"] == "code"
+        out.append(cell)
+    return out
+
+
+def _same_cells(old: list[dict], new: list[dict]) -> bool:
+    """Equal cell by cell, comparing the generated cells on their source, tags and id only."""
+    if len(old) != len(new):
         return False
-    if write:
+    for a, b in zip(old, new):
+        if a is b:
+            continue
+        if not (_is_quoted_cell(a) and _is_quoted_cell(b)):
+            return False
+        if ("".join(a["source"]), a["metadata"].get("tags"), a.get("id")) != (
+                "".join(b["source"]), b["metadata"].get("tags"), b.get("id")):
+            return False
+    return True
+
+
+def _write_json(path: Path, nb: dict) -> None:
+    """Write ``nb`` as the book's notebooks are written, replacing ``path`` in one rename."""
+    tmp = path.with_name(f".{path.name}.sync-{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _sync_notebook(path: Path, source: str, write: bool) -> bool:
+    """True when the notebook's setup cell differs from ``source`` or its show_quoted cells are
+    missing, stale or extra (all rewritten if ``write``)."""
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    stale = False
+    cell = next(c for c in nb["cells"] if c["cell_type"] == "code" and not _is_quoted_cell(c))
+    tags = cell.setdefault("metadata", {}).get("tags", [])
+    if "".join(cell["source"]) != source or not all(t in tags for t in SETUP_TAGS):
+        stale = True
         cell["source"] = source.splitlines(keepends=True)
         cell["metadata"]["tags"] = tags + [t for t in SETUP_TAGS if t not in tags]
-        path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    return True
+    cells = with_quoted_cells(nb["cells"], path.name)
+    if not _same_cells(nb["cells"], cells):
+        stale = True
+        nb["cells"] = cells
+    if stale and write:
+        _write_json(path, nb)
+    return stale
 
 
 def _sync_config(path: Path, version: str, write: bool) -> bool:
