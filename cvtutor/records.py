@@ -106,7 +106,8 @@ def summarize(records: list[dict], baseline: str = "tf-tutorial", accuracy: floa
         another field in ``target_clock``), ``load_average`` (median over the runs' starts),
         ``epoch_seconds`` (the shortest and longest epoch after the first over all seeds, see
         :func:`epoch_seconds`; None for one-epoch runs),
-        ``description`` and ``command`` (the first record's: what the recipe
+        ``test_accuracy_range`` (the lowest and highest final test accuracy over the seeds: the
+        seed spread), ``description`` and ``command`` (the first record's: what the recipe
         was when it ran, and how) and ``commands`` (every distinct one, in order).
     """
     groups: dict[tuple, list[dict]] = {}
@@ -131,6 +132,8 @@ def summarize(records: list[dict], baseline: str = "tf-tutorial", accuracy: floa
             "recipe": recipe,
             "seeds": sorted(r["seed"] for r in group),
             "test_accuracy": accuracy_median,
+            "test_accuracy_range": (min(r["test_accuracy"] for r in group),
+                                    max(r["test_accuracy"] for r in group)),
             "wall_seconds": wall,
             "seconds_to_accuracy": seconds,
             "ratio_to_baseline": seconds / base if seconds is not None and base else None,
@@ -143,3 +146,49 @@ def summarize(records: list[dict], baseline: str = "tf-tutorial", accuracy: floa
             "commands": list(dict.fromkeys(r["command"] for r in group)),
         })
     return rows
+
+
+def seed_spread(records: list[dict], recipe: str, plain: bool = False) -> dict | None:
+    """How far the final test accuracy of one recipe moves between seeds, in its latest run.
+
+    A difference between two models trained once each means something only when it is larger
+    than what changing the seed alone does; this is that yardstick, read from the benchmark
+    records (the latest run of ``recipe`` with at least two seeds).
+
+    Args:
+        records: from :func:`load_records`.
+        recipe: the recipe's name (``benchmarks/recipes.py``).
+        plain: use the accuracy without test-time flipping (``test_accuracy_plain``) where a
+            record has it.
+
+    Returns:
+        None when no run of ``recipe`` has two seeds; else a dict with ``recipe``, ``run_id``,
+        ``seeds`` (sorted), ``accuracies`` (0..1, in the order of ``seeds``), ``low``, ``high``,
+        ``spread`` (``high - low``, 0..1), ``epochs``, ``batch_size``, ``train_images`` and
+        ``description`` (the first record's, None where absent).
+    """
+    runs: dict[str, list[dict]] = {}
+    for record in records:
+        if record["recipe"] == recipe:
+            runs.setdefault(record["run_id"], []).append(record)
+    runs = {run: group for run, group in runs.items() if len({r["seed"] for r in group}) >= 2}
+    if not runs:
+        return None
+    group = runs[max(runs, key=lambda run: max(r.get("finished", "") for r in runs[run]))]
+    group = sorted(group, key=lambda r: r["seed"])
+    key = "test_accuracy_plain" if plain else "test_accuracy"
+    accuracies = [r.get(key, r["test_accuracy"]) for r in group]
+    first = group[0]
+    return {
+        "recipe": recipe,
+        "run_id": first["run_id"],
+        "seeds": [r["seed"] for r in group],
+        "accuracies": accuracies,
+        "low": min(accuracies),
+        "high": max(accuracies),
+        "spread": max(accuracies) - min(accuracies),
+        "epochs": first.get("epochs"),
+        "batch_size": first.get("batch_size"),
+        "train_images": first.get("train_images"),
+        "description": first.get("description"),
+    }

@@ -4,7 +4,9 @@ import json
 
 import pytest
 
-from cvtutor.records import epoch_seconds, load_records, summarize, time_to_accuracy, write_record
+from cvtutor.records import (
+    epoch_seconds, load_records, seed_spread, summarize, time_to_accuracy, write_record,
+)
 
 
 def _record(recipe, seed, accuracies, seconds, run_id="run-1", target=None, load=1.0):
@@ -37,6 +39,7 @@ def test_summary_takes_medians_over_seeds_and_ratios_within_a_run():
     base, fast, other = rows["run-1", "tf-tutorial"], rows["run-1", "fast"], rows["run-2", "fast"]
     assert base["seeds"] == [0, 1, 2] and base["seconds_to_accuracy"] == 120
     assert base["test_accuracy"] == 0.68 and base["ratio_to_baseline"] == 1.0
+    assert base["test_accuracy_range"] == (0.67, 0.7)
     assert fast["seconds_to_accuracy"] == 25 and fast["ratio_to_baseline"] == pytest.approx(25 / 120)
     assert fast["test_accuracy"] == 0.85 and fast["wall_seconds"] == 51
     assert fast["target_met"] is True and base["target_met"] is None
@@ -104,3 +107,20 @@ def test_write_record_is_whole_and_never_replaces_a_record(tmp_path):
     assert first.name == "a-seed0-20261128T010203.json" and second != first
     assert [r["seed"] for r in load_records(tmp_path / "new")] == [0, 1]
     assert not list((tmp_path / "new").glob("*.tmp"))
+
+
+def test_seed_spread_is_that_of_the_latest_run_with_two_seeds():
+    records = [
+        _record("fast", 0, [0.80], [10], run_id="old"),
+        _record("fast", 1, [0.70], [10], run_id="old"),
+        _record("fast", 0, [0.84], [10], run_id="new") | {"finished": "2026-11-29T00:00:00"},
+        _record("fast", 1, [0.85], [10], run_id="new") | {"finished": "2026-11-29T00:00:01"},
+        _record("fast", 2, [0.83], [10], run_id="new") | {"finished": "2026-11-29T00:00:02",
+                                                         "test_accuracy_plain": 0.82},
+        _record("fast", 0, [0.99], [10], run_id="newest-one-seed") | {"finished": "2026-11-30T00:00:00"},
+    ]
+    spread = seed_spread(records, "fast")
+    assert spread["run_id"] == "new" and spread["seeds"] == [0, 1, 2]
+    assert spread["low"] == 0.83 and spread["high"] == 0.85 and spread["spread"] == pytest.approx(0.02)
+    assert seed_spread(records, "fast", plain=True)["accuracies"] == [0.84, 0.85, 0.82]
+    assert seed_spread(records, "other") is None

@@ -1,0 +1,131 @@
+"""No measured number in the book's prose is typed by hand.
+
+Every accuracy, time, speed-up or gap the chapters state must come from a
+cell of the build that states it (myst-nb glue, ``{glue:text}`name```), so
+that the prose and the measurement cannot drift apart. This test reads the
+prose (markdown cells of ``book/*.ipynb`` and ``book/*.md``), removes what
+may hold numbers legitimately (glue references and other roles, code spans
+and blocks, math, links), and fails on any remaining number that looks
+measured: a percentage, points, seconds/minutes/hours, a speed-up or ratio
+("1.43x", "3 times"), a rate (images/s), a loss in nats, a memory size.
+
+The few such numbers that are not measurements of this book (a definition,
+arithmetic, a design budget, a published figure cited in the same sentence)
+are listed in ``ALLOWED``, each with its reason. An entry that no longer
+matches anything fails too, so the list stays as small as the book needs.
+"""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BOOK = ROOT / "book"
+
+# (page, the phrase as it stands in the prose after stripping, why it is not a measurement).
+ALLOWED = [
+    ("attention_classifier.ipynb", "5/64, under 8%",
+     "arithmetic: what uniform attention gives 5 of 64 patches"),
+    ("bigger_models.ipynb", "16 times more work on a 32x32 feature map than on an 8x8",
+     "arithmetic: (32/8)^2 positions"),
+    ("bigger_models.ipynb", "under 15 minutes", "the book's time budget for a 1.5 chapter (a design goal)"),
+    ("complex_structures.ipynb", "under 15 minutes", "the book's time budget for a 1.5 chapter"),
+    ("challenges.ipynb", "under 15 minutes", "the book's time budget for a 1.5 chapter"),
+    ("efficient_training.ipynb", "budget of 15 minutes", "the book's time budget for a 1.5 chapter"),
+    ("results.ipynb", "aim at 10 minutes each", "the book's time budget for a 1.4 chapter"),
+    ("challenges.ipynb", "10% of pixels", "a parameter of the deletion test (the fraction greyed out)"),
+    ("challenges.ipynb", "top-ranked 10% of pixels", "a parameter of the deletion test"),
+    ("challenges.ipynb", "top 10% of the CNN", "a parameter of the deletion test"),
+    ("cnn_classifier.ipynb", "255 times larger", "arithmetic: pixels 0..255 instead of 0..1 (asserted in the cell)"),
+    ("errata.md", "255 times larger", "arithmetic: pixels 0..255 instead of 0..1"),
+    ("rnn_classifier.ipynb", "32 times shorter", "arithmetic: 1,024 pixel steps against 32 row steps"),
+    ("errata.md", "32 times longer", "arithmetic: 1,024 pixel steps against 32 row steps"),
+    ("efficient_training.ipynb", "3% of its data",
+     "a published result, cited in the same sentence (hinton2015distilling)"),
+    ("efficient_training.ipynb", "chance is 20%", "a definition: guessing among five balanced classes"),
+    ("efficient_training.ipynb", "error below 0.1%",
+     "a bound asserted in the cell above it (relative error < 1e-3 of float16 loss scaling)"),
+    ("faq.ipynb", "Stuck at 10%", "a definition: guessing among ten balanced classes"),
+    ("faq.ipynb", "stuck near 10%", "a definition: guessing among ten balanced classes"),
+    ("recurrence.ipynb", "chance is 10%", "a definition: guessing among ten balanced classes"),
+    ("intro.md", "163 MiB", "the size of the CIFAR-10 archive Keras downloads (a property of the file)"),
+]
+
+_NUMBER = r"(?<![\w.,/])\d[\d,]*(?:\.\d+)?"
+_UNIT = (r"(?:\s?%|\s?percent\b|\s?(?:percentage\s)?points?\b|\s?(?:s|ms|sec|seconds?|minutes?|min|hours?|h)\b"
+         r"|\s?(?:x|×)(?![\w])|\s?times\b|-fold\b|\s?images?/s\b|\s?images per second\b|\s?nats?\b"
+         r"|\s?(?:KiB|MiB|GiB|KB|MB|GB)\b)")
+MEASURED = re.compile(rf"{_NUMBER}(?:\s?(?:-|–|to)\s?{_NUMBER})?{_UNIT}")
+
+
+def strip(text: str) -> str:
+    """The prose of a markdown text, without the parts that may hold numbers legitimately."""
+    text = re.sub(r"^(```|~~~).*?^\1", " ", text, flags=re.S | re.M)  # code blocks
+    text = re.sub(r"\$\$.*?\$\$", " ", text, flags=re.S)  # display math
+    text = re.sub(r"\{[\w:.+-]+\}`[^`]*`", " ", text)  # roles: {glue:text}, {cite}, {ref}, {py:func} ...
+    text = re.sub(r"`[^`]*`", " ", text)  # code spans
+    text = re.sub(r"(?<![\\\w])\$[^$\n]+\$", " ", text)  # inline math
+    text = re.sub(r"\]\([^)]*\)", "]", text)  # link targets
+    text = re.sub(r"https?://\S+", " ", text)
+    text = re.sub(r"^:[\w-]+:.*$", " ", text, flags=re.M)  # directive options (:name:, :header-rows:)
+    return text
+
+
+def pages():
+    """(page name, prose) for every markdown cell of a chapter notebook and every .md page."""
+    for path in sorted(BOOK.glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        yield path.name, "\n\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+    for path in sorted(BOOK.glob("*.md")):
+        yield path.name, path.read_text(encoding="utf-8")
+
+
+def measured_numbers(text: str) -> list[tuple[int, int, str]]:
+    """(start, end, match) of every measured-looking number in ``strip(text)``."""
+    return [(m.start(), m.end(), m.group(0)) for m in MEASURED.finditer(text)]
+
+
+def _allowed_spans(page: str, text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for p, phrase, _ in ALLOWED if p == page
+            for m in re.finditer(re.escape(phrase), text)]
+
+
+@pytest.mark.parametrize("typed", ["78.9%", "566 s", "1.43x", "2-3 points", "about 240 images/s",
+                                   "66.7 %", "12 minutes", "a 3.4-fold gain", "0.93 nats", "1,510 MiB",
+                                   "4 to 5 points", "1.5 times faster"])
+def test_detector_finds_typed_measurements(typed):
+    assert measured_numbers(strip(f"The model reached {typed} here.")), typed
+
+
+@pytest.mark.parametrize("clean", ["{glue:text}`att_accuracy:.1f`% right", "`EPOCHS = 10` epochs",
+                                   "$O(n^2)$ time", "chapter 1.4.3", "in 2021", "ten classes",
+                                   "{cite}`he2016resnet` 3x3 convolutions", "a 32x32 image", "3x3 kernel",
+                                   "batch size 64", "learning rate 0.001"])
+def test_detector_ignores_glue_code_math_and_plain_numbers(clean):
+    assert not measured_numbers(strip(f"The text says {clean} here.")), clean
+
+
+PAGES = list(pages())
+
+
+@pytest.mark.parametrize("page,text", PAGES, ids=[page for page, _ in PAGES])
+def test_no_hand_typed_measurements(page, text):
+    prose = strip(text)
+    allowed = _allowed_spans(page, prose)
+    typed = [(start, end, match) for start, end, match in measured_numbers(prose)
+             if not any(a <= start and end <= b for a, b in allowed)]
+    context = [f"{match!r} in ...{' '.join(prose[max(0, s - 70):e + 30].split())}..." for s, e, match in typed]
+    assert not typed, (
+        f"{page}: numbers that look measured are typed into the prose; glue them from the cell that "
+        "measures them ({glue:text}`name`), or, if one is not a measurement of this book, add it to "
+        "ALLOWED with its reason:\n  " + "\n  ".join(context))
+
+
+def test_allow_list_entries_are_still_needed():
+    prose = {page: strip(text) for page, text in pages()}
+    stale = [(page, phrase) for page, phrase, _ in ALLOWED
+             if page not in prose or phrase not in prose[page]
+             or not any(match for _, _, match in measured_numbers(phrase))]
+    assert not stale, f"ALLOWED entries that match no measured-looking number in the prose any more: {stale}"
