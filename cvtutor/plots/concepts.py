@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from cvtutor.plots.images import _fit_page
+
 
 def _display_image(image) -> np.ndarray:
     """One image (H, W, 3), uint8 0..255 or float 0..1, as float 0..1 for imshow."""
@@ -163,7 +165,7 @@ def image_as_inputs(image, patch_size: int = 4, window: int = 3):
     image = _display_image(image)
     height, width, channels = image.shape
     rows, cols = _token_grid(image, patch_size)
-    fig, axes = plt.subplots(1, 3, figsize=(12, 4.4))
+    fig, axes = plt.subplots(1, 3, figsize=_fit_page(12, 4.4))
     # CNN: a small window slides over the pixel grid.
     _image_axes(axes[0], image, f"CNN: a {window}x{window} window slides over\n{height}x{width} pixels, "
                 f"{channels} channels each")
@@ -315,7 +317,7 @@ def attention_maps(image, rows, patch_size: int, query: int, titles: Sequence[st
     query = _check_query(query, rows.shape[1])
     shown = _display_image(image)
     cols = _token_grid(shown, patch_size, rows.shape[1])[1]
-    fig, axes = plt.subplots(1, len(rows) + 1, figsize=(3.3 * (len(rows) + 1), 3.3))
+    fig, axes = plt.subplots(1, len(rows) + 1, figsize=_fit_page(3.3 * (len(rows) + 1), 3.3))
     _image_axes(axes[0], shown, f"query patch {query}")
     _outline_patch(axes[0], query, patch_size, cols)
     for k, (ax, row) in enumerate(zip(axes[1:], rows)):
@@ -345,7 +347,7 @@ def what_each_layer_sees(image, rf_size: int, center: tuple[int, int], attention
         raise ValueError(f"titles must be three panel titles, got {len(titles)}")
     titles = titles or [f"convolutions: a {rf_size}x{rf_size} square", "one attention layer: every patch",
                         f"RNN state at row {rnn_row}: rows 0..{rnn_row}"]
-    fig, axes = plt.subplots(1, 3, figsize=(12.5, 4.2))
+    fig, axes = plt.subplots(1, 3, figsize=_fit_page(12.5, 4.2))
     # Convolution: the receptive field; everything else dimmed.
     seen = np.zeros((height, width), dtype=bool)
     half = rf_size // 2
@@ -424,7 +426,7 @@ def softmax_saturation(d_k, unscaled: dict, scaled: dict, num_keys: int):
     panels = [("max_weight", "largest weight", 1 / num_keys, f"uniform 1/{num_keys}"),
               ("entropy", "entropy of the weights (nats)", np.log(num_keys), f"uniform log {num_keys}"),
               ("jacobian_norm", "size of the softmax gradient\n(Frobenius norm of the Jacobian)", None, None)]
-    fig, axes = plt.subplots(1, 3, figsize=(13, 3.8))
+    fig, axes = plt.subplots(1, 3, figsize=_fit_page(13, 3.8))
     for ax, (key, label, ref, ref_label) in zip(axes, panels):
         ax.plot(d_k, unscaled[key], "o-", label="softmax(q . k)")
         ax.plot(d_k, scaled[key], "s-", label="softmax(q . k / sqrt(d_k))")

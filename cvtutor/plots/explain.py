@@ -14,6 +14,8 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from cvtutor.plots.images import _fit_page
+
 __all__ = ["overlay", "explanation_grid"]
 
 
@@ -121,7 +123,7 @@ def explanation_grid(images, maps: Mapping[str, np.ndarray], *, row_titles: Sequ
         if seq is not None and len(seq) != n:
             raise ValueError(f"got {n} images but {len(seq)} {what}")
     columns = 1 + len(checked)
-    fig, axes = plt.subplots(n, columns, figsize=(columns * size + 0.6, n * (size + 0.15)), squeeze=False)
+    fig, axes = plt.subplots(n, columns, figsize=_fit_page(columns * size + 0.6, n * (size + 0.15)), squeeze=False)
     for row in range(n):
         shown = _as_display(images[row])
         ax = axes[row, 0]

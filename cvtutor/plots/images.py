@@ -8,6 +8,22 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 
+
+# The widest figure, in inches, that a page shows without shrinking its text much: the book's
+# content column is about 690 px wide at 1280 px, and matplotlib draws 100 px per inch, so a
+# wider figure is scaled down and its 10-point labels become hard to read (tests/test_browser.py
+# fails on a figure shown at less than 1/1.6 of its size).
+PAGE_WIDTH = 9.5
+
+
+def _fit_page(width: float, height: float) -> tuple[float, float]:
+    """``(width, height)`` in inches, scaled down together to at most :data:`PAGE_WIDTH` wide
+    (the text keeps its point size, so it grows relative to the panels)."""
+    if width <= PAGE_WIDTH:
+        return width, height
+    return PAGE_WIDTH, height * PAGE_WIDTH / width
+
+
 def _check_images(images) -> np.ndarray:
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[-1] not in (1, 3):
@@ -51,7 +67,7 @@ def image_grid(
     rows = max(1, -(-len(images) // columns))
     # Room above each row for its captions: a title of k lines needs k - 1 more lines than the usual one.
     extra_lines = max((str(t).count("\n") for t in titles), default=0) if titles is not None else 0
-    fig, axes = plt.subplots(rows, columns, figsize=(columns * size, rows * (size + 0.25 + 0.15 * extra_lines)),
+    fig, axes = plt.subplots(rows, columns, figsize=_fit_page(columns * size, rows * (size + 0.25 + 0.15 * extra_lines)),
                              squeeze=False)
     for i, ax in enumerate(axes.flat):
         ax.axis("off")
@@ -125,7 +141,7 @@ def milestones(rows: Sequence[dict]):
     years = np.array([r["year"] for r in rows])
     params = np.array([r["params_millions"] for r in rows])
     top1 = np.array([r["imagenet_top1"] for r in rows])
-    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    fig, (left, right) = plt.subplots(1, 2, figsize=_fit_page(11, 4))
     left.scatter(years, params, c=top1, cmap="viridis", s=40, zorder=3)
     right.scatter(params, top1, c=years, cmap="plasma", s=40, zorder=3)
     for r in rows:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-from cvtutor.plots.images import _check_images, _show_image
+from cvtutor.plots.images import _check_images, _fit_page, _show_image
 
 
 def _symmetric_limit(values) -> float:
@@ -46,7 +46,7 @@ def feature_maps(images, maps, map_titles: Sequence[str] | None = None, *, image
         raise ValueError(f"got {channels} feature maps per image but {len(map_titles)} map_titles")
     if image_titles is not None and len(image_titles) != n:
         raise ValueError(f"got {n} images but {len(image_titles)} image_titles")
-    fig, axes = plt.subplots(n, channels + 1, figsize=((channels + 1) * size * 1.12, n * size), squeeze=False)
+    fig, axes = plt.subplots(n, channels + 1, figsize=_fit_page((channels + 1) * size * 1.12, n * size), squeeze=False)
     for row in range(n):
         ax = axes[row, 0]
         _show_image(ax, images[row])

@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
+
+from cvtutor.plots.images import _fit_page
 from matplotlib.ticker import MaxNLocator, NullLocator
 
 __all__ = ["pareto_front", "scaling_sweep", "learning_curves", "log_ticks", "cosine_similarity", "position_similarity"]
@@ -156,7 +158,7 @@ def scaling_sweep(runs, costs: Sequence[str] = ("params", "train_seconds"), *, s
     names = list(dict.fromkeys(str(r[series]) for r in runs))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     markers = "osD^v<>p"
-    fig, axes = plt.subplots(1, len(costs), figsize=figsize or (5.2 * len(costs), 4.0), squeeze=False)
+    fig, axes = plt.subplots(1, len(costs), figsize=figsize or _fit_page(5.2 * len(costs), 4.0), squeeze=False)
     for ax, key in zip(axes[0], costs):
         cost = _positive([r[key] for r in runs], key)
         for k, name in enumerate(names):
@@ -292,7 +294,7 @@ def position_similarity(embeddings, grid: tuple[int, int], positions: Sequence[i
         limit = float(others.max()) if others.max() > 0 else 1.0
     elif not 0 < limit <= 1:
         raise ValueError(f"limit must be in (0, 1] or None, got {limit!r}")
-    fig, axes = plt.subplots(1, len(positions), figsize=(size * len(positions) + 0.8, size + 0.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(positions), figsize=_fit_page(size * len(positions) + 0.8, size + 0.4), squeeze=False)
     for ax, p in zip(axes[0], positions):
         shown = ax.imshow(similarity[p].reshape(rows, cols), cmap="RdBu_r", vmin=-limit, vmax=limit)
         ax.plot(p % cols, p // cols, "o", color="black", markersize=4)

@@ -27,7 +27,7 @@ def _history_of(run) -> dict:
     return history
 
 
-def training_curves(*runs, labels: Sequence[str] | None = None, loss_scale: str = "linear", figsize=(11, 3.8)):
+def training_curves(*runs, labels: Sequence[str] | None = None, loss_scale: str = "linear", figsize=(9.5, 3.4)):
     """Loss and accuracy per epoch, on the training set (solid) and the test set (dashed).
 
     Args:
