@@ -264,7 +264,8 @@ def cmd_train(args, out: _Output) -> int:
     data = {"model": args.model, "from": args.pretrained, "output": str(output), "epochs": run.epochs,
             "resumed_after_epoch": run.resumed_after_epoch, "started_from": run.started_from,
             "params": int(run.model.count_params()), "train_seconds": run.train_seconds,
-            "test_accuracy": run.test_accuracy, "train_images": len(train[0]), "test_images": len(test[0]),
+            "test_accuracy": run.test_accuracy, "train_images": run.train_size,
+            "validation_images": run.validation_size, "test_images": len(test[0]),
             "class_names": list(class_names), "image_size": list(image_size), "channels": channels,
             "profile": profile.name}
     held_out = "held-out" if args.data is not None else "test"

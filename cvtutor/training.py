@@ -90,12 +90,16 @@ class TrainResult:
         epochs: epochs trained.
         train_seconds: wall time of ``model.fit`` (seconds), compilation included, and of the
             batch-norm re-estimate after it (see :func:`fit`).
-        test_loss, test_accuracy: on the test images given to :func:`fit` (accuracy in 0..1).
-        train_size, test_size: examples used.
+        test_loss, test_accuracy: on the test images given to :func:`fit` (accuracy in 0..1),
+            measured once, after training.
+        train_size, test_size: examples trained on and tested on.
         history: per-epoch metrics from Keras (``loss``, ``accuracy``, ``val_loss``, ...).
         test_accuracy_flip: test accuracy with test-time flipping, where measured.
         batchnorm_batches: training batches whose statistics replaced the batch-norm
             layers' running averages after training (0: none, or no batch norm).
+        validation_size: examples held out of the training data for per-epoch validation (0: none).
+        validation_loss, validation_accuracy: the final model on them (``None`` without validation);
+            what a choice between runs (a learning rate, a size) should be made on.
         model: the trained model, where the recipe built it (not serialized).
     """
 
@@ -110,6 +114,9 @@ class TrainResult:
     history: dict = dataclasses.field(default_factory=dict)
     test_accuracy_flip: float | None = None
     batchnorm_batches: int = 0
+    validation_size: int = 0
+    validation_loss: float | None = None
+    validation_accuracy: float | None = None
     model: object = dataclasses.field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict:
@@ -153,14 +160,20 @@ def fit(
     verbose: int = 2,
     callbacks=None,
     initial_epoch: int = 0,
-    validation_size: int | None = None,
+    validation_split: float | None = None,
+    validation=None,
     backup_dir: str | os.PathLike | None = None,
     batchnorm_statistics: str = "recompute",
 ) -> TrainResult:
-    """Train a compiled model on uint8 images and evaluate it on the test set.
+    """Train a compiled model on uint8 images, validating on held-out training images, then test it once.
 
-    The test set doubles as the validation data shown per epoch, as in the
-    TensorFlow CNN tutorial; no choice in the book is tuned on it.
+    Per-epoch monitoring (the ``val_`` entries of the history) uses a
+    validation set carved from ``train``: a fixed, stratified
+    :data:`cvtutor.data.VALIDATION_SPLIT` of each class
+    (:func:`cvtutor.data.split_validation`), the same for every seed. The
+    model trains on the rest. ``test`` is evaluated once, after training, and
+    never shown to the model or to any choice made during training (the
+    TensorFlow CNN tutorial validates on its test set; the book does not).
     Batch-norm statistics are re-estimated after training (see
     ``batchnorm_statistics``), so a short run is not judged with running
     averages that lag its weights.
@@ -177,10 +190,13 @@ def fit(
         callbacks: more Keras callbacks.
         initial_epoch: epochs already done (when resuming a run); training
             continues up to ``epochs`` in total.
-        validation_size: validate after each epoch on only the first this
-            many test images (the ``val_`` entries of the history), to save
-            time; the final test loss and accuracy always use every test image.
-            ``None``: all of them.
+        validation_split: fraction of each class of ``train`` held out for
+            validation, from 0 to below 1; ``None``:
+            :data:`cvtutor.data.VALIDATION_SPLIT` (0.1); 0: no validation
+            (no ``val_`` history). Ignored when ``validation`` is given.
+        validation: ``(images, labels)`` to validate on instead of a split of
+            ``train`` (e.g. a folder's held-out images); ``train`` is then
+            used whole.
         backup_dir: back up the training state into this folder after every
             epoch (:func:`backup_and_restore`, Keras' ``BackupAndRestore``):
             if the run is interrupted, the same call with the same, rebuilt
@@ -197,35 +213,31 @@ def fit(
             without batch norm are not affected.
 
     Returns:
-        a :class:`TrainResult`.
+        a :class:`TrainResult`: ``train_size`` counts the images trained on,
+        ``validation_*`` the final model on the validation set, ``test_*`` on ``test``.
 
     Raises:
-        ValueError: a bad ``epochs``, ``validation_size`` or ``batchnorm_statistics``,
+        ValueError: a bad ``epochs``, ``validation_split`` or ``batchnorm_statistics``,
             or images and labels that do not match.
+        TypeError: ``validation_split`` is not a number.
     """
     from cvtutor.batchnorm import recompute_batchnorm_statistics
-    from cvtutor.data import make_dataset
+    from cvtutor.data import VALIDATION_SPLIT, make_dataset, split_validation
 
     x_train, y_train = _check_split("train", train)
     x_test, y_test = _check_split("test", test)
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-    if validation_size is not None and (
-        isinstance(validation_size, bool)
-        or not isinstance(validation_size, (int, np.integer))
-        or not 1 <= validation_size <= len(x_test)
-    ):
-        raise ValueError(
-            f"validation_size must be None or an integer from 1 to the {len(x_test)} test images, "
-            f"got {validation_size!r}"
-        )
     if batchnorm_statistics not in ("recompute", "moving"):
         raise ValueError(f"batchnorm_statistics must be 'recompute' or 'moving', got {batchnorm_statistics!r}")
+    if validation is not None:
+        x_val, y_val = _check_split("validation", validation)
+    else:
+        split = VALIDATION_SPLIT if validation_split is None else validation_split
+        (x_train, y_train), (x_val, y_val) = split_validation(x_train, y_train, split)
     train_ds = make_dataset(x_train, y_train, batch_size, shuffle=True, augment=augment, seed=seed)
     test_ds = make_dataset(x_test, y_test, 512)
-    validation_ds = test_ds
-    if validation_size is not None:
-        validation_ds = make_dataset(x_test[:validation_size], y_test[:validation_size], 512)
+    validation_ds = make_dataset(x_val, y_val, 512) if len(x_val) else None
     if backup_dir is not None:
         callbacks = [backup_and_restore(backup_dir), *(callbacks or [])]
     start = time.perf_counter()
@@ -244,6 +256,9 @@ def fit(
         batchnorm_batches = recompute_batchnorm_statistics(model, x_train, batch_size=int(batch_size),
                                                            max_batches=BATCHNORM_BATCHES)
     seconds = time.perf_counter() - start
+    validation_loss = validation_accuracy = None
+    if validation_ds is not None:
+        validation_loss, validation_accuracy = (float(v) for v in model.evaluate(validation_ds, verbose=0)[:2])
     test_loss, test_accuracy = (float(v) for v in model.evaluate(test_ds, verbose=0)[:2])
     return TrainResult(
         name=model.name,
@@ -256,6 +271,9 @@ def fit(
         test_size=len(x_test),
         history={k: [float(v) for v in vs] for k, vs in history.history.items()},
         batchnorm_batches=batchnorm_batches,
+        validation_size=len(x_val),
+        validation_loss=validation_loss,
+        validation_accuracy=validation_accuracy,
     )
 
 
@@ -401,7 +419,10 @@ def fit_fast_cnn(train, test, *, num_classes: int = 10, epochs: int = 7, width: 
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     set_seed(seed)
     model = build_resnet(input_shape=x_train.shape[1:], num_classes=num_classes, width=width, blocks=blocks)
-    steps = int(epochs) * -(-len(x_train) // int(batch_size))
+    from cvtutor.data import held_out_count
+
+    # fit trains on what its validation split leaves; the schedule must end with the run's last step.
+    steps = int(epochs) * -(-(len(x_train) - held_out_count(y_train)) // int(batch_size))
     compile_fast_cnn(model, steps, peak_learning_rate=peak_learning_rate, label_smoothing=label_smoothing)
     result = fit(model, train, test, epochs=epochs, batch_size=batch_size, augment=True, seed=seed,
                  verbose=verbose, callbacks=callbacks)
@@ -597,6 +618,8 @@ class FileRun:
         test_loss, test_accuracy: on the test images, after training.
         train_seconds: wall time of the ``fit`` calls made here (0 if none).
         history: per-epoch metrics of the epochs trained here, all stages joined.
+        train_size, validation_size: the training images trained on, and those held out
+            of them for per-epoch validation (see :func:`fit`).
     """
 
     output: object
@@ -608,6 +631,8 @@ class FileRun:
     test_accuracy: float
     train_seconds: float
     history: dict
+    train_size: int = 0
+    validation_size: int = 0
 
 
 def checkpoint_dir(output: str | os.PathLike):
@@ -688,7 +713,7 @@ def _refuse_other_settings(output, where, saved, settings):
 
 def train_to_file(output, build, train, test, *, epochs: int, settings: dict, resume: bool = False,
                   stages=None, batch_size: int = 64, augment: bool = False, seed: int = 0, verbose: int = 2,
-                  callbacks=None, note=None) -> FileRun:
+                  callbacks=None, note=None, validation_split: float | None = None) -> FileRun:
     """Train a model into a ``.keras`` file, with a checkpoint after every epoch and resuming.
 
     The model (which must carry a :mod:`cvtutor.contract`) is trained in
@@ -728,7 +753,8 @@ def train_to_file(output, build, train, test, *, epochs: int, settings: dict, re
         stages: :class:`Stage` list; default one stage. E.g. a new head on
             frozen layers until epoch 3, then everything unfrozen:
             ``[Stage("head", until=3), Stage("fine-tune", prepare=unfreeze_and_compile)]``.
-        batch_size, augment, seed, verbose, callbacks: as for :func:`fit`.
+        batch_size, augment, seed, verbose, callbacks, validation_split: as for :func:`fit`
+            (per-epoch validation on a fixed split of ``train``; ``test`` is evaluated at the end).
         note: called with one-line messages (what was resumed, ...); default: none.
 
     Returns:
@@ -821,7 +847,8 @@ def train_to_file(output, build, train, test, *, epochs: int, settings: dict, re
         backup = backup_and_restore(folder / "epochs", run={"settings": settings, "stage": stage},
                                     delete_checkpoint=False)
         result = fit(model, train, test, epochs=ends[stage], initial_epoch=done, batch_size=batch_size,
-                     augment=augment, seed=seed + done, verbose=verbose, callbacks=[backup, *(callbacks or [])])
+                     augment=augment, seed=seed + done, verbose=verbose, callbacks=[backup, *(callbacks or [])],
+                     validation_split=validation_split)
         seconds += result.train_seconds
         for key, values in result.history.items():
             history.setdefault(key, []).extend(values)
@@ -836,4 +863,8 @@ def train_to_file(output, build, train, test, *, epochs: int, settings: dict, re
         layer.metadata = {**layer.metadata, "run": {"settings": settings, "epochs_done": done, "stage": stage}}
         save_model(model, output)
     shutil.rmtree(folder, ignore_errors=True)
-    return FileRun(output, model, done, resumed_after, started_from, test_loss, test_accuracy, seconds, history)
+    from cvtutor.data import VALIDATION_SPLIT, held_out_count
+
+    held_out = held_out_count(train[1], VALIDATION_SPLIT if validation_split is None else validation_split)
+    return FileRun(output, model, done, resumed_after, started_from, test_loss, test_accuracy, seconds, history,
+                   train_size=len(train[1]) - held_out, validation_size=held_out)

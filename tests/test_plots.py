@@ -37,14 +37,14 @@ def test_training_curves_draws_train_and_test_per_run():
     np.testing.assert_array_equal(x, [1, 2, 3])  # epochs count from 1
     np.testing.assert_allclose(y, 100 * np.asarray(_history()["accuracy"]))  # accuracy in percent
     np.testing.assert_allclose(loss_ax.lines[1].get_data()[1], _history()["val_loss"])
-    assert [t.get_text() for t in acc_ax.get_legend().get_texts()] == ["a: train", "a: test", "b: train"]
+    assert [t.get_text() for t in acc_ax.get_legend().get_texts()] == ["a: train", "a: validation", "b: train"]
 
 
 def test_training_curves_labels_default_to_result_name():
     result = TrainResult("rnn", 10, 3, 1.0, 1.2, 0.55, 100, 50, _history())
     fig = plots.training_curves(result, _history())
     assert [t.get_text() for t in fig.axes[1].get_legend().get_texts()] == [
-        "rnn: train", "rnn: test", "run 2: train", "run 2: test"]
+        "rnn: train", "rnn: validation", "run 2: train", "run 2: validation"]
 
 
 @pytest.mark.parametrize(

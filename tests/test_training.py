@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 from cifar_fakes import make_images
 
+from cvtutor.data import split_validation
 from cvtutor.losses import SmoothedSparseCrossentropy
 from cvtutor.models import build_cnn
 from cvtutor.training import (
@@ -49,7 +50,8 @@ def test_fit_trains_evaluates_and_records(tmp_path):
     model = compile_model(build_cnn())
     result = fit(model, (x[:300], y[:300]), (x[300:], y[300:]), epochs=3, batch_size=32, verbose=0)
     assert isinstance(result, TrainResult)
-    assert result.params == 122_570 and result.epochs == 3 and result.train_size == 300 and result.test_size == 100
+    assert result.params == 122_570 and result.epochs == 3 and result.test_size == 100
+    assert result.train_size + result.validation_size == 300 and result.validation_size == pytest.approx(30, abs=10)
     assert result.history["loss"][-1] < result.history["loss"][0]
     assert result.train_seconds > 0 and 0.0 <= result.test_accuracy <= 1.0
     logits = predict_logits(model, x[300:])
@@ -59,19 +61,33 @@ def test_fit_trains_evaluates_and_records(tmp_path):
     assert json.loads((tmp_path / "r.json").read_text())["params"] == 122_570
 
 
-def test_fit_validates_on_a_slice_but_tests_on_every_image():
+def test_fit_validates_on_held_out_training_images_and_never_on_the_test_set():
     set_seed(0)
     x, y = _stripes(330)
+    # Test labels that are all wrong: were the test set used per epoch, val_accuracy would be 0.
+    wrong = (y[300:] + 1) % 10
     model = compile_model(build_cnn())
-    result = fit(model, (x[:300], y[:300]), (x[300:], y[300:]), epochs=2, batch_size=32, verbose=0, validation_size=8)
-    # Per-epoch validation saw 8 images (accuracies in eighths); the final test all 30.
+    result = fit(model, (x[:300], y[:300]), (x[300:], wrong), epochs=2, batch_size=32, verbose=0)
+    (_, _), (x_val, y_val) = split_validation(x[:300], y[:300])
+    assert result.validation_size == len(y_val) and result.train_size == 300 - len(y_val)
     assert len(result.history["val_accuracy"]) == 2
-    for accuracy in result.history["val_accuracy"]:
-        assert np.isclose(accuracy * 8, round(accuracy * 8), atol=1e-4)
-    assert result.test_size == 30
-    right = int((predict_logits(model, x[300:]).argmax(1) == y[300:]).sum())
-    assert np.isclose(result.test_accuracy, right / 30)
-    assert np.isclose(result.history["val_accuracy"][-1] * 8, (predict_logits(model, x[300:308]).argmax(1) == y[300:308]).sum())
+    assert np.isclose(result.test_accuracy, (predict_logits(model, x[300:]).argmax(1) == wrong).mean())
+    right = int((predict_logits(model, x_val).argmax(1) == y_val).sum())
+    assert np.isclose(result.validation_accuracy, right / len(y_val))
+    assert np.isclose(result.history["val_accuracy"][-1], right / len(y_val))  # no batch norm: same model
+    assert result.to_dict()["validation_accuracy"] == result.validation_accuracy
+
+
+def test_fit_validates_on_a_given_set_or_none():
+    set_seed(0)
+    x, y = _stripes(60)
+    given = fit(compile_model(build_cnn()), (x[:40], y[:40]), (x[40:], y[40:]), epochs=1, verbose=0,
+                validation=(x[40:50], y[40:50]))
+    assert given.train_size == 40 and given.validation_size == 10
+    none = fit(compile_model(build_cnn()), (x[:40], y[:40]), (x[40:], y[40:]), epochs=1, verbose=0,
+               validation_split=0)
+    assert none.train_size == 40 and none.validation_size == 0 and none.validation_accuracy is None
+    assert "val_accuracy" not in none.history and 0 <= none.test_accuracy <= 1
 
 
 def _batchnorm_model():
@@ -88,7 +104,8 @@ def test_fit_recomputes_batchnorm_statistics_after_training_unless_asked_not_to(
     x = np.random.default_rng(0).integers(150, 250, (64, 8, 8, 1), dtype=np.uint8)
     y = np.arange(64) % 2
     model = _batchnorm_model()
-    result = fit(model, (x, y), (x[:8], y[:8]), epochs=1, batch_size=32, verbose=0, batchnorm_statistics=statistics)
+    result = fit(model, (x, y), (x[:8], y[:8]), epochs=1, batch_size=32, verbose=0, batchnorm_statistics=statistics,
+                 validation_split=0)
     moving_mean = float(model.get_layer("bn").moving_mean.numpy()[0])
     data_mean = x.mean() / 255  # make_dataset scales pixels to [0, 1]
     if statistics == "recompute":
@@ -113,9 +130,9 @@ def test_fit_leaves_models_without_batchnorm_alone():
         ({"epochs": 1, "train": (np.zeros((4, 32, 32, 3), np.float32), np.zeros(4, int))}, "uint8"),
         ({"epochs": 1, "test": (np.zeros((4, 32, 32, 3), np.uint8), np.zeros(3, int))}, r"shape \(4,\)"),
         ({"epochs": 1, "train": np.zeros(3)}, "pair"),
-        ({"epochs": 1, "validation_size": 0}, "validation_size must be None or an integer from 1 to the 8 test images, got 0"),
-        ({"epochs": 1, "validation_size": 9}, "got 9"),
-        ({"epochs": 1, "validation_size": True}, "got True"),
+        ({"epochs": 1, "validation_split": 1}, "validation fraction must be from 0 to below 1, got 1"),
+        ({"epochs": 1, "validation_split": -0.1}, "got -0.1"),
+        ({"epochs": 1, "validation": (np.zeros((4, 32, 32, 3), np.uint8), np.zeros(5, int))}, "validation labels"),
         ({"epochs": 1, "batchnorm_statistics": "train"}, "batchnorm_statistics must be 'recompute' or 'moving'"),
     ],
 )
@@ -212,7 +229,9 @@ def test_fast_cnn_recipe_learns_stripes_and_reports_both_accuracies():
     x, y = _stripes(512)
     result = fit_fast_cnn((x[:384], y[:384]), (x[384:], y[384:]), epochs=4, width=4, batch_size=64,
                           peak_learning_rate=0.1, verbose=0)
-    assert result.name == "resnet" and result.epochs == 4 and result.train_size == 384
+    assert result.name == "resnet" and result.epochs == 4 and result.train_size + result.validation_size == 384
+    # The one-cycle schedule ends at the run's last step: the learning rate is back to 0.
+    assert float(result.model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-6)
     assert result.history["loss"][-1] < result.history["loss"][0]
     assert 0.0 <= result.test_accuracy <= 1.0 and 0.0 <= result.test_accuracy_flip <= 1.0
     assert isinstance(result.model, keras.Model)

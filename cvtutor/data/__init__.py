@@ -9,17 +9,23 @@ from cvtutor.data.errors import CIFAR10NotFoundError, CorruptDataError
 from cvtutor.data.folders import load_image_folder
 from cvtutor.data.images import load_image
 from cvtutor.data.pipeline import augment_images, make_dataset, to_float
+from cvtutor.data.splits import VALIDATION_SEED, VALIDATION_SPLIT, held_out_count, split_validation, validation_count
 
 __all__ = [
     "CLASS_NAMES",
     "CIFAR10NotFoundError",
     "CorruptDataError",
     "Source",
+    "VALIDATION_SEED",
+    "VALIDATION_SPLIT",
     "augment_images",
     "find_cifar10",
+    "held_out_count",
     "load_cifar10",
     "load_image",
     "load_image_folder",
     "make_dataset",
+    "split_validation",
     "to_float",
+    "validation_count",
 ]

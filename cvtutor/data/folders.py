@@ -32,6 +32,7 @@ from PIL import Image
 
 from cvtutor.data import cache, images
 from cvtutor.data.errors import CorruptDataError
+from cvtutor.data.splits import validation_count
 
 CLASS_NAMES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
 SPLITS = ("train", "test")
@@ -328,8 +329,7 @@ def _split_by_class(by_class: dict, fraction: float, rng: np.random.Generator) -
     train, validation = [], []
     for label, members in enumerate(by_class.values()):
         n = len(members)
-        n_val = 0 if n < 2 else min(max(1, int(np.floor(n * fraction + 0.5))), n - 1)
-        chosen = set(rng.permutation(n)[:n_val].tolist())
+        chosen = set(rng.permutation(n)[:validation_count(n, fraction)].tolist())
         for i, parts in enumerate(members):
             (validation if i in chosen else train).append((parts, label))
     return train, validation

@@ -28,7 +28,7 @@ def _history_of(run) -> dict:
 
 
 def training_curves(*runs, labels: Sequence[str] | None = None, loss_scale: str = "linear", figsize=(9.5, 3.4)):
-    """Loss and accuracy per epoch, on the training set (solid) and the test set (dashed).
+    """Loss and accuracy per epoch, on the training set (solid) and the validation set (dashed).
 
     Args:
         *runs: one or more :class:`cvtutor.training.TrainResult` or Keras history dicts
@@ -62,7 +62,7 @@ def training_curves(*runs, labels: Sequence[str] | None = None, loss_scale: str 
             ax.plot(epochs, np.asarray(history[key]) * scale, "-o", ms=3, color=color, label=f"{label}: train")
             if f"val_{key}" in history:
                 ax.plot(epochs, np.asarray(history[f"val_{key}"]) * scale, "--s", ms=3, color=color,
-                        label=f"{label}: test")
+                        label=f"{label}: validation")
     loss_ax.set(xlabel="epoch", ylabel="cross-entropy loss (nats)", title="loss")
     acc_ax.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
     from matplotlib.ticker import MaxNLocator
