@@ -180,6 +180,25 @@ def show_quoted(*refs: str, chapter: str | None = None, width: int = 88):
         display({"text/plain": text}, raw=True)
 
 
+def portable(text: str) -> str:
+    """``text`` without this machine's folders, for a page or a log that others read.
+
+    ``--data-dir <folder>`` (in a recorded command) becomes ``--data-dir $CVTUTOR_DATA``, and the
+    folder in ``$CVTUTOR_DATA``, the temporary folder and the home folder become
+    ``$CVTUTOR_DATA``, ``$TMPDIR`` and ``~``.
+    """
+    import os
+    import tempfile
+
+    text = re.sub(r"(--data-dir[= ])(?!\$)\S+", r"\1$CVTUTOR_DATA", str(text))
+    folders = [(os.environ.get("CVTUTOR_DATA"), "$CVTUTOR_DATA"), (tempfile.gettempdir(), "$TMPDIR"),
+               (os.path.expanduser("~"), "~")]
+    for folder, name in folders:
+        if folder and len(folder.rstrip("/")) > 1:
+            text = re.sub(re.escape(folder.rstrip("/")) + r"(?=/|\b|$)", lambda _: name, text)
+    return text
+
+
 def _short_path(filename: str) -> str:
     """``filename`` relative to the ``sys.path`` folder it was imported from (``keras/src/...``),
     so that no machine's folders show in an error; its name alone if none holds it."""

@@ -1,6 +1,7 @@
 """The book builds (notebooks executed, warnings as errors), every page in _toc.yml exists, and
 the publishing workflow runs the README's commands."""
 
+import ast
 import json
 import re
 import sys
@@ -14,6 +15,9 @@ sys.path.insert(0, str(ROOT / "tools"))
 import sync_book  # noqa: E402
 
 WORKFLOW = ROOT / ".github" / "workflows" / "publish.yml"
+# The longest line of a code cell: what the content column shows at 1280 px wide in the theme's
+# code font without scrolling (tests/test_browser.py measures the column).
+MAX_CODE_LINE = 88
 
 
 def toc_files() -> list[str]:
@@ -89,3 +93,101 @@ def test_book_builds_and_every_toc_entry_has_a_page(built_book):
         page = (html / path.relative_to(ROOT).with_suffix(".html")).read_text()
         assert re.search(r'<img[^>]+src="[^"]*_images/', page), f"{path.name}: the executed notebook shows no figure"
         assert "Traceback" not in page or "raises-exception" in path.read_text(), f"{path.name}: an error was rendered"
+
+
+def _source(cell) -> str:
+    return cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+
+
+def _tags(cell) -> list[str]:
+    return cell.get("metadata", {}).get("tags", [])
+
+
+@pytest.mark.parametrize("path", notebooks(), ids=lambda p: p.name)
+def test_code_lines_fit_the_page(path):
+    """No line of a code cell is longer than the content column shows: nothing scrolls sideways."""
+    nb = json.loads(path.read_text())
+    long = [f"cell {i}: {len(line)} chars: {line[:60]}..."
+            for i, cell in enumerate(nb["cells"]) if cell["cell_type"] == "code"
+            for line in _source(cell).splitlines() if len(line) > MAX_CODE_LINE]
+    assert not long, f"{len(long)} code lines longer than {MAX_CODE_LINE} characters:\n" + "\n".join(long)
+
+
+def _is_glue_call(node) -> bool:
+    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+            and getattr(node.value.func, "id", getattr(node.value.func, "attr", None)) == "glue"
+            and not any(k.arg == "display" for k in node.value.keywords))
+
+
+def _names_used(source: str) -> set[str]:
+    try:
+        return {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
+    except SyntaxError:  # IPython magics
+        return set()
+
+
+def glue_or_assert_only(cells: list[dict], index: int, strict: bool = True) -> bool:
+    """Whether code cell ``index`` only glues numbers for the prose or asserts facts.
+
+    Every statement is an ``assert``, a ``glue(...)`` call, an import, a loop or ``if`` of those,
+    and, unless ``strict``, an assignment to a name that no later cell uses (a temporary of the
+    glue); at least one glue or assert. With ``strict=False`` the caller also checks that the
+    cell showed nothing when it ran (a temporary may come from a call that prints).
+    """
+    try:
+        body = ast.parse(_source(cells[index])).body
+    except SyntaxError:
+        return False
+    later = set().union(*[_names_used(_source(c)) for c in cells[index + 1:] if c["cell_type"] == "code"])
+    found = []
+
+    def ok(statements) -> bool:
+        for node in statements:
+            if isinstance(node, ast.Assert) or _is_glue_call(node):
+                found.append(node)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                continue
+            elif isinstance(node, (ast.For, ast.If)):
+                if not ok(node.body + node.orelse):
+                    return False
+            elif not strict and isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+                if names & later:
+                    return False
+            else:
+                return False
+        return True
+
+    return ok(body) and bool(found)
+
+
+@pytest.mark.parametrize("path", notebooks(), ids=lambda p: p.name)
+def test_cells_that_only_glue_or_assert_are_hidden(path):
+    """A cell of nothing but glue(...) calls and asserts is tagged remove-cell: the page shows
+    its numbers in the prose, not its code."""
+    cells = json.loads(path.read_text())["cells"]
+    shown = [f"cell {i}: {_source(c)[:80]!r}" for i, c in enumerate(cells)
+             if c["cell_type"] == "code" and glue_or_assert_only(cells, i) and "remove-cell" not in _tags(c)]
+    assert not shown, "tag these remove-cell:\n" + "\n".join(shown)
+
+
+def visible_outputs(cell) -> list[dict]:
+    """The outputs a page shows: not glue's (scrapbook metadata), not stderr (removed by _config.yml)."""
+    return [o for o in cell.get("outputs", [])
+            if not ("scrapbook" in o.get("metadata", {}) or (o.get("name") == "stderr"))]
+
+
+@pytest.mark.skipif(not REAL_DATA, reason="the book's chapters need CIFAR-10: set CVTUTOR_DATA")
+def test_executed_cells_that_only_glue_or_assert_are_hidden(built_book):
+    """In the executed notebooks: a cell that showed nothing and whose code only glues, asserts
+    or assigns temporaries of those is tagged remove-cell (its numbers still come from it)."""
+    built_book.require_success()
+    executed = built_book.html.parent / "jupyter_execute"
+    problems = []
+    for path in notebooks():
+        cells = json.loads((executed / path.relative_to(ROOT)).read_text())["cells"]
+        problems += [f"{path.name}, cell {i}: {_source(c)[:80]!r}" for i, c in enumerate(cells)
+                     if c["cell_type"] == "code" and not visible_outputs(c) and "remove-cell" not in _tags(c)
+                     and glue_or_assert_only(cells, i, strict=False)]
+    assert not problems, "tag these remove-cell:\n" + "\n".join(problems)

@@ -4,8 +4,12 @@ Headless Chromium (Debian's package, driven by Playwright) opens every page of t
 served from 127.0.0.1, with every request to any other host blocked, and checks: no JavaScript
 errors, every image loaded, every internal link and anchor resolves, math typeset by the
 book's own MathJax, Markdown tables from cells rendered as tables, and the search page finds
-text. A full-page screenshot of each page is
-kept in ``_build/screenshots/`` for review.
+text. It also reads the page as a reader does (#17, items 7 and 8): at 1280 px and at a phone's
+width, no table, code block, output or figure is wider than the content column or hides part of
+itself behind a scroll bar; no output shows a stray repr (``Text(...)``, ``<matplotlib...>``,
+``<Figure size ...>``, a raw dict), a machine's path (``/tmp/``, ``/home/``, ``/work/``) or
+printed lines split into one box per write (Keras's epoch lines). A full-page screenshot of each
+page at each width is kept in ``_build/screenshots/`` for review.
 
 Every ``.html`` page is opened, ``genindex`` and ``search`` included: they are cheap, and the
 search page is the one that runs the most JavaScript offline (it loads ``searchindex.js``).
@@ -41,6 +45,9 @@ SCREENSHOTS = ROOT / "_build" / "screenshots"
 SEARCH_QUERY = "attention"
 REDIRECT = re.compile(r'<meta http-equiv="refresh" content="0; url=([^"]+)"', re.I)
 TIMEOUT_MS = 60_000  # per page load or wait; the CI machine is small and busy
+# The widths a reader reads at: a laptop, and a phone (after the desktop pass, layout checks only).
+DESKTOP = {"width": 1280, "height": 900}
+PHONE = {"width": 400, "height": 860}
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -96,7 +103,7 @@ def browser(tmp_path):
             executable_path=CHROMIUM,
             args=CHROMIUM_FLAGS,
             headless=True,
-            viewport={"width": 1280, "height": 900},
+            viewport=DESKTOP,
             timeout=TIMEOUT_MS,
         )
         try:
@@ -173,6 +180,76 @@ INSPECT_PAGE = r"""async () => {
     };
 }"""
 
+# What sticks out of the content column, or hides part of itself behind a scroll bar: tables
+# (and the theme's scrolling wrappers around them), code blocks, outputs and figures. Elements
+# not shown (a folded cell) measure 0 and pass.
+LAYOUT = r"""() => {
+    const column = document.querySelector('article.bd-article') || document.querySelector('main');
+    if (!column) return {wide: [], shrunk: [], codeChars: null};
+    const box = column.getBoundingClientRect();
+    const name = el => el.tagName.toLowerCase() + (el.className && typeof el.className === 'string'
+        ? '.' + el.className.trim().split(/\s+/).slice(0, 2).join('.') : '');
+    const snippet = el => (el.getAttribute('alt') || el.getAttribute('src') || el.textContent || '')
+        .trim().replace(/\s+/g, ' ').slice(0, 60);
+    const wide = [];
+    const selector = 'table, pre, div.highlight, div.cell_output, div.output, img, figure, '
+                   + '.pst-scrollable-table-container, .table-wrapper';
+    for (const el of column.querySelectorAll(selector)) {
+        const r = el.getBoundingClientRect();
+        if (!r.width || !el.getClientRects().length) continue;
+        if (el.scrollWidth > el.clientWidth + 2 && getComputedStyle(el).overflowX !== 'visible')
+            wide.push(`${name(el)} scrolls sideways (${el.scrollWidth} px of content in ${el.clientWidth} px): ${snippet(el)}`);
+        else if (r.right > box.right + 2 || r.left < box.left - 2)
+            wide.push(`${name(el)} is wider than the column (${Math.round(r.left)}-${Math.round(r.right)} px, column ${Math.round(box.left)}-${Math.round(box.right)} px): ${snippet(el)}`);
+    }
+    // Figures drawn much wider than the column are shown shrunk, their labels too small to read.
+    const shrunk = [...column.querySelectorAll('div.cell_output img')]
+        .filter(img => img.naturalWidth && img.getBoundingClientRect().width
+                && img.naturalWidth / img.getBoundingClientRect().width > MAX_SHRINK)
+        .map(img => `${img.naturalWidth} px shown at ${Math.round(img.getBoundingClientRect().width)} px: ${snippet(img)}`);
+    // How many characters of the code font fit on one line of a code cell, when one is shown.
+    let codeChars = null;
+    const code = column.querySelector('div.cell_input pre');
+    if (code && code.clientWidth) {
+        const probe = document.createElement('span');
+        probe.textContent = 'x'.repeat(100);
+        code.appendChild(probe);
+        const style = getComputedStyle(code);
+        const inner = code.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+        codeChars = Math.floor(inner / (probe.getBoundingClientRect().width / 100));
+        probe.remove();
+    }
+    return {wide, shrunk, codeChars};
+}""".replace("MAX_SHRINK", "1.6")
+
+# What outputs show that a reader should not see: reprs of plotting objects, raw dicts, paths of
+# the machine that built the book, and printed lines split into one box per write.
+OUTPUTS = r"""() => {
+    const outputs = [...document.querySelectorAll('div.cell_output')];
+    const text = el => el.textContent.trim();
+    const reprs = /(^|\n)\s*(\[?<matplotlib[.\s]|\[?Text\(-?\d|<Figure size |\[?<Axes[:\s]|\[?<Line2D|<Figure\b|\{'[^']*': )/;
+    const paths = /(^|[\s'"(=:])\/(tmp|home|work|root)\//;
+    const found = {reprs: [], paths: [], split: []};
+    for (const out of outputs) {
+        for (const el of out.querySelectorAll('.output.text_plain, .output.stream, .output.traceback, pre')) {
+            const t = text(el);
+            const m = t.match(reprs);
+            if (m && el.closest('.output.text_plain, .output.stream'))
+                found.reprs.push(t.slice(Math.max(0, m.index), m.index + 70).trim());
+        }
+        const all = text(out);
+        const p = all.match(paths);
+        if (p) found.paths.push(all.slice(Math.max(0, p.index - 20), p.index + 60).trim());
+        const streams = [...out.children].filter(c => c.matches('.output.stream'));
+        for (let i = 1; i < streams.length; i++)
+            if (streams[i - 1].nextElementSibling === streams[i]) {
+                found.split.push(text(streams[i - 1]).slice(0, 60) + ' | ' + text(streams[i]).slice(0, 60));
+                break;
+            }
+    }
+    return found;
+}"""
+
 
 def test_every_page_reads_offline_in_chromium(built_book, book_url, browser):
     context, blocked = browser
@@ -184,6 +261,7 @@ def test_every_page_reads_offline_in_chromium(built_book, book_url, browser):
     assert set(MATH_PAGES) <= set(rels), f"chapters with math missing from the build: {set(MATH_PAGES) - set(rels)}"
 
     problems: dict[str, list[str]] = {}
+    code_chars: list[int] = []
     page = context.new_page()
     for path, rel in zip(all_pages, rels):
         errors: list[str] = []
@@ -206,6 +284,15 @@ def test_every_page_reads_offline_in_chromium(built_book, book_url, browser):
             page.wait_for_selector("#search-results ul.search li", state="attached")
         info = page.evaluate(INSPECT_PAGE)
         page.wait_for_load_state("networkidle")
+        layout = page.evaluate(LAYOUT)
+        outputs = page.evaluate(OUTPUTS)
+        errors += [f"at {DESKTOP['width']} px: {w}" for w in layout["wide"]]
+        errors += [f"a figure too small to read (cvtutor.plots.images.PAGE_WIDTH): {f}" for f in layout["shrunk"]]
+        if layout["codeChars"] is not None:
+            code_chars.append(layout["codeChars"])
+        errors += [f"an output shows a stray repr: {r!r}" for r in outputs["reprs"]]
+        errors += [f"an output names a machine's path: {p!r}" for p in outputs["paths"]]
+        errors += [f"printed lines split into one box per write: {b!r}" for b in outputs["split"]]
 
         errors += [f"image not loaded: {img['src']}" for img in info["images"] if not img["loaded"]]
         errors += [f"broken link: {b}" for b in broken_internal_links(info["links"], book_url, html)]
@@ -230,5 +317,23 @@ def test_every_page_reads_offline_in_chromium(built_book, book_url, browser):
         if errors:
             problems[rel] = errors
 
+    # The same pages on a phone: nothing wider than the column there either.
+    page.set_viewport_size(PHONE)
+    for path, rel in zip(all_pages, rels):
+        page.goto(book_url + path.relative_to(html).as_posix(), wait_until="load")
+        page.evaluate("async () => { await document.fonts.ready; }")
+        wide = page.evaluate(LAYOUT)["wide"]
+        if wide:
+            problems.setdefault(rel, []).extend(f"at {PHONE['width']} px: {w}" for w in wide)
+        shot = SCREENSHOTS / "phone" / path.relative_to(html).with_suffix(".png")
+        shot.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shot), full_page=True)
+
     report = "\n".join(f"{rel}:\n  " + "\n  ".join(errs) for rel, errs in problems.items())
     assert not problems, f"{len(problems)} of {len(all_pages)} pages have problems:\n{report}"
+    # tests/test_book.py keeps code lines to MAX_CODE_LINE characters: they must fit the column.
+    from test_book import MAX_CODE_LINE
+
+    assert code_chars and min(code_chars) >= MAX_CODE_LINE, (
+        f"a code cell's line holds {min(code_chars or [0])} characters at {DESKTOP['width']} px, "
+        f"fewer than MAX_CODE_LINE = {MAX_CODE_LINE}")

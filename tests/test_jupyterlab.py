@@ -4,8 +4,11 @@ The test starts JupyterLab on a free loopback port (token auth, private runtime/
 folders), opens ``book/background.ipynb`` through the contents API, starts a kernel for it
 through the sessions API, runs every code cell over the kernel's websocket in the Jupyter
 messaging protocol, and checks each reply: ``ok``, or ``error`` for a cell tagged
-``raises-exception``. Then it shuts the server down and checks that no process it started
-(the server, the kernel) is left.
+``raises-exception``. Every paragraph that quotes numbers through ``{glue:text}`` references
+(shown unrendered in JupyterLab) must have, just above it, an output that shows each of those
+numbers as the book's text formats it (the cell ``tools/sync_book.py`` writes; #17, item 9).
+Then it shuts the server down and checks that no process it started (the server, the kernel)
+is left.
 """
 
 import json
@@ -23,6 +26,11 @@ from pathlib import Path
 
 import pytest
 from conftest import REAL_DATA, ROOT
+
+from cvtutor.notebook import format_glued, parse_glue_ref
+
+sys.path.insert(0, str(ROOT / "tools"))
+import sync_book  # noqa: E402
 
 websocket = pytest.importorskip("websocket")  # websocket-client, a dependency of jupyterlab
 
@@ -167,8 +175,12 @@ def jupyterlab(tmp_path):
         assert server.process.returncode == 0, f"JupyterLab exited with {server.process.returncode}:\n{server.log_tail()}"
 
 
-def execute(ws, session: str, code: str, stop_on_error: bool) -> tuple[str, list[str]]:
-    """Run ``code`` through the kernel's shell channel; returns the reply's status and any tracebacks."""
+def execute(ws, session: str, code: str, stop_on_error: bool, shown: list[str] | None = None) -> tuple[str, list[str]]:
+    """Run ``code`` through the kernel's shell channel; returns the reply's status and any tracebacks.
+
+    The text the cell shows (printed lines, ``text/plain`` of its displays and result) is
+    appended to ``shown``.
+    """
     msg_id = uuid.uuid4().hex
     ws.send(json.dumps({
         "header": {"msg_id": msg_id, "msg_type": "execute_request", "session": session, "username": "test",
@@ -186,6 +198,10 @@ def execute(ws, session: str, code: str, stop_on_error: bool) -> tuple[str, list
             continue
         if msg["msg_type"] == "error":
             errors.append("\n".join(msg["content"]["traceback"])[-3000:])
+        if shown is not None and msg["msg_type"] == "stream":
+            shown.append(msg["content"]["text"])
+        if shown is not None and msg["msg_type"] in ("display_data", "execute_result"):
+            shown.append(msg["content"]["data"].get("text/plain", ""))
         if msg["channel"] == "shell" and msg["msg_type"] == "execute_reply":
             return msg["content"]["status"], errors
 
@@ -196,8 +212,11 @@ def test_background_chapter_runs_in_jupyterlab(jupyterlab):
 
     status, model = jupyterlab.api(f"api/contents/{NOTEBOOK}?content=1")
     assert status == 200 and model["type"] == "notebook" and model["format"] == "json"
-    cells = [c for c in model["content"]["cells"] if c["cell_type"] == "code"]
+    all_cells = model["content"]["cells"]
+    cells = [c for c in all_cells if c["cell_type"] == "code"]
     assert cells, f"{NOTEBOOK} has no code cells"
+    quoting = [c for c in all_cells if c["cell_type"] == "markdown" and sync_book.glue_refs(_text(c))]
+    assert quoting, f"{NOTEBOOK} quotes no glued numbers: the check below would prove nothing"
 
     status, session = jupyterlab.api(
         "api/sessions", "POST", {"path": NOTEBOOK, "name": Path(NOTEBOOK).name, "type": "notebook", "kernel": {"name": "python3"}}
@@ -213,10 +232,20 @@ def test_background_chapter_runs_in_jupyterlab(jupyterlab):
     )
     try:
         client_session = uuid.uuid4().hex
-        for number, cell in enumerate(cells, start=1):
-            source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        number, above = 0, None  # the text shown by the code cell just above, if it is just above
+        for cell in all_cells:
+            if cell["cell_type"] == "markdown":
+                refs = sync_book.glue_refs(_text(cell))
+                if refs:
+                    check_quoted_numbers(ws, client_session, refs, above, _text(cell))
+                above = None
+                continue
+            number += 1
+            source = _text(cell)
             expect_error = "raises-exception" in cell.get("metadata", {}).get("tags", [])
-            status, errors = execute(ws, client_session, source, stop_on_error=not expect_error)
+            shown: list[str] = []
+            status, errors = execute(ws, client_session, source, stop_on_error=not expect_error, shown=shown)
+            above = "".join(shown)
             where = f"{NOTEBOOK}, code cell {number}:\n{source[:300]}"
             if expect_error:
                 assert status == "error", f"a cell tagged raises-exception raised nothing: {where}"
@@ -228,3 +257,27 @@ def test_background_chapter_runs_in_jupyterlab(jupyterlab):
     assert status == 204
     status, kernels = jupyterlab.api("api/kernels")
     assert kernels == [], f"kernels still running after the session was closed: {kernels}"
+
+
+def _text(cell) -> str:
+    return cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+
+
+def check_quoted_numbers(ws, session: str, refs: list[str], above: str | None, paragraph: str) -> None:
+    """The output just above ``paragraph`` shows each of its glue references' values, formatted
+    as the book formats them, from the values the kernel glued."""
+    where = f"the paragraph {paragraph[:120]!r}"
+    assert above is not None, f"no code cell with an output just above {where}"
+    shown: list[str] = []
+    status, errors = execute(ws, session, "import json\nfrom cvtutor.notebook import GLUED, _plain_text\n"
+                             "print(json.dumps({k: _plain_text(v) for k, v in GLUED.items()}))",
+                             stop_on_error=True, shown=shown)
+    assert status == "ok", errors
+    glued = json.loads("".join(shown))
+    flat = " ".join(above.split())
+    for ref in refs:
+        notebook, name, spec = parse_glue_ref(ref)
+        assert notebook is None, f"{ref}: this test's chapter quotes only its own numbers"
+        assert name in glued, f"{ref} in {where} was not glued before it"
+        number = " ".join(format_glued(glued[name], spec).split())
+        assert f"{name} = {number}" in flat, f"{ref} = {number!r} is not shown above {where}; shown:\n{above}"

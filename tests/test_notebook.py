@@ -130,3 +130,15 @@ def test_library_paths_are_shown_relative_to_their_import_root():
 def test_short_tracebacks_does_nothing_outside_ipython():
     notebook.short_tracebacks()
     notebook.short_tracebacks(False)
+
+
+def test_portable_hides_this_machines_folders(monkeypatch, tmp_path):
+    import tempfile
+
+    monkeypatch.setenv("CVTUTOR_DATA", "/srv/shared/data")
+    text = notebook.portable("python -m benchmarks.run rnn --data-dir /srv/shared/data --seeds 0")
+    assert text == "python -m benchmarks.run rnn --data-dir $CVTUTOR_DATA --seeds 0"
+    assert notebook.portable("copy: /srv/shared/data/cifar10.tar.gz") == "copy: $CVTUTOR_DATA/cifar10.tar.gz"
+    assert notebook.portable("--data-dir=/elsewhere/x") == "--data-dir=$CVTUTOR_DATA"
+    assert notebook.portable(f"{tempfile.gettempdir()}/run-1/model.keras") == "$TMPDIR/run-1/model.keras"
+    assert notebook.portable(str(Path.home() / "notes")) == "~/notes"

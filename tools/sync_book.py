@@ -70,12 +70,15 @@ if installed_cvtutor() is None:
 found = installed_cvtutor()
 if found == CVTUTOR_VERSION:
     print(f"cvtutor {{found}}")
-    from cvtutor.notebook import short_tracebacks
+    # In a notebook, an error shows its message and the lines that raised it.
+    if "IPython" in sys.modules:
+        from cvtutor.notebook import short_tracebacks
 
-    short_tracebacks()  # an error shows its message and the lines that raised it, not every frame
+        short_tracebacks()
 else:
-    print(f"This notebook needs cvtutor {{CVTUTOR_VERSION}}, but {{found}} is installed: run "
-          f'%pip install "cvtutor[notebooks]=={{CVTUTOR_VERSION}}" and restart the kernel.')'''
+    fix = f'%pip install "cvtutor[notebooks]=={{CVTUTOR_VERSION}}"'
+    print(f"This notebook needs cvtutor {{CVTUTOR_VERSION}}, but {{found}} is installed: "
+          f"run {{fix}} and restart the kernel.")'''
 
 # The code is folded away on the book's pages; its one line of output shows.
 SETUP_TAGS = ["hide-input"]
@@ -102,8 +105,8 @@ GLUE_ROLE = re.compile(r"\{glue(?::(text|any))?\}`([^`]+)`")
 QUOTED_MARK = "show_quoted"  # the value of the generated cells' "cvtutor" metadata
 QUOTED_TAGS = ["remove-cell"]
 QUOTED_HEADER = """\
-# The numbers the next paragraph quotes: JupyterLab and Colab show its {glue:text} references
-# unrendered. Written by tools/sync_book.py; the book hides this cell and shows them in the text.
+# The numbers the next paragraph quotes (JupyterLab and Colab show its glue references
+# unrendered). Written by tools/sync_book.py; the book hides this cell.
 from cvtutor.notebook import show_quoted
 """
 LINE = 88  # the longest line of a generated cell (tests/test_book.py checks every code cell)
