@@ -1,7 +1,6 @@
 """The book builds (notebooks executed, warnings as errors), every page in _toc.yml exists, and
 the publishing workflow runs the README's commands."""
 
-import ast
 import json
 import re
 import sys
@@ -113,62 +112,13 @@ def test_code_lines_fit_the_page(path):
     assert not long, f"{len(long)} code lines longer than {MAX_CODE_LINE} characters:\n" + "\n".join(long)
 
 
-def _is_glue_call(node) -> bool:
-    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
-            and getattr(node.value.func, "id", getattr(node.value.func, "attr", None)) == "glue"
-            and not any(k.arg == "display" for k in node.value.keywords))
-
-
-def _names_used(source: str) -> set[str]:
-    try:
-        return {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
-    except SyntaxError:  # IPython magics
-        return set()
-
-
-def glue_or_assert_only(cells: list[dict], index: int, strict: bool = True) -> bool:
-    """Whether code cell ``index`` only glues numbers for the prose or asserts facts.
-
-    Every statement is an ``assert``, a ``glue(...)`` call, an import, a loop or ``if`` of those,
-    and, unless ``strict``, an assignment to a name that no later cell uses (a temporary of the
-    glue); at least one glue or assert. With ``strict=False`` the caller also checks that the
-    cell showed nothing when it ran (a temporary may come from a call that prints).
-    """
-    try:
-        body = ast.parse(_source(cells[index])).body
-    except SyntaxError:
-        return False
-    later = set().union(*[_names_used(_source(c)) for c in cells[index + 1:] if c["cell_type"] == "code"])
-    found = []
-
-    def ok(statements) -> bool:
-        for node in statements:
-            if isinstance(node, ast.Assert) or _is_glue_call(node):
-                found.append(node)
-            elif isinstance(node, (ast.Import, ast.ImportFrom)):
-                continue
-            elif isinstance(node, (ast.For, ast.If)):
-                if not ok(node.body + node.orelse):
-                    return False
-            elif not strict and isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
-                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                names = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
-                if names & later:
-                    return False
-            else:
-                return False
-        return True
-
-    return ok(body) and bool(found)
-
-
 @pytest.mark.parametrize("path", notebooks(), ids=lambda p: p.name)
 def test_cells_that_only_glue_or_assert_are_hidden(path):
-    """A cell of nothing but glue(...) calls and asserts is tagged remove-cell: the page shows
-    its numbers in the prose, not its code."""
+    """A cell of nothing but glue(...) calls and asserts is tagged remove-cell (tools/sync_book.py
+    tags it): the page shows its numbers in the prose, not its code."""
     cells = json.loads(path.read_text())["cells"]
     shown = [f"cell {i}: {_source(c)[:80]!r}" for i, c in enumerate(cells)
-             if c["cell_type"] == "code" and glue_or_assert_only(cells, i) and "remove-cell" not in _tags(c)]
+             if c["cell_type"] == "code" and sync_book.glue_or_assert_only(cells, i) and "remove-cell" not in _tags(c)]
     assert not shown, "tag these remove-cell:\n" + "\n".join(shown)
 
 
@@ -189,5 +139,64 @@ def test_executed_cells_that_only_glue_or_assert_are_hidden(built_book):
         cells = json.loads((executed / path.relative_to(ROOT)).read_text())["cells"]
         problems += [f"{path.name}, cell {i}: {_source(c)[:80]!r}" for i, c in enumerate(cells)
                      if c["cell_type"] == "code" and not visible_outputs(c) and "remove-cell" not in _tags(c)
-                     and glue_or_assert_only(cells, i, strict=False)]
+                     and sync_book.glue_or_assert_only(cells, i, strict=False)]
     assert not problems, "tag these remove-cell:\n" + "\n".join(problems)
+
+
+def _nb(*cells) -> dict:
+    made = []
+    for i, (kind, text) in enumerate(cells):
+        cell = {"cell_type": kind, "id": f"c{i}", "metadata": {}, "source": text}
+        if kind == "code":
+            cell.update(outputs=[], execution_count=None)
+        made.append(cell)
+    return {"cells": made, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}
+
+
+def test_sync_book_keeps_one_show_quoted_cell_above_each_quoting_paragraph(tmp_path):
+    version, repository = sync_book.settings()
+    path = tmp_path / "chapter.ipynb"
+    path.write_text(json.dumps(_nb(
+        ("markdown", "# Title {glue:text}`early`"),  # above the setup cell: nothing to show yet
+        ("code", sync_book.setup_cell(version, repository)),
+        ("code", "glue('acc', 0.5)\nglue('n', 3)"),
+        ("markdown", "Accuracy {glue:text}`acc:.1%` on {glue:text}`n` images, {glue:text}`acc:.1%`."),
+        ("markdown", "No numbers here."),
+        ("markdown", "Elsewhere: {glue:text}`other.ipynb::speed:,.0f`."),
+    )))
+    assert sync_book._sync_notebook(path, sync_book.setup_cell(version, repository), write=True)
+    cells = json.loads(path.read_text())["cells"]
+    generated = [i for i, c in enumerate(cells) if sync_book._is_quoted_cell(c)]
+    assert [cells[i + 1]["id"] for i in generated] == ["c3", "c5"]
+    first = _source(cells[generated[0]])
+    assert 'show_quoted("acc:.1%", "n", chapter="chapter.ipynb")' in first
+    assert 'show_quoted("other.ipynb::speed:,.0f", chapter="chapter.ipynb")' in _source(cells[generated[1]])
+    assert all(_tags(cells[i]) == ["remove-cell"] for i in generated)
+    assert "remove-cell" in _tags(cells[2]), "a cell of glue calls only is hidden"
+    # idempotent: a second run changes nothing
+    before = path.read_text()
+    assert not sync_book._sync_notebook(path, sync_book.setup_cell(version, repository), write=True)
+    assert path.read_text() == before
+    # a paragraph's references change, another's go: the check notices, the run repairs
+    nb = json.loads(before)
+    nb["cells"][generated[0] + 1]["source"] = "Accuracy {glue:text}`acc:.2f` only."
+    nb["cells"][generated[1] + 1]["source"] = "No numbers any more."
+    path.write_text(json.dumps(nb))
+    assert sync_book._sync_notebook(path, sync_book.setup_cell(version, repository), write=False)
+    sync_book._sync_notebook(path, sync_book.setup_cell(version, repository), write=True)
+    cells = json.loads(path.read_text())["cells"]
+    generated = [c for c in cells if sync_book._is_quoted_cell(c)]
+    assert len(generated) == 1 and 'show_quoted("acc:.2f", chapter="chapter.ipynb")' in _source(generated[0])
+
+
+def test_glue_refs_read_every_glue_role():
+    text = "a {glue:text}`x:.1f`, b {glue}`y`, c {glue:any}`other.ipynb::z`, d {glue:text}`x:.1f`"
+    assert sync_book.glue_refs(text) == ["x:.1f", "y:s", "other.ipynb::z:s"]
+
+
+def test_quoted_cells_keep_lines_short():
+    refs = [f"challenges.ipynb::a_rather_long_name_{i}:.1f" for i in range(12)]
+    source = sync_book.quoted_cell_source(refs, "faq.ipynb")
+    assert max(map(len, source.splitlines())) <= MAX_CODE_LINE
+    assert all(f'"{ref}"' in source for ref in refs)
+    compile(source, "cell", "exec")

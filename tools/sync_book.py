@@ -13,7 +13,9 @@ It also writes, above every Markdown cell that quotes numbers through ``{glue:te
 one code cell that shows those numbers (:func:`cvtutor.notebook.show_quoted`): JupyterLab and
 Colab show the references unrendered. The cell is tagged ``remove-cell`` (the book's text shows
 the numbers), carries ``"cvtutor": "show_quoted"`` in its metadata, and is rewritten when the
-paragraph's references change, removed when they go. Run after changing either setting, and
+paragraph's references change, removed when they go. A code cell of nothing but ``glue(...)``
+calls and ``assert`` statements is tagged ``remove-cell`` too: the page shows its numbers in the
+prose (tests/test_book.py checks both). Run after changing either setting, and
 after editing any Markdown cell's glue references::
 
     python tools/sync_book.py           # rewrite what is out of date
@@ -26,6 +28,7 @@ Only notebooks that are out of date are rewritten, each read and written back in
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import re
@@ -181,6 +184,70 @@ def _same_cells(old: list[dict], new: list[dict]) -> bool:
     return True
 
 
+def _cell_source(cell) -> str:
+    return cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+
+
+def _is_glue_call(node) -> bool:
+    return (isinstance(node, ast.Expr) and isinstance(node.value, ast.Call)
+            and getattr(node.value.func, "id", getattr(node.value.func, "attr", None)) == "glue"
+            and not any(k.arg == "display" for k in node.value.keywords))
+
+
+def _names_used(source: str) -> set[str]:
+    try:
+        return {n.id for n in ast.walk(ast.parse(source)) if isinstance(n, ast.Name)}
+    except SyntaxError:  # IPython magics
+        return set()
+
+
+def glue_or_assert_only(cells: list[dict], index: int, strict: bool = True) -> bool:
+    """Whether code cell ``index`` only glues numbers for the prose or asserts facts.
+
+    Every statement is an ``assert``, a ``glue(...)`` call, an import, a loop or ``if`` of those,
+    and, unless ``strict``, an assignment to a name that no later cell uses (a temporary of the
+    glue); at least one glue or assert. With ``strict=False`` the caller also checks that the
+    cell showed nothing when it ran (a temporary may come from a call that prints).
+    """
+    try:
+        body = ast.parse(_cell_source(cells[index])).body
+    except SyntaxError:
+        return False
+    later = set().union(*[_names_used(_cell_source(c)) for c in cells[index + 1:] if c["cell_type"] == "code"])
+    found = []
+
+    def ok(statements) -> bool:
+        for node in statements:
+            if isinstance(node, ast.Assert) or _is_glue_call(node):
+                found.append(node)
+            elif isinstance(node, (ast.Import, ast.ImportFrom)):
+                continue
+            elif isinstance(node, (ast.For, ast.If)):
+                if not ok(node.body + node.orelse):
+                    return False
+            elif not strict and isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names = {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+                if names & later:
+                    return False
+            else:
+                return False
+        return True
+
+    return ok(body) and bool(found)
+
+
+def _hide_glue_cells(cells: list[dict]) -> bool:
+    """Tag ``remove-cell`` every code cell of nothing but glue calls and asserts; True if any was not."""
+    changed = False
+    for i, cell in enumerate(cells):
+        tags = cell.get("metadata", {}).get("tags", [])
+        if cell["cell_type"] == "code" and "remove-cell" not in tags and glue_or_assert_only(cells, i):
+            cell.setdefault("metadata", {})["tags"] = tags + ["remove-cell"]
+            changed = True
+    return changed
+
+
 def _write_json(path: Path, nb: dict) -> None:
     """Write ``nb`` as the book's notebooks are written, replacing ``path`` in one rename."""
     tmp = path.with_name(f".{path.name}.sync-{os.getpid()}.tmp")
@@ -199,6 +266,8 @@ def _sync_notebook(path: Path, source: str, write: bool) -> bool:
         stale = True
         cell["source"] = source.splitlines(keepends=True)
         cell["metadata"]["tags"] = tags + [t for t in SETUP_TAGS if t not in tags]
+    if _hide_glue_cells(nb["cells"]):
+        stale = True
     cells = with_quoted_cells(nb["cells"], path.name)
     if not _same_cells(nb["cells"], cells):
         stale = True
