@@ -229,8 +229,12 @@ def build_attention(
             excludes ``embed_kernel``.
 
     Returns:
-        An uncompiled ``keras.Model`` named ``"attention"`` (or
-        ``"hybrid_attention"``).
+        An uncompiled ``keras.Model`` named after the model it is, so that two
+        variants never share a name in a summary or a table: ``"attention"``
+        (patch tokens embedded linearly: the book's *patch-attention model*),
+        ``"conv_stem_attention"`` (with ``stem_channels``: chapter 1.4.3's
+        *conv-stem attention classifier*) or ``"lstm_attention"`` (with
+        ``hybrid=True``: the *LSTM + attention model*).
     """
     height, width, channels = _check_input_shape(input_shape)
     num_classes = _check_num_classes(num_classes)
@@ -246,7 +250,7 @@ def build_attention(
         for i in range(depth):
             attended = SelfAttention(num_heads, key_dim, name=f"attention_{i}")(x)
             x = layers.LayerNormalization(epsilon=1e-6, name=f"norm_{i}")(x + attended)
-        name = "hybrid_attention"
+        name = "lstm_attention"
     else:
         patch_size = _check_patch_size(patch_size, (height, width, channels))
         if stem_channels is None:
@@ -263,7 +267,7 @@ def build_attention(
         x = PositionEmbedding(name="positions")(x)
         for i in range(depth):
             x = TransformerBlock(num_heads, key_dim, mlp_dim=2 * dim, name=f"block_{i}")(x)
-        name = "attention"
+        name = "attention" if stem_channels is None else "conv_stem_attention"
 
     x = layers.GlobalAveragePooling1D(name="pool")(x)
     x = layers.LayerNormalization(epsilon=1e-6, name="norm")(x)

@@ -104,9 +104,10 @@ def test_attention_model_structure(default_models):
     assert stem.get_layer("stem").output.shape == (None, 16, 16, 16)
     assert stem.get_layer("patches").output.shape == (None, 64, 64)  # still 64 tokens
     assert tuple(stem.get_layer("patches").projection.kernel.shape) == (4, 4, 16, 64)
+    assert stem.name == "conv_stem_attention" and overlapping.name == "attention"  # distinct models
 
     hybrid = models.build_attention(hybrid=True, depth=2, num_classes=NUM_CLASSES)
-    assert hybrid.name == "hybrid_attention"
+    assert hybrid.name == "lstm_attention"
     assert hybrid.get_layer("lstm").output.shape == (None, 32, 64)  # a state per image row
     attention = [layer for layer in hybrid.layers if isinstance(layer, SelfAttention)]
     assert len(attention) == 2 and attention[0].key_dim == 16
