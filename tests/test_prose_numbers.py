@@ -1,4 +1,4 @@
-"""No measured number in the book's prose is typed by hand.
+"""No measured number in the book's prose is typed by hand, and no fixed word compares glued ones unchecked.
 
 Every accuracy, time, speed-up or gap the chapters state must come from a
 cell of the build that states it (myst-nb glue, ``{glue:text}`name```), so
@@ -13,6 +13,14 @@ The few such numbers that are not measurements of this book (a definition,
 arithmetic, a design budget, a published figure cited in the same sentence)
 are listed in ``ALLOWED``, each with its reason. An entry that no longer
 matches anything fails too, so the list stays as small as the book needs.
+
+The second kind of drift is a fixed word relating glued numbers ("fewer weights", "times
+slower", "equal to the correct loss"): the numbers change with every build, the word does
+not. Every sentence that joins two or more glue references with such a word must be listed
+in ``CHECKED_COMPARISONS`` with the code that keeps it true, which must stand in a code cell
+of the same page: an ``assert`` that fails the build when the word stops being true, or the
+``glue`` that generates the word from the numbers. A listed phrase whose word compares no
+measurement (a rule, "the cell above") gives its reason instead.
 """
 
 import json
@@ -129,3 +137,85 @@ def test_allow_list_entries_are_still_needed():
              if page not in prose or phrase not in prose[page]
              or not any(match for _, _, match in measured_numbers(phrase))]
     assert not stale, f"ALLOWED entries that match no measured-looking number in the prose any more: {stale}"
+
+
+COMPARATIVE = re.compile(
+    r"\b(fewer|more than|less than|higher than|lower than|faster|slower|the same number|"
+    r"equal to|larger than|smaller than|beats?|outperforms?|better than|worse than|"
+    r"most accurate|least accurate|ahead of|behind|above|below)\b")
+
+# (page, a phrase of the sentence, "code: <text in a code cell of the page>" or "reason: ...").
+CHECKED_COMPARISONS = [
+    ("attention.ipynb", "times larger than without scaling",
+     'code: assert norms["scaled"] > norms["unscaled"]'),
+    ("bigger_models.ipynb", "The most accurate model", 'code: glue("best_model", describe(best))'),
+    ("bigger_models.ipynb", "differences of less than about twice that",
+     "reason: a rule for reading the numbers"),
+    ("challenges.ipynb", "Every number below", "reason: 'below' means further down the page"),
+    ("challenges.ipynb", "times slower", 'code: assert speed["CNN"]["training"] > speed["ViT"]["training"]'),
+    ("challenges.ipynb", "with the same number of steps gave",
+     "reason: describes the set-up, equal steps by construction"),
+    ("cnn_classifier.ipynb", "equal to the correct loss", "code: assert np.isclose(tf_loss, right_loss"),
+    ("cnn_classifier.ipynb", "as the CNN above", "reason: 'above' means earlier on the page"),
+    ("complex_structures.ipynb", "a difference between two of them below",
+     "reason: a rule for reading the numbers"),
+    ("core_concepts.ipynb", "times fewer", "code: assert dense_params == (32 * 32 * 3 + 1) * 64"),
+    ("core_concepts.ipynb", "Pooling makes the window grow faster", "code: assert article[-1] > plain[2]"),
+    ("efficient_training.ipynb", "beat training from scratch by more than the noise",
+     "code: (gaps > tl_noise).sum()"),
+    ("efficient_training.ipynb", "the same number of steps, and the frozen steps",
+     "reason: describes the set-up, equal steps by construction"),
+    ("efficient_training.ipynb", "the cell above asserts", "reason: 'above' means earlier on the page"),
+    ("efficient_training.ipynb", "so this setup cannot be faster", 'code: "eff_dp_time_note",'),
+    ("efficient_training.ipynb", "fewer labels and steps for a new task",
+     "reason: describes the technique, not a measurement"),
+    ("faq.ipynb", "that is where faster hardware", "reason: compares no measurements"),
+    ("recurrence.ipynb", "times more than the first row", 'code: assert ratio(grad_init["SimpleRNN"]) > 1'),
+    ("recurrence.ipynb", "after the short training run above",
+     'code: assert ratio(grad_trained["LSTM"]) < ratio(grad_trained["SimpleRNN"])'),
+    ("results.ipynb", "smaller than this could come from the seed alone",
+     "reason: a rule for reading the numbers"),
+    ("rnn_classifier.ipynb", "although its model has fewer weights",
+     "code: assert t_pixels > t_rows and params_pixels < params_rows"),
+]
+
+
+def comparisons():
+    """(page, sentence, word) for every sentence that joins two or more glue references with a
+    comparative word outside them."""
+    for path in sorted(BOOK.glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        for cell in cells:
+            if cell["cell_type"] != "markdown":
+                continue
+            text = re.sub(r"^(```|~~~).*?^\1", " ", "".join(cell["source"]), flags=re.S | re.M)
+            for sentence in re.split(r"(?<=[.;!?])\s+(?=[A-Z(*{-])|\n", text):
+                bare = re.sub(r"\{[\w:.+-]+\}`[^`]*`", " ", sentence)
+                word = COMPARATIVE.search(bare)
+                if len(re.findall(r"\{glue:\w+\}`", sentence)) >= 2 and word:
+                    yield path.name, sentence.strip(), word.group(0)
+
+
+def _code(page: str) -> str:
+    cells = json.loads((BOOK / page).read_text(encoding="utf-8"))["cells"]
+    return "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+
+
+def test_fixed_words_comparing_glued_numbers_are_checked():
+    unchecked = [f"{page}: {word!r} in: {' '.join(sentence.split())[:300]}"
+                 for page, sentence, word in comparisons()
+                 if not any(p == page and phrase in sentence for p, phrase, _ in CHECKED_COMPARISONS)]
+    assert not unchecked, (
+        "sentences that relate glued numbers with a fixed word: glue the word from the numbers, or "
+        "assert it in a hidden cell, and list the sentence in CHECKED_COMPARISONS:\n  "
+        + "\n  ".join(unchecked))
+
+
+@pytest.mark.parametrize("page,phrase,guard", CHECKED_COMPARISONS, ids=[f"{p}:{q[:30]}" for p, q, _ in CHECKED_COMPARISONS])
+def test_checked_comparisons_are_still_there_and_guarded(page, phrase, guard):
+    assert any(p == page and phrase in sentence for p, sentence, _ in comparisons()), (
+        f"{page}: no comparison sentence contains {phrase!r} any more; remove the entry")
+    kind, _, text = guard.partition(": ")
+    assert kind in ("code", "reason") and text, guard
+    if kind == "code":
+        assert text in _code(page), f"{page}: the code that keeps {phrase!r} true is gone: {text!r}"
