@@ -211,7 +211,8 @@ def test_fixed_words_comparing_glued_numbers_are_checked():
         + "\n  ".join(unchecked))
 
 
-@pytest.mark.parametrize("page,phrase,guard", CHECKED_COMPARISONS, ids=[f"{p}:{q[:30]}" for p, q, _ in CHECKED_COMPARISONS])
+@pytest.mark.parametrize("page,phrase,guard", CHECKED_COMPARISONS,
+                         ids=[f"{p}:{q[:30]}" for p, q, _ in CHECKED_COMPARISONS])
 def test_checked_comparisons_are_still_there_and_guarded(page, phrase, guard):
     assert any(p == page and phrase in sentence for p, sentence, _ in comparisons()), (
         f"{page}: no comparison sentence contains {phrase!r} any more; remove the entry")
