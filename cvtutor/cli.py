@@ -15,7 +15,7 @@ import re
 import sys
 from pathlib import Path
 
-MODEL_NAMES = ("cnn", "resnet", "rnn", "attention", "vit")
+from cvtutor.recipes import MODEL_NAMES, RECIPES
 
 
 def _int_at_least(minimum: int, what: str):
@@ -138,8 +138,14 @@ def cmd_data(args, out: _Output) -> int:
 
 def _check_usage(args) -> str | None:
     """What argparse cannot check by itself (combinations of options); the problem, or None. Imports nothing."""
-    if args.command == "train" and args.model is None and args.pretrained is None:
-        return "the following arguments are required: MODEL (or --from PRETRAINED.keras)"
+    if args.command == "train" and args.model is None and args.pretrained is None and args.recipe is None:
+        return "the following arguments are required: MODEL (or --recipe NAME, or --from PRETRAINED.keras)"
+    if args.command == "train" and args.recipe is not None:
+        if args.pretrained is not None:
+            return "--recipe (a model trained from scratch) and --from (fine-tuning) exclude each other"
+        if args.model is not None and args.model != RECIPES[args.recipe].model:
+            return (f"--recipe {args.recipe} trains the {RECIPES[args.recipe].model} model, not {args.model}: "
+                    f"leave out MODEL")
     if getattr(args, "data", None) is not None and getattr(args, "data_dir", None) is not None:
         return "--data (your class folders) and --data-dir (CIFAR-10) exclude each other"
     classes = getattr(args, "classes", None)
@@ -185,10 +191,14 @@ def cmd_train(args, out: _Output) -> int:
     from cvtutor.contract import Contract, attach_contract
     from cvtutor.data import CLASS_NAMES
     from cvtutor.models import build_model
-    from cvtutor.training import Stage, compile_model, saved_run_settings, set_seed, train_to_file
+    from cvtutor.data import held_out_count
+    from cvtutor.training import Stage, compile_model, flip_accuracy, saved_run_settings, set_seed, train_to_file
     from cvtutor.transfer import unfreeze, with_new_head
 
-    output = Path(args.output or f"{args.model or Path(args.pretrained).stem + '-tuned'}.keras")
+    from cvtutor.recipes import Recipe, get_recipe
+
+    model_name = args.model or (RECIPES[args.recipe].model if args.recipe else None)
+    output = Path(args.output or f"{model_name or Path(args.pretrained).stem + '-tuned'}.keras")
     if output.suffix != ".keras":
         raise ValueError(f"--output must end in .keras, got {str(output)!r}")
     profile = get_profile(args.profile)
@@ -222,55 +232,69 @@ def cmd_train(args, out: _Output) -> int:
     train, test = profile.subset(x_train, y_train, "train"), profile.subset(x_test, y_test, "test")
     contract = Contract(tuple(class_names), image_size, channels)
 
-    settings = {"model": args.model, "from": _resolved(args.pretrained), "data": _resolved(args.data),
+    # The run's hyperparameters: the named recipe (or the plain Adam defaults) with the options given.
+    recipe = get_recipe(args.recipe) if args.recipe else Recipe("cli", model_name or "cnn", epochs=10, batch_size=64)
+    overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
+                 "augment": True if args.augment else None}
+    recipe = recipe.replace(**{k: v for k, v in overrides.items() if v is not None})
+    settings = {"model": model_name, "recipe": args.recipe, "from": _resolved(args.pretrained), "data": _resolved(args.data),
                 "data_dir": _resolved(args.data_dir), "class_names": list(class_names),
                 "image_size": list(image_size), "channels": channels, "validation_split": (args.validation_split or 0.2) if args.data else None,
-                "seed": args.seed, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
-                "augment": args.augment, "profile": profile.name}
+                "seed": args.seed, "batch_size": recipe.batch_size, "learning_rate": recipe.learning_rate,
+                "augment": recipe.augment, "profile": profile.name}
     if pretrained is not None:
         head_epochs = args.head_epochs
         if head_epochs is None and args.resume:  # a resumed run keeps its stages when --epochs grows
             head_epochs = (saved_run_settings(output) or {}).get("head_epochs")
         if head_epochs is None:
-            head_epochs = max(1, args.epochs // 2)
+            head_epochs = max(1, recipe.epochs // 2)
         fine_tune_rate = 1e-4 if args.fine_tune_learning_rate is None else args.fine_tune_learning_rate
         settings |= {"head_epochs": head_epochs, "fine_tune_learning_rate": fine_tune_rate}
 
         def build():
             set_seed(args.seed)
             model = with_new_head(pretrained, len(class_names), freeze=True)
-            return compile_model(attach_contract(model, contract), learning_rate=args.learning_rate)
+            return compile_model(attach_contract(model, contract), learning_rate=recipe.learning_rate)
 
         def unfreeze_and_compile(model):
             return compile_model(unfreeze(model), learning_rate=fine_tune_rate)
 
         stages = [Stage("head", until=head_epochs), Stage("fine-tune", prepare=unfreeze_and_compile)]
         out.info(f"fine-tuning {args.pretrained} on {len(class_names)} classes: a new head on frozen layers for "
-                 f"{min(head_epochs, args.epochs)} epoch(s), then all layers at learning rate "
+                 f"{min(head_epochs, recipe.epochs)} epoch(s), then all layers at learning rate "
                  f"{fine_tune_rate:g}")
     else:
+        if args.recipe:
+            out.info(f"recipe {recipe.name}: {recipe.description}")
+
         def build():
             set_seed(args.seed)
-            model = build_model(args.model, input_shape=(*image_size, channels), num_classes=len(class_names))
-            return compile_model(attach_contract(model, contract), learning_rate=args.learning_rate)
+            model = attach_contract(recipe.build((*image_size, channels), len(class_names)), contract)
+            return recipe.compile(model, recipe.steps(len(train[1]) - held_out_count(train[1])))
 
         stages = None
 
     with out.progress():
-        run = train_to_file(output, build, train, test, epochs=args.epochs, settings=settings, resume=args.resume,
-                            stages=stages, batch_size=args.batch_size, augment=args.augment, seed=args.seed,
+        run = train_to_file(output, build, train, test, epochs=recipe.epochs, settings=settings, resume=args.resume,
+                            stages=stages, batch_size=recipe.batch_size, augment=recipe.augment, seed=args.seed,
                             verbose=out.keras_verbosity(), note=out.info)
-    name = args.model or f"fine-tuned {Path(args.pretrained).name}"
-    data = {"model": args.model, "from": args.pretrained, "output": str(output), "epochs": run.epochs,
+    name = model_name or f"fine-tuned {Path(args.pretrained).name}"
+    data = {"model": model_name, "recipe": args.recipe, "from": args.pretrained, "output": str(output),
+            "epochs": run.epochs,
             "resumed_after_epoch": run.resumed_after_epoch, "started_from": run.started_from,
             "params": int(run.model.count_params()), "train_seconds": run.train_seconds,
             "test_accuracy": run.test_accuracy, "train_images": run.train_size,
             "validation_images": run.validation_size, "test_images": len(test[0]),
             "class_names": list(class_names), "image_size": list(image_size), "channels": channels,
             "profile": profile.name}
+    flipped = ""
+    if args.pretrained is None and recipe.test_time_flip:
+        data["test_accuracy_flip"] = flip_accuracy(run.model, test)
+        flipped = f" ({data['test_accuracy_flip']:.2%} with test-time flips)"
     held_out = "held-out" if args.data is not None else "test"
     out.result(data, f"saved {output}: {name}, {run.epochs} epochs, {len(class_names)} classes, {held_out} accuracy "
-                     f"{run.test_accuracy:.2%} on {len(test[0]):,} images ({run.train_seconds:.0f} s of training)")
+                     f"{run.test_accuracy:.2%}{flipped} on {len(test[0]):,} images "
+                     f"({run.train_seconds:.0f} s of training)")
     return 0
 
 
@@ -459,15 +483,21 @@ def build_parser() -> argparse.ArgumentParser:
                         "pretrained model's size with --from)")
     p.add_argument("--channels", type=int, choices=(1, 3),
                    help="3 for RGB (default), 1 for grayscale (with --from: the pretrained model's)")
-    p.add_argument("--epochs", type=_positive_int, default=10, help="epochs in total (default 10)")
+    p.add_argument("--recipe", choices=sorted(RECIPES), metavar="NAME",
+                   help=f"train with a named recipe of cvtutor.recipes ({', '.join(sorted(RECIPES))}): its model, "
+                        "epochs, batch size, optimizer and schedule, augmentation, label smoothing and test-time "
+                        "flips; the options below override it")
+    p.add_argument("--epochs", type=_positive_int, help="epochs in total (default 10, or the recipe's)")
     p.add_argument("--head-epochs", type=_positive_int,
                    help="with --from: epochs that train only the new head (default half of --epochs)")
-    p.add_argument("--batch-size", type=_positive_int, default=64, help="examples per step (default 64)")
-    p.add_argument("--learning-rate", type=float, default=1e-3, help="Adam's learning rate (default 0.001)")
+    p.add_argument("--batch-size", type=_positive_int, help="examples per step (default 64, or the recipe's)")
+    p.add_argument("--learning-rate", type=float,
+                   help="Adam's learning rate (default 0.001), or the recipe's peak rate")
     p.add_argument("--fine-tune-learning-rate", type=float,
                    help="with --from: Adam's learning rate once all layers train (default 0.0001)")
     p.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
-    p.add_argument("--augment", action="store_true", help="random flips and shifts of training images")
+    p.add_argument("--augment", action="store_true",
+                   help="random flips and shifts of training images (on in recipes that augment)")
     p.add_argument("--output", "-o", help="model file to write (default MODEL.keras)")
     p.add_argument("--resume", action="store_true",
                    help="continue an interrupted run from its last completed epoch, or a finished one to --epochs")

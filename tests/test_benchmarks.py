@@ -69,15 +69,6 @@ def test_pipeline_benchmark_times_both_pipelines_and_records_them(tmp_path):
     assert bad.returncode == 2 and "--passes and --batch-sizes must be positive, got 0" in bad.stderr
 
 
-def test_recipe_rejects_an_unknown_schedule(monkeypatch):
-    monkeypatch.syspath_prepend(str(ROOT))
-    from benchmarks.recipes import RECIPES, Recipe
-
-    assert {r.schedule for r in RECIPES.values()} <= {"constant", "warmup-cosine"}
-    with pytest.raises(ValueError, match="schedule must be 'constant' or 'warmup-cosine', got 'linear'"):
-        Recipe("x", RECIPES["rnn"].build, epochs=1, batch_size=8, schedule="linear")
-
-
 def tiny_notebook(code: str) -> str:
     import nbformat
 
@@ -148,3 +139,34 @@ def test_gpu_recipe_runs_on_the_cpu_and_records_compile_time_apart(tmp_path):
     # Readable by the same summary as the CPU records.
     [row] = summarize(load_records(out))
     assert row["recipe"] == "gpu-resnet9" and row["target_met"] is False
+
+
+def test_backend_benchmark_times_each_configuration_and_records_medians(tmp_path):
+    from benchmarks.backends import configurations, summarize
+
+    assert configurations(["tensorflow", "jax", "torch"]) == [
+        {"backend": "tensorflow", "xla": xla, "precision": p} for xla in (False, True)
+        for p in ("float32", "mixed_bfloat16")] + [
+        {"backend": "jax", "xla": True, "precision": p} for p in ("float32", "mixed_bfloat16")] + [
+        {"backend": "torch", "xla": False, "precision": p} for p in ("float32", "mixed_bfloat16")]
+    base = {"backend": "tensorflow", "xla": False, "precision": "float32"}
+    fast = {"backend": "jax", "xla": True, "precision": "float32"}
+    rounds = [{"results": [{**base, "models": {"cnn": {"images_per_second": v}}},
+                           {**fast, "models": {"cnn": {"images_per_second": 2 * v}}}]} for v in (100, 300, 200)]
+    by_backend = {row["backend"]: row for row in summarize(rounds)}
+    assert by_backend["tensorflow"]["images_per_second"] == 200 and by_backend["jax"]["ratio_to_tensorflow_float32"] == 2
+
+    out = tmp_path / "backends"
+    command = [sys.executable, "-m", "benchmarks.backends", "--backends", "jax", "--models", "cnn", "--rounds", "1",
+               "--warmup", "1", "--steps", "2", "--batch-size", "8", "--out", str(out)]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+    [path] = out.glob("backends-*.json")
+    record = json.loads(path.read_text())
+    assert [(r["backend"], r["precision"]) for r in record["rounds"][0]["results"]] == [
+        ("jax", "float32"), ("jax", "mixed_bfloat16")]
+    for row in record["summary"]:
+        assert row["model"] == "cnn" and row["images_per_second"] > 0 and row["rounds"] == 1
+    assert record["command"].startswith("python -m benchmarks.backends --backends jax")
+    bad = subprocess.run(command[:3] + ["--steps", "0"], cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and "--steps must be a positive integer, got 0" in bad.stderr

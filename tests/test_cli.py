@@ -57,7 +57,9 @@ def test_help_everywhere_without_importing_tensorflow(command):
         (["train", "cnn", "--epochs", "0"], "expected a positive integer, got 0"),
         (["train", "cnn", "--batch-size", "many"], "expected a positive integer, got 'many'"),
         (["predict", "model.keras"], "the following arguments are required: IMAGE"),
-        (["train"], "required: MODEL (or --from PRETRAINED.keras)"),
+        (["train"], "required: MODEL (or --recipe NAME, or --from PRETRAINED.keras)"),
+        (["train", "--recipe", "fast-cnn", "cnn"], "--recipe fast-cnn trains the resnet model, not cnn: leave out MODEL"),
+        (["train", "--recipe", "fast-cnn", "--from", "m.keras"], "--recipe (a model trained from scratch) and --from"),
         (["train", "cnn", "--data", "d", "--data-dir", "c"], "--data (your class folders) and --data-dir"),
         (["train", "cnn", "--head-epochs", "2"], "apply only with --from"),
         (["train", "cnn", "--image-size", "64"], "expected 2 arguments"),
@@ -151,10 +153,12 @@ def test_killed_training_resumes_from_its_last_completed_epoch(tmp_path):
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["resumed_after_epoch"] == done_before and report["epochs"] == 4
-    assert load_model(model_file).optimizer.iterations.numpy() == 4 * (2000 // 16 + (2000 % 16 > 0))
+    # fit holds a tenth of the 2,000 images out for validation: 1,800 train, in batches of 16.
+    assert report["train_images"] == 1800 and report["validation_images"] == 200
+    assert load_model(model_file).optimizer.iterations.numpy() == 4 * -(-1800 // 16)
 
 
-STEPS_PER_EPOCH = -(-500 // 64)  # fake_data's 500 training images in batches of 64
+STEPS_PER_EPOCH = -(-450 // 64)  # fake_data's 500 training images, less the 50 held out, in batches of 64
 
 
 def test_resume_after_the_run_finished_continues_instead_of_starting_over(tmp_path, fake_data):
@@ -247,6 +251,24 @@ def test_train_offers_every_registered_model():
     from cvtutor.models import MODELS
 
     assert set(MODEL_NAMES) == set(MODELS)
+
+
+def test_train_with_a_named_recipe_and_an_override(fake_data, tmp_path):
+    from cvtutor.recipes import get_recipe
+
+    model_file = tmp_path / "fast.keras"
+    result = run("train", "--recipe", "fast-cnn", "--epochs", 1, "--data-dir", fake_data, "-o", model_file,
+                 "--json", "--quiet")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    recipe = get_recipe("fast-cnn")
+    assert report["recipe"] == "fast-cnn" and report["model"] == "resnet" and report["epochs"] == 1
+    assert 0 <= report["test_accuracy_flip"] <= 1  # the recipe tests with flips
+    model = load_model(model_file)
+    assert model.count_params() == recipe.build().count_params()
+    assert type(model.optimizer).__name__ == "SGD"  # the recipe's optimizer, not the plain Adam
+    # One epoch over the 450 images left after the validation split, in the recipe's batches.
+    assert int(model.optimizer.iterations.numpy()) == -(-450 // recipe.batch_size)
 
 
 # --- models saved by plain Keras: what their outputs mean is read from the model ----------------

@@ -1,0 +1,259 @@
+"""Named training recipes: every hyperparameter of a run the book reports, in one frozen place.
+
+A :class:`Recipe` says which model to build (a name of
+:data:`cvtutor.models.MODELS` and its arguments) and how to train it: epochs,
+batch size, optimizer and learning-rate schedule, augmentation, label
+smoothing, test-time flips, XLA. The chapters, ``cvtutor train --recipe
+NAME`` and ``benchmarks/`` read the recipes from :data:`RECIPES`; a script
+states which recipe it runs and overrides only what it changes::
+
+    from cvtutor.recipes import get_recipe, train_recipe
+
+    recipe = get_recipe("fast-cnn")
+    result = train_recipe(recipe.replace(epochs=2), (x_train, y_train), (x_test, y_test))
+
+In the spirit of nanoGPT's ``GPTConfig`` and airbench's single ``hyp``
+dictionary: one default per hyperparameter, nowhere else. Importing this
+module imports neither Keras nor TensorFlow (the command line lists the recipes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+
+__all__ = ["MODEL_NAMES", "RECIPES", "Recipe", "get_recipe", "train_recipe"]
+
+#: The names of :data:`cvtutor.models.MODELS`, known without importing Keras (tests keep them equal).
+MODEL_NAMES = ("cnn", "resnet", "rnn", "attention", "vit")
+
+_OPTIMIZERS = ("adam", "sgd")
+_SCHEDULES = ("constant", "warmup-cosine")
+_PIPELINES = ("tf.data", "arrays")
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipe:
+    """How to build and train one model.
+
+    Attributes:
+        name: the recipe's name (``cvtutor train --recipe NAME``, benchmark records).
+        model: a key of :data:`cvtutor.models.MODELS` (``"cnn"``, ``"resnet"``, ...).
+        model_args: keyword arguments of that builder, as sorted ``(name, value)`` pairs
+            (a dict is accepted and frozen); see :attr:`model_kwargs`.
+        epochs: passes over the training images.
+        batch_size: images per optimizer step.
+        optimizer: ``"adam"``, or ``"sgd"`` (Nesterov momentum 0.9).
+        learning_rate: the constant rate, or the schedule's peak.
+        schedule: ``"constant"``, or ``"warmup-cosine"`` (a linear rise over
+            ``warmup_fraction`` of the steps, then a cosine down to 0:
+            :func:`cvtutor.training.warmup_cosine_schedule`).
+        warmup_fraction: share of the steps spent warming up, in [0, 1).
+        weight_decay: decoupled weight decay (Keras optimizers' ``weight_decay``); 0: none.
+        label_smoothing: in [0, 1); above 0 the loss is
+            :class:`cvtutor.losses.SmoothedSparseCrossentropy`.
+        augment: random flips and shifts of the training images
+            (:func:`cvtutor.data.augment_images`).
+        test_time_flip: also report accuracy averaged over each test image and
+            its mirror image (:func:`cvtutor.training.flip_accuracy`).
+        jit_compile: XLA compilation of the training step; ``"auto"``: Keras's choice.
+        pipeline: how ``benchmarks/run.py`` feeds the images: ``"tf.data"``
+            (:func:`cvtutor.data.make_dataset`) or ``"arrays"`` (float arrays
+            in memory, as the TensorFlow tutorial does). :func:`train_recipe`
+            always uses ``make_dataset``.
+        description: one line for tables and the results page.
+
+    Raises:
+        ValueError: (on construction) an unknown model, optimizer, schedule or
+            pipeline, or a value out of range; the message names the field.
+    """
+
+    name: str
+    model: str
+    epochs: int
+    batch_size: int
+    model_args: tuple = ()
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    schedule: str = "constant"
+    warmup_fraction: float = 0.1
+    weight_decay: float = 0.0
+    label_smoothing: float = 0.0
+    augment: bool = False
+    test_time_flip: bool = False
+    jit_compile: bool | str = "auto"
+    pipeline: str = "tf.data"
+    description: str = ""
+
+    def __post_init__(self):
+        if isinstance(self.model_args, dict):
+            object.__setattr__(self, "model_args", tuple(sorted(self.model_args.items())))
+        where = f"recipe {self.name!r}"
+        if self.model not in MODEL_NAMES:
+            raise ValueError(f"{where}: model must be one of {sorted(MODEL_NAMES)}, got {self.model!r}")
+        for field, value, allowed in (("optimizer", self.optimizer, _OPTIMIZERS),
+                                      ("schedule", self.schedule, _SCHEDULES),
+                                      ("pipeline", self.pipeline, _PIPELINES)):
+            if value not in allowed:
+                raise ValueError(f"{where}: {field} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
+        for field in ("epochs", "batch_size"):
+            value = getattr(self, field)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+                raise ValueError(f"{where}: {field} must be a positive integer, got {value!r}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"{where}: learning_rate must be positive, got {self.learning_rate!r}")
+        for field in ("warmup_fraction", "label_smoothing"):
+            if not 0 <= getattr(self, field) < 1:
+                raise ValueError(f"{where}: {field} must be in [0, 1), got {getattr(self, field)!r}")
+        if not self.weight_decay >= 0:
+            raise ValueError(f"{where}: weight_decay must be 0 or more, got {self.weight_decay!r}")
+
+    @property
+    def model_kwargs(self) -> dict:
+        """:attr:`model_args` as a dict, for the builder."""
+        return dict(self.model_args)
+
+    def replace(self, **changes) -> Recipe:
+        """A copy with ``changes`` (field names; ``model_args`` may be a dict). Unknown names: TypeError."""
+        return dataclasses.replace(self, **changes)
+
+    def build(self, input_shape=(32, 32, 3), num_classes: int = 10):
+        """The recipe's model, uncompiled, for uint8-scaled images of ``input_shape`` (H, W, C)."""
+        from cvtutor.models import build_model
+
+        return build_model(self.model, input_shape=tuple(input_shape), num_classes=int(num_classes),
+                           **self.model_kwargs)
+
+    def steps(self, train_size: int, epochs: int | None = None) -> int:
+        """Optimizer steps of a run over ``train_size`` images: epochs x ceil(train_size / batch_size)."""
+        return int(epochs or self.epochs) * math.ceil(int(train_size) / self.batch_size)
+
+    def compile(self, model, steps: int):
+        """Compile ``model`` (logits out) with this recipe's optimizer, schedule and loss.
+
+        Args:
+            model: a ``keras.Model`` returning (N, num_classes) logits.
+            steps: optimizer steps of the whole run (:meth:`steps`), for the schedule.
+
+        Returns:
+            the same model, compiled.
+        """
+        import keras
+
+        from cvtutor.losses import SmoothedSparseCrossentropy
+        from cvtutor.training import warmup_cosine_schedule
+
+        rate = self.learning_rate
+        if self.schedule == "warmup-cosine":
+            rate = warmup_cosine_schedule(int(steps), self.learning_rate, self.warmup_fraction)
+        decay = self.weight_decay or None
+        if self.optimizer == "sgd":
+            optimizer = keras.optimizers.SGD(rate, momentum=0.9, nesterov=True, weight_decay=decay)
+        else:
+            optimizer = keras.optimizers.Adam(rate, weight_decay=decay)
+        if self.label_smoothing:
+            loss = SmoothedSparseCrossentropy(self.label_smoothing)
+        else:
+            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        model.compile(optimizer=optimizer, loss=loss, jit_compile=self.jit_compile,
+                      metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
+        return model
+
+
+#: The recipes by name. ``cnn-adam`` and ``rnn-adam`` are the settings of chapters 1.4.1 and 1.4.2;
+#: the others are the benchmarks' (results appendix), ``attention`` also chapter 1.4.3's.
+RECIPES = {
+    r.name: r
+    for r in [
+        Recipe("tf-tutorial", "cnn", epochs=10, batch_size=32, pipeline="arrays",
+               description="the TensorFlow CNN tutorial as published: batch 32, Adam, 10 epochs, in-memory arrays"),
+        Recipe("cnn-adam", "cnn", epochs=10, batch_size=64,
+               description="chapter 1.4.1's CNN: the tutorial's settings through cvtutor's pipeline, batch 64"),
+        # Sized for the 2-core CPU: width 16 trains at about 240 images/s there, 2 epochs in 10 minutes;
+        # width 8 (104,514 parameters, 6 M multiply-adds) at about 600, so 7 epochs fit.
+        Recipe("fast-cnn", "resnet", model_args={"width": 8, "blocks": (1, 0, 1)}, epochs=7, batch_size=128,
+               optimizer="sgd", learning_rate=0.1, schedule="warmup-cosine", warmup_fraction=0.25,
+               weight_decay=5e-4, label_smoothing=0.2, augment=True, test_time_flip=True,
+               description="build_resnet(width=8): batch norm, residual blocks, flips and shifts, label smoothing "
+                           "0.2, one-cycle SGD, test-time flip"),
+        # Before (run cpu-20261129T0059): batch 128, constant Adam 0.002, 10 epochs: 67% after 8 epochs, ratio 0.81.
+        Recipe("article-cnn-pipeline", "cnn", epochs=7, batch_size=256, learning_rate=4e-3, schedule="warmup-cosine",
+               description="the same CNN through cvtutor's tf.data pipeline, batch 256, "
+                           "Adam warming up to 0.004 then cosine to 0"),
+        Recipe("rnn-adam", "rnn", epochs=10, batch_size=64,
+               description="chapter 1.4.2's row-wise LSTM: Adam 0.001, batch 64, 10 epochs"),
+        # Tried on the full data (seed 0, fit time): batch 128, constant 0.001, 6 epochs: 52.3%;
+        # batch 128, warm-up + cosine to 0.003, 6 epochs: 55.2% in 215 s; batch 256, to 0.005, 7 epochs: 55.5% in 139 s.
+        Recipe("rnn", "rnn", epochs=8, batch_size=256, learning_rate=5e-3, schedule="warmup-cosine",
+               description="row-wise LSTM (32 steps x 96 features), batch 256, Adam warming up to 0.005 then cosine to 0"),
+        Recipe("attention", "attention", model_args={"stem_channels": 16}, epochs=6, batch_size=64,
+               learning_rate=2e-3, schedule="warmup-cosine", jit_compile=True, test_time_flip=True,
+               description="chapter 1.4.3's conv-stem attention classifier: 64 patch tokens, 2 self-attention "
+                           "blocks, XLA-compiled, Adam warming up to 0.002 then cosine to 0, test-time flip"),
+    ]
+}
+
+
+def get_recipe(name: str) -> Recipe:
+    """The recipe called ``name`` in :data:`RECIPES`.
+
+    Raises:
+        ValueError: no such recipe (the message lists the known names).
+    """
+    if not isinstance(name, str) or name not in RECIPES:
+        raise ValueError(f"unknown recipe {name!r}; known recipes: {', '.join(sorted(RECIPES))}")
+    return RECIPES[name]
+
+
+def train_recipe(recipe: Recipe | str, train, test, *, seed: int = 0, epochs: int | None = None,
+                 num_classes: int | None = None, verbose: int = 2, callbacks=None,
+                 validation_split: float | None = None):
+    """Build, compile and train ``recipe``'s model, then test it (with flips where the recipe says).
+
+    Seeds the run, builds the model for the images' shape, compiles it for the
+    steps it will actually take (:func:`cvtutor.training.fit` holds a
+    validation split out of ``train``) and trains it with
+    :func:`cvtutor.training.fit` (batch-norm statistics re-estimated at the end).
+
+    Args:
+        recipe: a :class:`Recipe` or a name in :data:`RECIPES`.
+        train, test: ``(uint8 images (N, H, W, C), labels (N,))``.
+        seed: weights, shuffling and augmentation.
+        epochs: override the recipe's epochs (e.g. ``profile.epochs(recipe.epochs)``).
+        num_classes: labels are 0 .. num_classes - 1; default: 10, or more if the labels need it.
+        verbose, callbacks, validation_split: as for :func:`cvtutor.training.fit`.
+
+    Returns:
+        a :class:`cvtutor.training.TrainResult` with ``model`` set; ``test_accuracy_flip``
+        is set when the recipe uses test-time flips.
+
+    Raises:
+        ValueError: an unknown recipe name, labels outside 0 .. num_classes - 1, or what
+            :func:`cvtutor.training.fit` raises.
+    """
+    from cvtutor.data import VALIDATION_SPLIT, held_out_count
+    from cvtutor.training import _check_split, fit, flip_accuracy, set_seed
+
+    recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
+    x_train, y_train = _check_split("train", train)
+    _, y_test = _check_split("test", test)
+    if num_classes is None:
+        num_classes = max(10, int(max(y_train.max(initial=0), y_test.max(initial=0))) + 1)
+    for name, y in (("train", y_train), ("test", y_test)):
+        if len(y) and (y.min() < 0 or y.max() >= num_classes):
+            raise ValueError(f"{name} labels must be in 0..{num_classes - 1}, got {y.min()}..{y.max()}")
+    epochs = recipe.epochs if epochs is None else epochs
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    set_seed(seed)
+    model = recipe.build(x_train.shape[1:], num_classes)
+    split = VALIDATION_SPLIT if validation_split is None else validation_split
+    recipe.compile(model, recipe.steps(len(y_train) - held_out_count(y_train, split), epochs))
+    result = fit(model, train, test, epochs=int(epochs), batch_size=recipe.batch_size, augment=recipe.augment,
+                 seed=seed, verbose=verbose, callbacks=callbacks, validation_split=validation_split)
+    if recipe.test_time_flip:
+        result.test_accuracy_flip = flip_accuracy(model, test)
+    result.model = model
+    return result

@@ -1,0 +1,107 @@
+"""Named training recipes (cvtutor.recipes): one frozen place for every hyperparameter."""
+
+import dataclasses
+import math
+
+import keras
+import numpy as np
+import pytest
+from cifar_fakes import make_images
+
+from cvtutor.losses import SmoothedSparseCrossentropy
+from cvtutor.recipes import RECIPES, Recipe, get_recipe, train_recipe
+from cvtutor.training import flip_accuracy
+
+
+def _stripes(n):
+    """Learnable images: the class is the brightest of ten vertical stripes."""
+    x, _ = make_images(n, seed=3)
+    x = (x // 4).astype(np.uint8)
+    y = np.arange(n) % 10
+    for i, label in enumerate(y):
+        x[i, :, label * 3: label * 3 + 3] = 255
+    return x, y
+
+
+def test_every_recipe_builds_its_model_and_is_frozen():
+    for recipe in RECIPES.values():
+        assert RECIPES[recipe.name] is recipe
+        model = recipe.build()
+        assert model.output_shape == (None, 10)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            recipe.epochs = 1
+    assert get_recipe("fast-cnn").model_kwargs == {"width": 8, "blocks": (1, 0, 1)}
+    assert get_recipe("fast-cnn").build().count_params() == 104_514
+
+
+def test_replace_changes_only_what_it_names():
+    fast = get_recipe("fast-cnn")
+    short = fast.replace(epochs=2, model_args={"width": 4, "blocks": (0, 0, 0)})
+    assert short.epochs == 2 and short.model_kwargs == {"width": 4, "blocks": (0, 0, 0)}
+    assert short.learning_rate == fast.learning_rate and fast.epochs == 7
+    with pytest.raises(TypeError):
+        fast.replace(peak=1.0)
+
+
+def test_compile_uses_the_recipes_optimizer_schedule_and_loss():
+    fast = get_recipe("fast-cnn")
+    model = fast.compile(fast.build(), steps=100)
+    optimizer = model.optimizer
+    assert isinstance(optimizer, keras.optimizers.SGD) and optimizer.nesterov and optimizer.momentum == 0.9
+    assert optimizer.weight_decay == pytest.approx(fast.weight_decay)
+    schedule = optimizer.learning_rate if callable(optimizer.learning_rate) else optimizer._learning_rate
+    warmup = int(100 * fast.warmup_fraction)
+    assert float(schedule(warmup)) == pytest.approx(fast.learning_rate)  # the peak, at the end of the warm-up
+    assert float(schedule(100)) == pytest.approx(0.0, abs=1e-7)
+    assert isinstance(model.loss, SmoothedSparseCrossentropy) and model.loss.label_smoothing == fast.label_smoothing
+    cnn = get_recipe("cnn-adam")
+    model = cnn.compile(cnn.build(), steps=10)
+    assert isinstance(model.optimizer, keras.optimizers.Adam)
+    assert float(model.optimizer.learning_rate) == pytest.approx(1e-3)
+    assert model.loss.get_config()["from_logits"] is True
+
+
+def test_steps_count_batches_per_epoch():
+    recipe = get_recipe("fast-cnn")
+    assert recipe.steps(1000) == recipe.epochs * math.ceil(1000 / recipe.batch_size)
+    assert recipe.steps(1000, epochs=1) == math.ceil(1000 / recipe.batch_size)
+
+
+def test_train_recipe_trains_tests_with_flips_and_ends_its_schedule():
+    x, y = _stripes(512)
+    recipe = get_recipe("fast-cnn").replace(model_args={"width": 4, "blocks": (1, 0, 1)}, batch_size=64)
+    result = train_recipe(recipe, (x[:384], y[:384]), (x[384:], y[384:]), epochs=4, verbose=0)
+    assert result.name == "resnet" and result.epochs == 4 and result.train_size + result.validation_size == 384
+    assert result.history["loss"][-1] < result.history["loss"][0]
+    assert result.test_accuracy_flip == flip_accuracy(result.model, (x[384:], y[384:]))
+    # The one-cycle schedule was sized for the steps actually taken: the rate ends at 0.
+    assert float(result.model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-6)
+    plain = train_recipe("cnn-adam", (x[:64], y[:64]), (x[64:96], y[64:96]), epochs=1, verbose=0)
+    assert plain.test_accuracy_flip is None and plain.epochs == 1
+
+
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"model": "mlp"}, r"recipe 'x': model must be one of \['attention', 'cnn', 'resnet', 'rnn', 'vit'\], got 'mlp'"),
+        ({"optimizer": "rmsprop"}, "optimizer must be one of 'adam', 'sgd', got 'rmsprop'"),
+        ({"schedule": "linear"}, "schedule must be one of 'constant', 'warmup-cosine', got 'linear'"),
+        ({"epochs": 0}, "epochs must be a positive integer, got 0"),
+        ({"batch_size": 2.5}, "batch_size must be a positive integer"),
+        ({"learning_rate": 0}, "learning_rate must be positive"),
+        ({"label_smoothing": 1.0}, r"label_smoothing must be in \[0, 1\), got 1.0"),
+        ({"weight_decay": -1}, "weight_decay must be 0 or more"),
+    ],
+)
+def test_a_bad_recipe_is_refused_naming_the_field(changes, message):
+    arguments = {"name": "x", "model": "cnn", "epochs": 1, "batch_size": 8} | changes
+    with pytest.raises(ValueError, match=message):
+        Recipe(**arguments)
+
+
+def test_unknown_names_and_labels_are_refused():
+    with pytest.raises(ValueError, match="unknown recipe 'fastest'; known recipes: article-cnn-pipeline, attention"):
+        get_recipe("fastest")
+    x, y = make_images(16, seed=0)
+    with pytest.raises(ValueError, match=r"train labels must be in 0..4, got 0..9"):
+        train_recipe("cnn-adam", (x, y), (x, y % 5), num_classes=5, epochs=1, verbose=0)
