@@ -6,10 +6,11 @@ The whole training set sits on the accelerator as uint8; each step gathers
 its batch, flips and shifts it and runs forward, backward and the optimizer
 in one XLA-compiled function, so nothing crosses the host link during
 training. Compilation is timed apart from training (``compile_seconds``).
-The model is :func:`cvtutor.models.build_resnet` at ``width=64,
-blocks=(1, 0, 1)`` (Page's ResNet-9), the loss
-:class:`cvtutor.losses.SmoothedSparseCrossentropy`, the optimizer the fast
-CNN's one-cycle SGD. It runs on a CPU too, slowly; the tests do that on a
+Every hyperparameter is the ``gpu-resnet9`` recipe's
+(:data:`cvtutor.recipes.RECIPES`): :func:`cvtutor.models.build_resnet` at
+``width=64, blocks=(1, 0, 1)`` (Page's ResNet-9), the loss
+:class:`cvtutor.losses.SmoothedSparseCrossentropy`, one-cycle SGD; the
+options override it. It runs on a CPU too, slowly; the tests do that on a
 tiny subset. Records go to ``benchmarks/results/`` like ``benchmarks.run``'s.
 """
 
@@ -20,6 +21,7 @@ import os
 os.environ.setdefault("KERAS_BACKEND", "jax")
 
 import argparse  # noqa: E402
+import dataclasses  # noqa: E402
 import datetime as dt  # noqa: E402
 import platform  # noqa: E402
 import resource  # noqa: E402
@@ -45,9 +47,8 @@ def _augment(jax, jnp, images, key, pad=4):
     return jax.vmap(crop)(padded, shifts)
 
 
-def train(seed: int, epochs: int, batch_size: int, width: int, train_size=None, test_size=None,
-          data_dir=None, peak_learning_rate: float = 0.4, label_smoothing: float = 0.2, precision="mixed_bfloat16"):
-    """Train once and return the record (see the module docstring)."""
+def train(seed: int, recipe, train_size=None, test_size=None, data_dir=None, precision="mixed_bfloat16"):
+    """Train ``recipe`` (a :class:`cvtutor.recipes.Recipe`, e.g. ``gpu-resnet9``) once; return the record."""
     start = time.perf_counter()
     import jax
     import jax.numpy as jnp
@@ -55,8 +56,6 @@ def train(seed: int, epochs: int, batch_size: int, width: int, train_size=None, 
     import numpy as np
 
     from cvtutor.data import find_cifar10, load_cifar10
-    from cvtutor.models import build_resnet
-    from cvtutor.training import compile_fast_cnn
 
     if keras.backend.backend() != "jax":
         raise RuntimeError(f"benchmarks.gpu needs KERAS_BACKEND=jax, got {keras.backend.backend()!r}")
@@ -64,18 +63,18 @@ def train(seed: int, epochs: int, batch_size: int, width: int, train_size=None, 
     (x_train, y_train), (x_test, y_test) = load_cifar10(data_dir)
     x_train, y_train = x_train[:train_size], y_train[:train_size]
     x_test, y_test = x_test[:test_size], y_test[:test_size]
+    epochs, batch_size, width = recipe.epochs, recipe.batch_size, recipe.model_kwargs.get("width")
     steps_per_epoch = len(x_train) // batch_size
     if steps_per_epoch < 1:
         raise ValueError(f"batch_size {batch_size} is larger than the {len(x_train)} training images")
     keras.utils.set_random_seed(seed)
     keras.config.set_dtype_policy(precision)
     try:
-        model = build_resnet(width=width, blocks=(1, 0, 1))
+        model = recipe.build()
     finally:
         keras.config.set_dtype_policy("float32")
-    # The CPU recipe's optimizer and loss (compile_fast_cnn), driven by the jitted step below.
-    compile_fast_cnn(model, epochs * steps_per_epoch, peak_learning_rate=peak_learning_rate,
-                     label_smoothing=label_smoothing)
+    # The recipe's optimizer and loss, driven by the jitted step below.
+    recipe.compile(model, epochs * steps_per_epoch)
     optimizer, loss_fn = model.optimizer, model.loss
     optimizer.build(model.trainable_variables)
 
@@ -152,6 +151,7 @@ def train(seed: int, epochs: int, batch_size: int, width: int, train_size=None, 
     return {
         "recipe": "gpu-resnet9",
         "description": f"build_resnet(width={width}) on JAX, {precision}, XLA, data on the device, batch {batch_size}",
+        "settings": dataclasses.asdict(recipe),
         "seed": seed,
         "epochs": epochs,
         "batch_size": batch_size,
@@ -188,19 +188,25 @@ def main(argv=None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m benchmarks.gpu", description=__doc__.split("\n\n")[0])
     parser.add_argument("--seeds", type=int, nargs="+", default=[0])
-    parser.add_argument("--epochs", type=int, default=12)
-    parser.add_argument("--batch-size", type=int, default=512)
-    parser.add_argument("--width", type=int, default=64, help="build_resnet's width (64 is ResNet-9)")
+    parser.add_argument("--epochs", type=int, help="override the gpu-resnet9 recipe's epochs")
+    parser.add_argument("--batch-size", type=int, help="override its batch size")
+    parser.add_argument("--width", type=int, help="override build_resnet's width (the recipe's 64 is ResNet-9)")
     parser.add_argument("--precision", default="mixed_bfloat16", choices=["mixed_bfloat16", "float32"])
     parser.add_argument("--train-size", type=int)
     parser.add_argument("--test-size", type=int)
     parser.add_argument("--data-dir")
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
+    from cvtutor.recipes import get_recipe
+
+    recipe = get_recipe("gpu-resnet9")
+    changes = {"epochs": args.epochs, "batch_size": args.batch_size}
+    recipe = recipe.replace(**{k: v for k, v in changes.items() if v is not None})
+    if args.width is not None:
+        recipe = recipe.replace(model_args={**recipe.model_kwargs, "width": args.width})
     run_id = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     for seed in args.seeds:
-        record = train(seed, args.epochs, args.batch_size, args.width, args.train_size, args.test_size,
-                       args.data_dir, precision=args.precision)
+        record = train(seed, recipe, args.train_size, args.test_size, args.data_dir, precision=args.precision)
         record["run_id"] = run_id
         path = write_record(record, args.out, f"gpu-resnet9-seed{seed}")
         print(f"wrote {path}: {record['test_accuracy']:.4f}, training {record['train_seconds']:.1f} s, "

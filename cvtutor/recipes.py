@@ -163,7 +163,8 @@ class Recipe:
 
 
 #: The recipes by name. ``cnn-adam`` and ``rnn-adam`` are the settings of chapters 1.4.1 and 1.4.2;
-#: the others are the benchmarks' (results appendix), ``attention`` also chapter 1.4.3's.
+#: the others are the benchmarks' (results appendix), ``fast-cnn`` and ``attention`` also chapters
+#: 1.4.1's and 1.4.3's, ``gpu-resnet9`` the GPU benchmark's (``benchmarks/gpu.py``).
 RECIPES = {
     r.name: r
     for r in [
@@ -179,6 +180,12 @@ RECIPES = {
                description="build_resnet(width=8): batch norm, residual blocks, flips and shifts, label smoothing "
                            "0.2, one-cycle SGD, test-time flip"),
         # Before (run cpu-20261129T0059): batch 128, constant Adam 0.002, 10 epochs: 67% after 8 epochs, ratio 0.81.
+        # benchmarks/gpu.py: Page's ResNet-9 in its own jitted JAX loop, bfloat16, the data on the device.
+        Recipe("gpu-resnet9", "resnet", model_args={"width": 64, "blocks": (1, 0, 1)}, epochs=12, batch_size=512,
+               optimizer="sgd", learning_rate=0.4, schedule="warmup-cosine", warmup_fraction=0.25,
+               weight_decay=5e-4, label_smoothing=0.2, augment=True, test_time_flip=True,
+               description="ResNet-9 (build_resnet(width=64)) on one GPU: JAX, bfloat16, XLA, data on the device, "
+                           "one-cycle SGD, label smoothing 0.2, flips and shifts, test-time flip"),
         Recipe("article-cnn-pipeline", "cnn", epochs=7, batch_size=256, learning_rate=4e-3, schedule="warmup-cosine",
                description="the same CNN through cvtutor's tf.data pipeline, batch 256, "
                            "Adam warming up to 0.004 then cosine to 0"),

@@ -8,10 +8,11 @@ from cvtutor.data.cifar10 import CLASS_NAMES, Source, find_cifar10, load_cifar10
 from cvtutor.data.errors import CIFAR10NotFoundError, CorruptDataError
 from cvtutor.data.folders import load_image_folder
 from cvtutor.data.images import load_image
-from cvtutor.data.pipeline import augment_images, make_dataset, to_float
+from cvtutor.data.pipeline import AUGMENT_PAD, augment_images, make_dataset, to_float
 from cvtutor.data.splits import VALIDATION_SEED, VALIDATION_SPLIT, held_out_count, split_validation, validation_count
 
 __all__ = [
+    "AUGMENT_PAD",
     "CLASS_NAMES",
     "CIFAR10NotFoundError",
     "CorruptDataError",

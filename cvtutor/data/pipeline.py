@@ -29,7 +29,11 @@ def _check_arrays(x, y):
     return x, y
 
 
-def augment_images(images, pad: int = 4, seed: int | None = None):
+#: Largest shift of a training image in :func:`augment_images`, in pixels (the ResNet paper's CIFAR-10 padding).
+AUGMENT_PAD = 4
+
+
+def augment_images(images, pad: int = AUGMENT_PAD, seed: int | None = None):
     """Random horizontal flips and shifts of up to ``pad`` pixels (zero fill), per image.
 
     Works on a whole batch at once: one flip and one shift drawn for each
