@@ -1,0 +1,588 @@
+"""Exercises of chapters 1.2 (core concepts) and 1.3.1-1.3.3 (convolution, recurrence, attention).
+
+Each exercise has a worked solution (a plain NumPy function, written the
+way the chapter explains the formula), plausible wrong answers, the test
+inputs and the reference the checker compares with: :mod:`cvtutor.reference`
+where it has the function, else a NumPy reference here that
+``tests/test_exercises.py`` checks against the Keras layer.
+"""
+
+from __future__ import annotations
+
+import math
+from functools import cache
+
+import numpy as np
+
+from cvtutor import reference as ref
+from cvtutor.exercises._core import Exercise, register
+
+
+def normal(rng, *shape, scale=1.0):
+    return rng.normal(0.0, scale, size=shape)
+
+
+# 1.2 Core concepts ------------------------------------------------------------
+
+
+def dense_relu(x, w, b):
+    """Worked solution of 1.2-dense-layer: ``ReLU(x W + b)``.
+
+    x: ``(N, d_in)``; w: ``(d_in, d_out)``; b: ``(d_out,)``; returns ``(N, d_out)``.
+    """
+    return np.maximum(x @ w + b, 0.0)
+
+
+def _dense_relu_inputs(rng):
+    shapes = [(1, 6, 1), (4, 5, 3), (3, 4, 4), (2, 3, 7)]
+    return [dict(x=normal(rng, n, d_in), w=normal(rng, d_in, d_out), b=normal(rng, d_out)) for n, d_in, d_out in shapes]
+
+
+register(Exercise(
+    id="1.2-dense-layer", chapter="1.2", kind="function",
+    signature="dense_relu(x, w, b)",
+    task="Write dense_relu(x, w, b) = ReLU(x W + b) for x (N, d_in), w (d_in, d_out), b (d_out,), returning (N, d_out).",
+    solution=dense_relu,
+    wrong={
+        "missing bias": lambda x, w, b: np.maximum(x @ w, 0.0),
+        "transposed weights": lambda x, w, b: np.maximum(x @ w.T + b, 0.0),
+        "no activation": lambda x, w, b: x @ w + b,
+    },
+    inputs=_dense_relu_inputs,
+    reference=lambda x, w, b: ref.relu(ref.dense(x, w, b)),
+))
+
+
+def receptive_field(layers):
+    """Worked solution of 1.2-receptive-field.
+
+    ``layers``: a list of ``(kernel_size, stride)`` pairs, first layer first
+    (a convolution or a pooling window). Returns the side, in input pixels, of
+    the square one output of the last layer depends on:
+    ``r_L = r_{L-1} + (k_L - 1) j_{L-1}``, ``j_L = j_{L-1} s_L``, ``r_0 = j_0 = 1``.
+    """
+    r, jump = 1, 1
+    for kernel, stride in layers:
+        r += (kernel - 1) * jump
+        jump *= stride
+    return r
+
+
+def _receptive_field_wrong_jump(layers):
+    r, jump = 1, 1
+    for kernel, stride in layers:
+        jump *= stride  # updated before it is used: off by one layer
+        r += (kernel - 1) * jump
+    return r
+
+
+def _receptive_field_inputs(rng):
+    article_cnn = [(3, 1), (2, 2), (3, 1), (2, 2), (3, 1)]
+    random_stack = [(int(k), int(s)) for k, s in zip(rng.integers(1, 6, 6), rng.integers(1, 3, 6))]
+    return [dict(layers=[(3, 1)] * 3), dict(layers=article_cnn), dict(layers=[(4, 2), (3, 1), (3, 2)]),
+            dict(layers=random_stack), dict(layers=[(5, 1)]), dict(layers=[])]
+
+
+register(Exercise(
+    id="1.2-receptive-field", chapter="1.2", kind="function", returns="an int (pixels)",
+    signature="receptive_field(layers)",
+    task="Write receptive_field(layers): the side in pixels of the receptive field of one output of a stack of "
+         "(kernel_size, stride) layers, first layer first (an empty stack sees 1 pixel).",
+    solution=receptive_field,
+    wrong={
+        "strides ignored": lambda layers: 1 + sum(k - 1 for k, _ in layers),
+        "jump updated one layer early": _receptive_field_wrong_jump,
+    },
+    inputs=_receptive_field_inputs,
+    reference=lambda layers: np.int64(receptive_field(layers)),
+))
+
+
+def cnn_params():
+    """Worked solution of 1.2-cnn-params: the parameters of :func:`cvtutor.models.build_cnn`, by hand.
+
+    A 3x3 convolution from ``c_in`` to ``c_out`` channels has ``3*3*c_in*c_out``
+    weights and ``c_out`` biases; the feature map shrinks 32 -> 30 -> 15 -> 13
+    -> 6 -> 4, so ``Flatten`` gives ``4*4*64`` features.
+    """
+    conv1 = 3 * 3 * 3 * 32 + 32
+    conv2 = 3 * 3 * 32 * 64 + 64
+    conv3 = 3 * 3 * 64 * 64 + 64
+    dense = 4 * 4 * 64 * 64 + 64
+    logits = 64 * 10 + 10
+    return conv1 + conv2 + conv3 + dense + logits
+
+
+@cache
+def keras_params(builder_name: str, **kwargs) -> int:
+    """``count_params()`` of a :mod:`cvtutor.models` builder's model (Keras is imported here)."""
+    from cvtutor import models
+
+    return int(getattr(models, builder_name)(**kwargs).count_params())
+
+
+register(Exercise(
+    id="1.2-cnn-params", chapter="1.2", kind="value", returns="an int (parameters)",
+    task="Count by hand the parameters of the article's CNN, build_cnn() (32x32x3 images, 10 classes).",
+    solution=cnn_params,
+    wrong={
+        "biases forgotten": lambda: cnn_params() - (32 + 64 + 64 + 64 + 10),
+        "flatten of an 8x8 map (padding 'same' assumed)": lambda: cnn_params() - 4 * 4 * 64 * 64 + 8 * 8 * 64 * 64,
+    },
+    reference=lambda: keras_params("build_cnn"),
+))
+
+
+# 1.3.1 Convolution -------------------------------------------------------------
+
+
+def output_size(size, kernel, stride, padding):
+    """Worked solution of 1.3.1-output-size.
+
+    ``"valid"``: ``floor((size - kernel) / stride) + 1``; ``"same"``:
+    ``ceil(size / stride)`` (TensorFlow's rule). All in pixels.
+    """
+    if padding == "same":
+        return -(-size // stride)
+    return (size - kernel) // stride + 1
+
+
+_SIZES = [(32, 3, 1, "valid"), (32, 3, 2, "same"), (31, 3, 2, "valid"), (7, 7, 1, "valid"), (5, 3, 3, "same"),
+          (33, 4, 2, "same"), (9, 2, 2, "valid"), (10, 3, 4, "valid"), (1, 1, 1, "same")]
+
+register(Exercise(
+    id="1.3.1-output-size", chapter="1.3.1", kind="function", returns="an int (pixels)",
+    signature="output_size(size, kernel, stride, padding)",
+    task="Write output_size(size, kernel, stride, padding): the output length of a convolution along one axis, "
+         "padding 'valid' or 'same' (TensorFlow's rule).",
+    solution=output_size,
+    wrong={
+        "+1 forgotten": lambda size, kernel, stride, padding: (
+            -(-size // stride) if padding == "same" else (size - kernel) // stride),
+        "'same' rounds down": lambda size, kernel, stride, padding: (
+            size // stride if padding == "same" else (size - kernel) // stride + 1),
+    },
+    inputs=lambda rng: [dict(size=s, kernel=k, stride=st, padding=p) for s, k, st, p in _SIZES],
+    reference=lambda size, kernel, stride, padding: np.int64(ref.conv_output_size(size, kernel, stride, padding)),
+))
+
+
+def conv2d_strided(x, kernel, bias, stride):
+    """Worked solution of 1.3.1-strided-conv: ``Conv2D`` with ``padding="valid"``, written as the formula.
+
+    ``y[n, i, j, o] = b[o] + sum_{u, v, c} x[n, s*i + u, s*j + v, c] K[u, v, c, o]``.
+    x: ``(N, H, W, C_in)``; kernel: ``(kh, kw, C_in, C_out)``; bias: ``(C_out,)``;
+    stride: an int. Returns ``(N, (H - kh) // s + 1, (W - kw) // s + 1, C_out)``.
+    """
+    kh, kw, _, c_out = kernel.shape
+    h_out = (x.shape[1] - kh) // stride + 1
+    w_out = (x.shape[2] - kw) // stride + 1
+    y = np.zeros((x.shape[0], h_out, w_out, c_out))
+    for i in range(h_out):
+        for j in range(w_out):
+            window = x[:, stride * i: stride * i + kh, stride * j: stride * j + kw, :]  # (N, kh, kw, C_in)
+            y[:, i, j, :] = np.tensordot(window, kernel, axes=3) + bias
+    return y
+
+
+def _conv_off_by_one(x, kernel, bias, stride):
+    kh, kw, _, c_out = kernel.shape
+    rows = range(0, x.shape[1] - kh, stride)  # misses the last window
+    cols = range(0, x.shape[2] - kw, stride)
+    y = np.zeros((x.shape[0], len(rows), len(cols), c_out))
+    for a, i in enumerate(rows):
+        for b, j in enumerate(cols):
+            y[:, a, b, :] = np.tensordot(x[:, i:i + kh, j:j + kw, :], kernel, axes=3) + bias
+    return y
+
+
+def _conv_inputs(rng):
+    cases = [((1, 5, 5, 1), (3, 3, 1, 1), 1), ((2, 7, 7, 3), (3, 3, 3, 4), 2), ((1, 8, 6, 2), (2, 3, 2, 3), 3),
+             ((3, 6, 6, 3), (1, 1, 3, 2), 2), ((1, 9, 9, 2), (3, 3, 2, 2), 2)]
+    return [dict(x=normal(rng, *xs), kernel=normal(rng, *ks), bias=normal(rng, ks[-1]), stride=s) for xs, ks, s in cases]
+
+
+register(Exercise(
+    id="1.3.1-strided-conv", chapter="1.3.1", kind="function",
+    signature="conv2d(x, kernel, bias, stride)",
+    task="Write conv2d(x, kernel, bias, stride) for x (N, H, W, C_in), kernel (kh, kw, C_in, C_out), bias (C_out,), "
+         "an int stride and no padding, equal to keras.layers.Conv2D(padding='valid').",
+    solution=conv2d_strided,
+    wrong={
+        "off-by-one: the last window is missed": _conv_off_by_one,
+        "missing bias": lambda x, kernel, bias, stride: conv2d_strided(x, kernel, np.zeros_like(bias), stride),
+        "kernel flipped (a true convolution)": lambda x, kernel, bias, stride: conv2d_strided(
+            x, kernel[::-1, ::-1], bias, stride),
+    },
+    inputs=_conv_inputs,
+    reference=lambda x, kernel, bias, stride: ref.conv2d(x, kernel, bias, stride=stride, padding="valid"),
+))
+
+
+def dilate_kernel(kernel, dilation):
+    """A ``(kh, kw, C_in, C_out)`` kernel with ``dilation - 1`` zero rows and columns between its taps."""
+    kh, kw, c_in, c_out = kernel.shape
+    big = np.zeros(((kh - 1) * dilation + 1, (kw - 1) * dilation + 1, c_in, c_out), dtype=kernel.dtype)
+    big[::dilation, ::dilation] = kernel
+    return big
+
+
+def conv2d_dilated(x, kernel, dilation):
+    """Worked solution of 1.3.1-dilated-conv: ``Conv2D(dilation_rate=d, padding="valid", use_bias=False)``.
+
+    ``y[n, i, j, o] = sum_{u, v, c} x[n, i + d*u, j + d*v, c] K[u, v, c, o]``; the
+    window spans ``d*(k - 1) + 1`` pixels. x: ``(N, H, W, C_in)``; kernel:
+    ``(kh, kw, C_in, C_out)``; returns ``(N, H - d*(kh-1), W - d*(kw-1), C_out)``.
+    """
+    kh, kw, _, c_out = kernel.shape
+    h_out = x.shape[1] - dilation * (kh - 1)
+    w_out = x.shape[2] - dilation * (kw - 1)
+    y = np.zeros((x.shape[0], h_out, w_out, c_out))
+    for u in range(kh):
+        for v in range(kw):
+            patch = x[:, dilation * u: dilation * u + h_out, dilation * v: dilation * v + w_out, :]
+            y += patch @ kernel[u, v]
+    return y
+
+
+def _dilated_inputs(rng):
+    cases = [((1, 5, 5, 1), (3, 3, 1, 1), 1), ((2, 7, 7, 2), (3, 3, 2, 3), 2), ((1, 9, 8, 3), (2, 3, 3, 2), 3),
+             ((1, 11, 11, 1), (3, 3, 1, 2), 4)]
+    return [dict(x=normal(rng, *xs), kernel=normal(rng, *ks), dilation=d) for xs, ks, d in cases]
+
+
+register(Exercise(
+    id="1.3.1-dilated-conv", chapter="1.3.1", kind="function",
+    signature="conv2d_dilated(x, kernel, dilation)",
+    task="Write conv2d_dilated(x, kernel, dilation): a stride-1 'valid' convolution without bias whose kernel taps "
+         "are dilation pixels apart, equal to keras.layers.Conv2D(dilation_rate=dilation).",
+    solution=conv2d_dilated,
+    wrong={
+        "dilation ignored": lambda x, kernel, dilation: ref.conv2d(x, kernel),
+        "gap of dilation zeros (taps dilation + 1 apart)": lambda x, kernel, dilation: ref.conv2d(
+            x, dilate_kernel(kernel, dilation + 1)),
+    },
+    inputs=_dilated_inputs,
+    reference=lambda x, kernel, dilation: ref.conv2d(x, dilate_kernel(kernel, dilation)),
+))
+
+
+def max_pool2d(x, pool_size, stride):
+    """Worked solution of 1.3.1-max-pool: ``MaxPooling2D(pool_size, strides=stride, padding="valid")``.
+
+    x: ``(N, H, W, C)``; returns ``(N, (H - p) // s + 1, (W - p) // s + 1, C)``.
+    """
+    h_out = (x.shape[1] - pool_size) // stride + 1
+    w_out = (x.shape[2] - pool_size) // stride + 1
+    y = np.empty((x.shape[0], h_out, w_out, x.shape[3]))
+    for i in range(h_out):
+        for j in range(w_out):
+            window = x[:, stride * i: stride * i + pool_size, stride * j: stride * j + pool_size, :]
+            y[:, i, j, :] = window.max(axis=(1, 2))
+    return y
+
+
+def _avg_pool(x, pool_size, stride):
+    h_out = (x.shape[1] - pool_size) // stride + 1
+    w_out = (x.shape[2] - pool_size) // stride + 1
+    return np.stack([np.stack([x[:, stride * i: stride * i + pool_size, stride * j: stride * j + pool_size].mean(axis=(1, 2))
+                               for j in range(w_out)], axis=1) for i in range(h_out)], axis=1)
+
+
+register(Exercise(
+    id="1.3.1-max-pool", chapter="1.3.1", kind="function",
+    signature="max_pool2d(x, pool_size, stride)",
+    task="Write max_pool2d(x, pool_size, stride) for x (N, H, W, C), square windows and no padding, equal to "
+         "keras.layers.MaxPooling2D(pool_size, strides=stride).",
+    solution=max_pool2d,
+    wrong={
+        "average instead of max": _avg_pool,
+        "stride ignored (windows never overlap)": lambda x, pool_size, stride: max_pool2d(x, pool_size, pool_size),
+    },
+    inputs=lambda rng: [dict(x=normal(rng, *s), pool_size=p, stride=st) for s, p, st in
+                        [((1, 4, 4, 1), 2, 2), ((2, 7, 7, 3), 3, 2), ((1, 9, 6, 2), 2, 1), ((3, 5, 5, 4), 3, 1)]],
+    reference=lambda x, pool_size, stride: ref.max_pool2d(x, pool_size, stride),
+))
+
+
+# 1.3.2 Recurrence --------------------------------------------------------------
+
+
+def rnn_forward(xs, w, u, b):
+    """Worked solution of 1.3.2-rnn-forward: ``h_t = tanh(x_t W + h_{t-1} U + b)``, ``h_0 = 0``.
+
+    Keras ``SimpleRNN`` layouts: xs ``(N, T, d)``, w ``(d, n)`` (``kernel``),
+    u ``(n, n)`` (``recurrent_kernel``), b ``(n,)``. Returns every state, ``(N, T, n)``.
+    """
+    h = np.zeros((xs.shape[0], w.shape[1]))
+    states = []
+    for t in range(xs.shape[1]):
+        h = np.tanh(xs[:, t] @ w + h @ u + b)
+        states.append(h)
+    return np.stack(states, axis=1)
+
+
+def _rnn_inputs(rng):
+    cases = [(1, 1, 3, 2), (2, 5, 4, 3), (3, 7, 2, 5), (1, 32, 6, 4)]
+    return [dict(xs=normal(rng, n, t, d), w=normal(rng, d, k, scale=0.7), u=normal(rng, k, k, scale=0.7),
+                 b=normal(rng, k, scale=0.5)) for n, t, d, k in cases]
+
+
+register(Exercise(
+    id="1.3.2-rnn-forward", chapter="1.3.2", kind="function",
+    signature="rnn_forward(xs, w, u, b)",
+    task="Write rnn_forward(xs, w, u, b) returning every hidden state (N, T, units) of h_t = tanh(x_t W + h_{t-1} U + b), "
+         "h_0 = 0, in keras.layers.SimpleRNN's weight layout.",
+    solution=rnn_forward,
+    wrong={
+        "recurrent weights transposed": lambda xs, w, u, b: rnn_forward(xs, w, u.T, b),
+        "missing bias": lambda xs, w, u, b: rnn_forward(xs, w, u, np.zeros_like(b)),
+        "previous state forgotten": lambda xs, w, u, b: np.tanh(xs @ w + b),
+    },
+    inputs=_rnn_inputs,
+    reference=lambda xs, w, u, b: ref.rnn_forward(xs, w, u, b),
+))
+
+
+def lstm_step(x, h, c, kernel, recurrent_kernel, bias):
+    """Worked solution of 1.3.2-lstm-step: one step of ``keras.layers.LSTM``.
+
+    Keras stacks the four gates in the order input ``i``, forget ``f``, cell
+    candidate ``g``, output ``o`` along the last axis of kernel ``(d, 4n)``,
+    recurrent_kernel ``(n, 4n)`` and bias ``(4n,)``::
+
+        z = x W + h U + b;  i, f, o = sigmoid(z_i), sigmoid(z_f), sigmoid(z_o);  g = tanh(z_g)
+        c' = f * c + i * g;  h' = o * tanh(c')
+
+    x: ``(N, d)``; h, c: ``(N, n)``. Returns ``(h', c')``, each ``(N, n)``.
+    """
+    z = x @ kernel + h @ recurrent_kernel + bias
+    zi, zf, zg, zo = np.split(z, 4, axis=-1)
+    sigmoid = lambda a: 1.0 / (1.0 + np.exp(-a))  # noqa: E731
+    c_new = sigmoid(zf) * c + sigmoid(zi) * np.tanh(zg)
+    h_new = sigmoid(zo) * np.tanh(c_new)
+    return h_new, c_new
+
+
+def _lstm_wrong_order(x, h, c, kernel, recurrent_kernel, bias):
+    z = x @ kernel + h @ recurrent_kernel + bias
+    zi, zf, zo, zg = np.split(z, 4, axis=-1)  # i, f, o, g: the order of many textbooks, not of Keras
+    c_new = ref.sigmoid(zf) * c + ref.sigmoid(zi) * np.tanh(zg)
+    return ref.sigmoid(zo) * np.tanh(c_new), c_new
+
+
+def _lstm_no_tanh(x, h, c, kernel, recurrent_kernel, bias):
+    z = x @ kernel + h @ recurrent_kernel + bias
+    zi, zf, zg, zo = np.split(z, 4, axis=-1)
+    c_new = ref.sigmoid(zf) * c + ref.sigmoid(zi) * np.tanh(zg)
+    return ref.sigmoid(zo) * c_new, c_new
+
+
+def _lstm_inputs(rng):
+    cases = [(1, 3, 2), (4, 5, 3), (2, 1, 6)]
+    return [dict(x=normal(rng, n, d), h=normal(rng, n, k, scale=0.5), c=normal(rng, n, k),
+                 kernel=normal(rng, d, 4 * k, scale=0.6), recurrent_kernel=normal(rng, k, 4 * k, scale=0.6),
+                 bias=normal(rng, 4 * k, scale=0.5)) for n, d, k in cases]
+
+
+register(Exercise(
+    id="1.3.2-lstm-step", chapter="1.3.2", kind="function", returns="a pair (h, c) of arrays",
+    signature="lstm_step(x, h, c, kernel, recurrent_kernel, bias)",
+    task="Write lstm_step(x, h, c, kernel, recurrent_kernel, bias) returning (h_new, c_new), one step of "
+         "keras.layers.LSTM with its weights copied (gates stacked i, f, g, o).",
+    solution=lstm_step,
+    wrong={"gates in the order i, f, o, g": _lstm_wrong_order, "h = o * c (tanh of the cell forgotten)": _lstm_no_tanh},
+    inputs=_lstm_inputs,
+    reference=lstm_step,
+))
+
+
+def recurrent_params(d_in, units, kind):
+    """Worked solution of 1.3.2-recurrent-params: parameters of ``SimpleRNN`` or ``LSTM``.
+
+    One transform has a kernel ``(d_in, units)``, a recurrent kernel
+    ``(units, units)`` and a bias ``(units,)``; an LSTM has four (its gates).
+    """
+    one = d_in * units + units * units + units
+    return one * (4 if kind == "lstm" else 1)
+
+
+register(Exercise(
+    id="1.3.2-recurrent-params", chapter="1.3.2", kind="function", returns="an int (parameters)",
+    signature="recurrent_params(d_in, units, kind)",
+    task="Write recurrent_params(d_in, units, kind), the parameter count of keras.layers.SimpleRNN (kind='simple') "
+         "or LSTM (kind='lstm') with units units on inputs of d_in features.",
+    solution=recurrent_params,
+    wrong={
+        "an LSTM counted as one transform": lambda d_in, units, kind: d_in * units + units * units + units,
+        "recurrent kernel counted as (d_in, units)": lambda d_in, units, kind: (
+            (2 * d_in * units + units) * (4 if kind == "lstm" else 1)),
+    },
+    inputs=lambda rng: [dict(d_in=d, units=n, kind=k) for d, n, k in
+                        [(96, 16, "simple"), (96, 128, "lstm"), (3, 7, "lstm"), (5, 5, "simple"), (1, 1, "lstm")]],
+    reference=lambda d_in, units, kind: np.int64(recurrent_params(d_in, units, kind)),
+))
+
+
+# 1.3.3 Attention ---------------------------------------------------------------
+
+
+def attention(q, k, v):
+    """Worked solution of 1.3.3-attention: ``softmax(Q K^T / sqrt(d_k)) V``.
+
+    q: ``(..., T_q, d_k)``; k: ``(..., T_k, d_k)``; v: ``(..., T_k, d_v)``;
+    returns ``(..., T_q, d_v)``. The softmax runs over the keys (last axis).
+    """
+    scores = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
+    scores = scores - scores.max(axis=-1, keepdims=True)
+    weights = np.exp(scores)
+    weights = weights / weights.sum(axis=-1, keepdims=True)
+    return weights @ v
+
+
+def _attention_no_scale(q, k, v):
+    return ref.softmax(q @ np.swapaxes(k, -1, -2), axis=-1) @ v
+
+
+def _attention_query_axis(q, k, v):
+    return ref.softmax(q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1]), axis=-2) @ v
+
+
+def _attention_inputs(rng):
+    cases = [((4, 8), (4, 8), (4, 5)), ((2, 6, 16), (2, 9, 16), (2, 9, 3)), ((3, 2, 5, 4), (3, 2, 5, 4), (3, 2, 5, 4)),
+             ((1, 1, 64), (1, 7, 64), (1, 7, 2))]
+    return [dict(q=normal(rng, *qs), k=normal(rng, *ks), v=normal(rng, *vs)) for qs, ks, vs in cases]
+
+
+register(Exercise(
+    id="1.3.3-attention", chapter="1.3.3", kind="function",
+    signature="attention(q, k, v)",
+    task="Write attention(q, k, v) = softmax(Q K^T / sqrt(d_k)) V for q (..., T_q, d_k), k (..., T_k, d_k), "
+         "v (..., T_k, d_v), returning (..., T_q, d_v).",
+    solution=attention,
+    wrong={
+        "1/sqrt(d_k) forgotten": _attention_no_scale,
+        "softmax over the queries": _attention_query_axis,
+        "divided by d_k instead of sqrt(d_k)": lambda q, k, v: attention(q / np.sqrt(q.shape[-1]), k, v),
+    },
+    inputs=_attention_inputs,
+    reference=lambda q, k, v: ref.scaled_dot_product_attention(q, k, v)[0],
+))
+
+
+def causal_attention(q, k, v):
+    """Worked solution of 1.3.3-causal-attention: token ``i`` attends to tokens ``j <= i`` only.
+
+    q, k: ``(N, T, d_k)``; v: ``(N, T, d_v)``; returns ``(N, T, d_v)``. The
+    masked scores are set to ``-inf`` before the softmax, so they get weight 0.
+    """
+    t = q.shape[-2]
+    scores = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1])
+    scores = np.where(np.tril(np.ones((t, t), dtype=bool)), scores, -np.inf)
+    weights = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    return weights / weights.sum(axis=-1, keepdims=True) @ v
+
+
+def _causal_strict(q, k, v):
+    t = q.shape[-2]
+    return ref.scaled_dot_product_attention(q, k, v, mask=np.tril(np.ones((t, t), dtype=bool), -1))[0]
+
+
+def _causal_future(q, k, v):
+    t = q.shape[-2]
+    return ref.scaled_dot_product_attention(q, k, v, mask=np.triu(np.ones((t, t), dtype=bool)))[0]
+
+
+register(Exercise(
+    id="1.3.3-causal-attention", chapter="1.3.3", kind="function",
+    signature="causal_attention(q, k, v)",
+    task="Write causal_attention(q, k, v) for q, k (N, T, d_k) and v (N, T, d_v): scaled dot-product attention in "
+         "which token i may attend only to tokens j <= i.",
+    solution=causal_attention,
+    wrong={
+        "mask without the diagonal (j < i)": _causal_strict,
+        "mask the wrong way round (j >= i)": _causal_future,
+        "no mask": lambda q, k, v: ref.scaled_dot_product_attention(q, k, v)[0],
+    },
+    inputs=lambda rng: [dict(q=normal(rng, n, t, d), k=normal(rng, n, t, d), v=normal(rng, n, t, e))
+                        for n, t, d, e in [(1, 1, 4, 2), (2, 5, 8, 3), (1, 9, 16, 16)]],
+    reference=lambda q, k, v: ref.scaled_dot_product_attention(
+        q, k, v, mask=np.tril(np.ones((q.shape[-2],) * 2, dtype=bool)))[0],
+))
+
+
+def multi_head_attention(x, wq, wk, wv, wo):
+    """Worked solution of 1.3.3-multi-head: :class:`cvtutor.layers.SelfAttention` without biases, in NumPy.
+
+    x: ``(N, T, d_model)``; wq, wk: ``(d_model, heads, d_k)``; wv:
+    ``(d_model, heads, d_v)``; wo: ``(heads, d_v, d_out)`` (the layouts of
+    ``keras.layers.MultiHeadAttention``). Each head attends with scale
+    ``1 / sqrt(d_k)``; the heads' outputs are concatenated and projected by
+    ``wo``. Returns ``(N, T, d_out)``.
+    """
+    q = np.einsum("ntd,dhk->nhtk", x, wq)
+    k = np.einsum("ntd,dhk->nhtk", x, wk)
+    v = np.einsum("ntd,dhk->nhtk", x, wv)
+    heads = attention(q, k, v)  # (N, heads, T, d_v)
+    return np.einsum("nhtv,hvo->nto", heads, wo)
+
+
+def _mha_wrong_scale(x, wq, wk, wv, wo):
+    heads, d_k = wq.shape[1:]
+    q = np.einsum("ntd,dhk->nhtk", x, wq) * np.sqrt(d_k) / np.sqrt(heads * d_k)  # scaled by sqrt(heads * d_k)
+    k = np.einsum("ntd,dhk->nhtk", x, wk)
+    v = np.einsum("ntd,dhk->nhtk", x, wv)
+    return np.einsum("nhtv,hvo->nto", attention(q, k, v), wo)
+
+
+def _mha_inputs(rng):
+    cases = [(1, 4, 6, 2, 3, 3, 6), (2, 5, 8, 4, 2, 5, 8), (1, 1, 4, 1, 4, 4, 3)]
+    return [dict(x=normal(rng, n, t, d), wq=normal(rng, d, h, k), wk=normal(rng, d, h, k), wv=normal(rng, d, h, dv),
+                 wo=normal(rng, h, dv, do)) for n, t, d, h, k, dv, do in cases]
+
+
+register(Exercise(
+    id="1.3.3-multi-head", chapter="1.3.3", kind="function",
+    signature="multi_head_attention(x, wq, wk, wv, wo)",
+    task="Write multi_head_attention(x, wq, wk, wv, wo) for x (N, T, d_model), wq/wk (d_model, heads, d_k), "
+         "wv (d_model, heads, d_v), wo (heads, d_v, d_out): SelfAttention(use_bias=False) with these weights.",
+    solution=multi_head_attention,
+    wrong={
+        "scaled by sqrt(heads * d_k) instead of sqrt(d_k)": _mha_wrong_scale,
+        "heads averaged instead of projected by W_O": lambda x, wq, wk, wv, wo: multi_head_attention(
+            x, wq, wk, wv, np.broadcast_to(wo.mean(axis=0, keepdims=True), wo.shape)),
+    },
+    inputs=_mha_inputs,
+    reference=multi_head_attention,
+))
+
+
+def attention_params():
+    """Worked solution of 1.3.3-attention-params: ``SelfAttention(num_heads=4, key_dim=16)`` on 48-feature tokens.
+
+    The query, key and value projections are each ``48 x (4 * 16)`` weights plus
+    ``4 * 16`` biases; the output projection ``(4 * 16) x 48`` plus 48.
+    """
+    return 3 * (48 * 4 * 16 + 4 * 16) + 4 * 16 * 48 + 48
+
+
+@cache
+def _self_attention_params():
+    from cvtutor.layers import SelfAttention
+
+    layer = SelfAttention(num_heads=4, key_dim=16)
+    layer.build((None, 64, 48))
+    return int(sum(math.prod(w.shape) for w in layer.weights))
+
+
+register(Exercise(
+    id="1.3.3-attention-params", chapter="1.3.3", kind="value", returns="an int (parameters)",
+    task="Count by hand the parameters of SelfAttention(num_heads=4, key_dim=16) on the chapter's 64 tokens of "
+         "48 features (the token count does not matter: say why).",
+    solution=attention_params,
+    wrong={
+        "biases forgotten": lambda: 3 * 48 * 64 + 64 * 48,
+        "per-token weights (times 64 tokens)": lambda: 64 * attention_params(),
+    },
+    reference=_self_attention_params,
+))

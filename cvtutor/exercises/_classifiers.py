@@ -1,0 +1,376 @@
+"""Exercises of chapters 1.4.1-1.4.3 (the CNN, RNN and attention classifiers).
+
+The references are NumPy (``tests/test_exercises.py`` checks each against the
+Keras layer or loss it stands for) or :mod:`cvtutor.metrics`; parameter and
+multiply-add counts are read from the package's models (Keras is imported
+then, once).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+
+from cvtutor import metrics
+from cvtutor import reference as ref
+from cvtutor.exercises._basics import keras_params, normal
+from cvtutor.exercises._core import Exercise, register
+
+
+def log_softmax(logits, axis=-1):
+    """``log(softmax(logits))`` without overflow: ``z - max - log(sum(exp(z - max)))``."""
+    shifted = logits - logits.max(axis=axis, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+
+# 1.4.1 CNN classifier ----------------------------------------------------------
+
+
+def sparse_cross_entropy(logits, labels):
+    """Worked solution of 1.4.1-cross-entropy: ``SparseCategoricalCrossentropy(from_logits=True)``.
+
+    logits: ``(N, K)``; labels: ``(N,)`` ints in ``[0, K)``. Returns the mean
+    over the batch of ``-log softmax(logits)[label]`` (nats), a scalar,
+    computed stably (logits of 1000 must not overflow).
+    """
+    return -log_softmax(logits)[np.arange(len(labels)), labels].mean()
+
+
+def _ce_twice(logits, labels):
+    probs = ref.softmax(logits)  # the article: a softmax output, then from_logits=True
+    return sparse_cross_entropy(probs, labels)
+
+
+def _ce_naive(logits, labels):
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        p = np.exp(logits) / np.exp(logits).sum(axis=-1, keepdims=True)
+        return -np.log(p[np.arange(len(labels)), labels]).mean()
+
+
+def _ce_inputs(rng):
+    out = []
+    for n, k, scale in [(1, 10, 1.0), (8, 10, 3.0), (5, 3, 1.0), (4, 10, 1000.0)]:
+        out.append(dict(logits=normal(rng, n, k, scale=scale), labels=rng.integers(0, k, n)))
+    return out
+
+
+register(Exercise(
+    id="1.4.1-cross-entropy", chapter="1.4.1", kind="function", returns="a number (the mean loss)",
+    signature="sparse_cross_entropy(logits, labels)",
+    task="Write sparse_cross_entropy(logits, labels): the mean cross-entropy of logits (N, K) against integer "
+         "labels (N,), equal to SparseCategoricalCrossentropy(from_logits=True) and finite for logits of 1000.",
+    solution=sparse_cross_entropy,
+    wrong={
+        "softmax applied twice (the article's defect)": _ce_twice,
+        "exp without subtracting the maximum (overflows)": _ce_naive,
+        "summed over the batch instead of averaged": lambda logits, labels: len(labels) * sparse_cross_entropy(
+            logits, labels),
+    },
+    inputs=_ce_inputs,
+    reference=lambda logits, labels: np.float64(sparse_cross_entropy(logits, labels)),
+))
+
+
+def confusion_matrix(y_true, y_pred, num_classes):
+    """Worked solution of 1.4.1-confusion-matrix: ``counts[i, j]`` = images of class ``i`` predicted as ``j``.
+
+    y_true, y_pred: ``(N,)`` ints in ``[0, num_classes)``; returns
+    ``(num_classes, num_classes)`` ints, rows the true class (scikit-learn's layout).
+    """
+    counts = np.zeros((num_classes, num_classes), dtype=np.int64)
+    np.add.at(counts, (y_true, y_pred), 1)
+    return counts
+
+
+def _confusion_inputs(rng):
+    out = [dict(y_true=np.array([0, 1, 1, 2]), y_pred=np.array([0, 2, 1, 1]), num_classes=3)]
+    for n, k in [(50, 10), (1, 4), (30, 5)]:
+        y_true = rng.integers(0, k - 1, n)  # the last class never occurs
+        out.append(dict(y_true=y_true, y_pred=np.where(rng.random(n) < 0.6, y_true, rng.integers(0, k, n)),
+                        num_classes=k))
+    return out
+
+
+register(Exercise(
+    id="1.4.1-confusion-matrix", chapter="1.4.1", kind="function", returns="an int array (num_classes, num_classes)",
+    signature="confusion_matrix(y_true, y_pred, num_classes)",
+    task="Write confusion_matrix(y_true, y_pred, num_classes): counts[i, j] = the test images of true class i "
+         "predicted as class j.",
+    solution=confusion_matrix,
+    wrong={
+        "transposed (rows the prediction)": lambda y_true, y_pred, num_classes: confusion_matrix(
+            y_pred, y_true, num_classes),
+        "sized by the classes present": lambda y_true, y_pred, num_classes: confusion_matrix(
+            y_true, y_pred, int(max(y_true.max(), y_pred.max())) + 1),
+    },
+    inputs=_confusion_inputs,
+    reference=lambda y_true, y_pred, num_classes: metrics.confusion_counts(y_true, y_pred, num_classes),
+))
+
+
+def batchnorm_inference(x, gamma, beta, mean, variance, epsilon):
+    """Worked solution of 1.4.1-batchnorm: ``BatchNormalization`` at inference (``training=False``).
+
+    ``gamma * (x - mean) / sqrt(variance + epsilon) + beta``, per channel (the
+    last axis). x: ``(N, H, W, C)``; gamma, beta, mean, variance: ``(C,)``
+    (the moving averages). Returns the shape of ``x``.
+    """
+    return gamma * (x - mean) / np.sqrt(variance + epsilon) + beta
+
+
+def _bn_inputs(rng):
+    out = []
+    for shape, eps in [((1, 2, 2, 3), 1e-3), ((4, 5, 5, 8), 1e-3), ((2, 3, 1, 1), 1e-2)]:
+        c = shape[-1]
+        out.append(dict(x=normal(rng, *shape, scale=2.0), gamma=normal(rng, c), beta=normal(rng, c),
+                        mean=normal(rng, c), variance=rng.uniform(0.005, 1.0, c), epsilon=eps))
+    return out
+
+
+register(Exercise(
+    id="1.4.1-batchnorm", chapter="1.4.1", kind="function",
+    signature="batchnorm_inference(x, gamma, beta, mean, variance, epsilon)",
+    task="Write batchnorm_inference(x, gamma, beta, mean, variance, epsilon): what BatchNormalization computes at "
+         "test time from its moving mean and variance, per channel of x (N, H, W, C).",
+    solution=batchnorm_inference,
+    wrong={
+        "epsilon forgotten": lambda x, gamma, beta, mean, variance, epsilon: gamma * (x - mean) / np.sqrt(variance) + beta,
+        "divided by the variance, not its square root": lambda x, gamma, beta, mean, variance, epsilon: (
+            gamma * (x - mean) / (variance + epsilon) + beta),
+        "this batch's statistics (training mode)": lambda x, gamma, beta, mean, variance, epsilon: batchnorm_inference(
+            x, gamma, beta, x.mean(axis=(0, 1, 2)), x.var(axis=(0, 1, 2)), epsilon),
+    },
+    inputs=_bn_inputs,
+    reference=batchnorm_inference,
+))
+
+
+def smoothed_cross_entropy(logits, labels, smoothing):
+    """Worked solution of 1.4.1-label-smoothing: :class:`cvtutor.losses.SmoothedSparseCrossentropy`, in NumPy.
+
+    The target is ``(1 - s) * one_hot(label) + s / K``; the loss is its cross-
+    entropy with ``softmax(logits)``, averaged over the batch. logits
+    ``(N, K)``; labels ``(N,)``; smoothing ``s`` in [0, 1).
+    """
+    log_p = log_softmax(logits)
+    picked = log_p[np.arange(len(labels)), labels]
+    return (-(1 - smoothing) * picked - smoothing * log_p.mean(axis=-1)).mean()
+
+
+def _smoothing_other_classes(logits, labels, smoothing):
+    k = logits.shape[-1]
+    target = np.full(logits.shape, smoothing / (k - 1))
+    target[np.arange(len(labels)), labels] = 1 - smoothing  # s spread over the other K - 1 classes only
+    return -(target * log_softmax(logits)).sum(axis=-1).mean()
+
+
+register(Exercise(
+    id="1.4.1-label-smoothing", chapter="1.4.1", kind="function", returns="a number (the mean loss)",
+    signature="smoothed_cross_entropy(logits, labels, smoothing)",
+    task="Write smoothed_cross_entropy(logits, labels, smoothing): cross-entropy against the target "
+         "(1 - s) one_hot(label) + s / K, averaged over the batch (Keras's label_smoothing).",
+    solution=smoothed_cross_entropy,
+    wrong={
+        "s spread over the other K - 1 classes": _smoothing_other_classes,
+        "smoothing ignored": lambda logits, labels, smoothing: sparse_cross_entropy(logits, labels),
+    },
+    inputs=lambda rng: [dict(logits=normal(rng, n, k, scale=2.0), labels=rng.integers(0, k, n), smoothing=s)
+                        for n, k, s in [(1, 10, 0.1), (6, 10, 0.2), (4, 3, 0.0), (5, 4, 0.5)]],
+    reference=lambda logits, labels, smoothing: np.float64(smoothed_cross_entropy(logits, labels, smoothing)),
+))
+
+
+# 1.4.2 RNN classifier ----------------------------------------------------------
+
+
+def image_to_rows(images):
+    """Worked solution of 1.4.2-rows: ``keras.layers.Reshape((H, W * C))``.
+
+    images: ``(N, H, W, C)``; returns ``(N, H, W * C)``: time step ``t`` is
+    row ``t``, its pixels left to right, each pixel's channels together.
+    """
+    n, h, w, c = images.shape
+    return images.reshape(n, h, w * c)
+
+
+register(Exercise(
+    id="1.4.2-rows", chapter="1.4.2", kind="function",
+    signature="image_to_rows(images)",
+    task="Write image_to_rows(images): images (N, H, W, C) as sequences (N, H, W*C), one row per time step, "
+         "as keras.layers.Reshape((H, W * C)) gives them to the LSTM.",
+    solution=image_to_rows,
+    wrong={
+        "columns instead of rows": lambda images: image_to_rows(images.transpose(0, 2, 1, 3)),
+        "channels grouped (all red, then green, then blue)": lambda images: images.transpose(0, 1, 3, 2).reshape(
+            images.shape[0], images.shape[1], -1),
+    },
+    inputs=lambda rng: [dict(images=rng.integers(0, 256, s).astype(np.uint8)) for s in
+                        [(1, 32, 32, 3), (2, 5, 5, 3), (3, 4, 6, 2), (1, 1, 7, 1)]],
+    reference=image_to_rows,
+))
+
+
+def rnn_params():
+    """Worked solution of 1.4.2-rnn-params: the parameters of :func:`cvtutor.models.build_rnn`.
+
+    An LSTM of 128 units on 96 features per row has four gates, each with a
+    ``96 x 128`` kernel, a ``128 x 128`` recurrent kernel and 128 biases; the
+    logits layer reads the last state.
+    """
+    lstm = 4 * (96 * 128 + 128 * 128 + 128)
+    logits = 128 * 10 + 10
+    return lstm + logits
+
+
+register(Exercise(
+    id="1.4.2-rnn-params", chapter="1.4.2", kind="value", returns="an int (parameters)",
+    task="Count by hand the parameters of the chapter's RNN classifier, build_rnn() (32 rows of 96 features, "
+         "LSTM(128), 10 logits).",
+    solution=rnn_params,
+    wrong={
+        "one transform instead of four gates": lambda: (96 * 128 + 128 * 128 + 128) + 128 * 10 + 10,
+        "a weight per time step (times 32)": lambda: 32 * 4 * (96 * 128 + 128 * 128 + 128) + 1290,
+    },
+    reference=lambda: keras_params("build_rnn"),
+))
+
+
+def rnn_multiply_adds():
+    """Worked solution of 1.4.2-rnn-macs: multiply-adds of one forward pass of ``build_rnn()`` on one image.
+
+    At each of the 32 steps, the LSTM's four gates multiply the row (96) by
+    their kernels and the state (128) by their recurrent kernels; the logits
+    layer multiplies the last state once. Biases and activations count zero
+    (:mod:`cvtutor.flops`).
+    """
+    return 32 * 4 * (96 * 128 + 128 * 128) + 128 * 10
+
+
+@cache
+def _rnn_macs():
+    from cvtutor import flops, models
+
+    return int(flops.multiply_adds(models.build_rnn()))
+
+
+register(Exercise(
+    id="1.4.2-rnn-macs", chapter="1.4.2", kind="value", returns="an int (multiply-adds)",
+    task="Count by hand the multiply-adds of one forward pass of build_rnn() on one 32x32x3 image "
+         "(as cvtutor.flops counts them: weight products only).",
+    solution=rnn_multiply_adds,
+    wrong={
+        "one step instead of 32": lambda: 4 * (96 * 128 + 128 * 128) + 128 * 10,
+        "FLOPs (2 per multiply-add)": lambda: 2 * rnn_multiply_adds(),
+    },
+    reference=_rnn_macs,
+))
+
+
+# 1.4.3 Attention classifier ----------------------------------------------------
+
+
+def patchify(images, patch_size):
+    """Worked solution of 1.4.3-patchify: images as tokens, one per ``p x p`` patch.
+
+    images: ``(N, H, W, C)`` with ``p`` dividing ``H`` and ``W``; returns
+    ``(N, (H/p) * (W/p), p * p * C)``: patches numbered row by row, each
+    flattened in (row, column, channel) order, the layout of a ``Conv2D``
+    kernel, so ``patchify(x, p) @ kernel.reshape(-1, dim) + bias`` is what
+    :class:`cvtutor.layers.PatchEmbedding` computes.
+    """
+    n, h, w, c = images.shape
+    p = patch_size
+    grid = images.reshape(n, h // p, p, w // p, p, c).transpose(0, 1, 3, 2, 4, 5)
+    return grid.reshape(n, (h // p) * (w // p), p * p * c)
+
+
+def _patchify_by_columns(images, patch_size):
+    n, h, w, c = images.shape
+    p = patch_size
+    grid = images.reshape(n, h // p, p, w // p, p, c).transpose(0, 3, 1, 2, 4, 5)  # grid columns first
+    return grid.reshape(n, (h // p) * (w // p), p * p * c)
+
+
+register(Exercise(
+    id="1.4.3-patchify", chapter="1.4.3", kind="function",
+    signature="patchify(images, patch_size)",
+    task="Write patchify(images, patch_size): (N, H, W, C) images as (N, T, p*p*C) tokens, patches row by row, "
+         "each flattened (row, column, channel) as PatchEmbedding's convolution reads it.",
+    solution=patchify,
+    wrong={
+        "reshape without the transpose": lambda images, patch_size: images.reshape(
+            images.shape[0], -1, patch_size * patch_size * images.shape[-1]),
+        "patches numbered column by column": _patchify_by_columns,
+    },
+    inputs=lambda rng: [dict(images=normal(rng, *s), patch_size=p) for s, p in
+                        [((1, 32, 32, 3), 4), ((2, 6, 4, 1), 2), ((1, 9, 6, 2), 3), ((3, 4, 4, 3), 4)]],
+    reference=patchify,
+))
+
+
+def layer_norm(x, gamma, beta, epsilon):
+    """Worked solution of 1.4.3-layer-norm: ``keras.layers.LayerNormalization(epsilon=epsilon)``.
+
+    Each token (the last axis) is normalized by its own mean and (biased)
+    variance, then scaled by ``gamma`` and shifted by ``beta``. x: ``(N, T, D)``;
+    gamma, beta: ``(D,)``. Returns the shape of ``x``.
+    """
+    mean = x.mean(axis=-1, keepdims=True)
+    variance = x.var(axis=-1, keepdims=True)
+    return gamma * (x - mean) / np.sqrt(variance + epsilon) + beta
+
+
+def _ln_token_axis(x, gamma, beta, epsilon):
+    mean, variance = x.mean(axis=-2, keepdims=True), x.var(axis=-2, keepdims=True)
+    return gamma * (x - mean) / np.sqrt(variance + epsilon) + beta
+
+
+def _ln_unbiased(x, gamma, beta, epsilon):
+    mean, variance = x.mean(axis=-1, keepdims=True), x.var(axis=-1, ddof=1, keepdims=True)
+    return gamma * (x - mean) / np.sqrt(variance + epsilon) + beta
+
+
+register(Exercise(
+    id="1.4.3-layer-norm", chapter="1.4.3", kind="function",
+    signature="layer_norm(x, gamma, beta, epsilon)",
+    task="Write layer_norm(x, gamma, beta, epsilon) for tokens x (N, T, D): LayerNormalization, each token "
+         "normalized over its own D features.",
+    solution=layer_norm,
+    wrong={
+        "normalized over the tokens (a batch norm)": _ln_token_axis,
+        "unbiased variance (ddof=1)": _ln_unbiased,
+    },
+    inputs=lambda rng: [dict(x=normal(rng, *s, scale=3.0) + 1.0, gamma=normal(rng, s[-1]), beta=normal(rng, s[-1]),
+                             epsilon=e) for s, e in [((1, 4, 8), 1e-6), ((2, 64, 16), 1e-6), ((3, 5, 4), 1e-3)]],
+    reference=layer_norm,
+))
+
+
+def attention_model_params():
+    """Worked solution of 1.4.3-attention-params: the parameters of :func:`cvtutor.models.build_attention`.
+
+    Defaults: 4x4 patches (64 tokens of 48 values) embedded into 64 features,
+    a position embedding per token, two transformer blocks (two LayerNorms,
+    4-head attention with four 64x64 projections, an MLP 64 -> 128 -> 64),
+    a final LayerNorm and 10 logits.
+    """
+    embedding = 4 * 4 * 3 * 64 + 64
+    positions = 64 * 64
+    attention = 4 * (64 * 64 + 64)
+    mlp = (64 * 128 + 128) + (128 * 64 + 64)
+    block = 2 * (2 * 64) + attention + mlp
+    return embedding + positions + 2 * block + 2 * 64 + (64 * 10 + 10)
+
+
+register(Exercise(
+    id="1.4.3-attention-params", chapter="1.4.3", kind="value", returns="an int (parameters)",
+    task="Count by hand the parameters of the patch-attention classifier build_attention() (4x4 patches, dim 64, "
+         "4 heads, 2 blocks with MLP width 128).",
+    solution=attention_model_params,
+    wrong={
+        "LayerNorms forgotten": lambda: attention_model_params() - 5 * 2 * 64,
+        "position embedding forgotten": lambda: attention_model_params() - 64 * 64,
+    },
+    reference=lambda: keras_params("build_attention"),
+))

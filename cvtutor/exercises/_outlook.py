@@ -1,0 +1,337 @@
+"""Exercises of chapters 1.5.1-1.5.4 (bigger models, complex structures, efficient training, challenges).
+
+References: :mod:`cvtutor.flops` and :mod:`cvtutor.models` for counts, NumPy
+versions of :func:`cvtutor.plots.scaling.pareto_front`,
+:class:`cvtutor.distill.Distiller`'s loss, :func:`cvtutor.explain.grad_cam`
+and :func:`cvtutor.explain.attention_rollout` (``tests/test_exercises.py``
+checks them against those).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+
+import numpy as np
+
+from cvtutor import reference as ref
+from cvtutor.exercises._basics import keras_params, normal
+from cvtutor.exercises._classifiers import log_softmax, sparse_cross_entropy
+from cvtutor.exercises._core import Exercise, register
+
+# 1.5.1 Bigger models -----------------------------------------------------------
+
+
+def conv2d_macs(height, width, c_in, c_out, kernel, stride, padding):
+    """Worked solution of 1.5.1-conv-macs: multiply-adds of one ``Conv2D`` on one image.
+
+    Every output position and output channel does ``kernel * kernel * c_in``
+    multiply-adds; the output is ``out_h x out_w`` positions (``"valid"``:
+    ``(size - kernel) // stride + 1``; ``"same"``: ``ceil(size / stride)``).
+    """
+    def out(size):
+        return -(-size // stride) if padding == "same" else (size - kernel) // stride + 1
+
+    return out(height) * out(width) * kernel * kernel * c_in * c_out
+
+
+_CONVS = [(32, 32, 3, 32, 3, 1, "valid"), (32, 32, 64, 64, 3, 1, "same"), (32, 32, 3, 16, 4, 2, "same"),
+          (15, 15, 32, 64, 3, 2, "valid"), (7, 9, 5, 3, 1, 1, "valid")]
+
+
+@cache
+def _keras_conv_macs(height, width, c_in, c_out, kernel, stride, padding):
+    import keras
+
+    from cvtutor import flops
+
+    inputs = keras.Input((height, width, c_in))
+    model = keras.Model(inputs, keras.layers.Conv2D(c_out, kernel, strides=stride, padding=padding)(inputs))
+    return int(flops.multiply_adds(model))
+
+
+register(Exercise(
+    id="1.5.1-conv-macs", chapter="1.5.1", kind="function", returns="an int (multiply-adds)",
+    signature="conv2d_macs(height, width, c_in, c_out, kernel, stride, padding)",
+    task="Write conv2d_macs(height, width, c_in, c_out, kernel, stride, padding): the multiply-adds of one "
+         "Conv2D (square kernel) on one image, as cvtutor.flops.multiply_adds counts them.",
+    solution=conv2d_macs,
+    wrong={
+        "input positions instead of output positions": lambda height, width, c_in, c_out, kernel, stride, padding: (
+            height * width * kernel * kernel * c_in * c_out),
+        "counted as FLOPs (x2)": lambda *args: 2 * conv2d_macs(*args),
+        "only the parameters (no positions)": lambda height, width, c_in, c_out, kernel, stride, padding: (
+            kernel * kernel * c_in * c_out),
+    },
+    inputs=lambda rng: [dict(height=h, width=w, c_in=ci, c_out=co, kernel=k, stride=s, padding=p)
+                        for h, w, ci, co, k, s, p in _CONVS],
+    reference=lambda **kw: np.int64(conv2d_macs(**kw)),
+))
+
+
+def pareto_front(cost, accuracy):
+    """Worked solution of 1.5.1-pareto-front: the runs no cheaper (or equally cheap) run matches.
+
+    cost, accuracy: ``(N,)``. Sort by cost (ties: higher accuracy first) and
+    keep each run that beats the best accuracy so far. Returns the indices of
+    the front, ``(K,)`` ints, by increasing cost. Same result as
+    :func:`cvtutor.plots.scaling.pareto_front`.
+    """
+    order = np.lexsort((-accuracy, cost))
+    front, best = [], -np.inf
+    for i in order:
+        if accuracy[i] > best:
+            front.append(i)
+            best = accuracy[i]
+    return np.array(front, dtype=int)
+
+
+def _pareto_no_ties(cost, accuracy):
+    order = np.argsort(cost, kind="stable")  # equal costs: the first listed comes first, whatever its accuracy
+    front, best = [], -np.inf
+    for i in order:
+        if accuracy[i] > best:
+            front.append(i)
+            best = accuracy[i]
+    return np.array(front, dtype=int)
+
+
+def _pareto_ge(cost, accuracy):
+    order = np.lexsort((-accuracy, cost))
+    front, best = [], -np.inf
+    for i in order:
+        if accuracy[i] >= best:  # a dearer run with only the same accuracy joins too
+            front.append(i)
+            best = accuracy[i]
+    return np.array(front, dtype=int)
+
+
+def _pareto_inputs(rng):
+    cost = rng.uniform(1, 100, 12)
+    return [
+        dict(cost=np.array([1.0, 2.0, 3.0]), accuracy=np.array([0.5, 0.7, 0.6])),
+        dict(cost=np.array([2.0, 2.0, 5.0, 8.0]), accuracy=np.array([0.4, 0.6, 0.6, 0.9])),
+        dict(cost=cost, accuracy=np.round(0.4 + 0.003 * cost + rng.normal(0, 0.03, 12), 2)),
+        dict(cost=np.array([7.0]), accuracy=np.array([0.3])),
+    ]
+
+
+register(Exercise(
+    id="1.5.1-pareto-front", chapter="1.5.1", kind="function", returns="an int array of run indices",
+    signature="pareto_front(cost, accuracy)",
+    task="Write pareto_front(cost, accuracy): the indices, by increasing cost, of the runs that every run costing "
+         "no more (other than itself) falls short of in accuracy.",
+    solution=pareto_front,
+    wrong={"ties in cost not broken by accuracy": _pareto_no_ties, "equal accuracy at a higher cost kept": _pareto_ge},
+    inputs=_pareto_inputs,
+    reference=pareto_front,
+))
+
+
+# 1.5.2 Complex structures ------------------------------------------------------
+
+
+def vit_params():
+    """Worked solution of 1.5.2-vit-params: ``build_vit(dim=64, depth=2, num_heads=4, mlp_dim=128)``.
+
+    Like :func:`cvtutor.exercises.attention_model_params`, plus the learned class
+    token (64) and a position for it too (65 positions), and no final pooling.
+    """
+    embedding = 4 * 4 * 3 * 64 + 64
+    class_token = 64
+    positions = 65 * 64
+    block = 2 * (2 * 64) + 4 * (64 * 64 + 64) + (64 * 128 + 128) + (128 * 64 + 64)
+    return embedding + class_token + positions + 2 * block + 2 * 64 + (64 * 10 + 10)
+
+
+register(Exercise(
+    id="1.5.2-vit-params", chapter="1.5.2", kind="value", returns="an int (parameters)",
+    task="Count by hand the parameters of build_vit(dim=64, depth=2, num_heads=4, mlp_dim=128) on 32x32x3 images "
+         "(4x4 patches, a class token, 10 logits).",
+    solution=vit_params,
+    wrong={
+        "class token forgotten (and its position)": lambda: vit_params() - 64 - 64,
+        "MLP biases forgotten": lambda: vit_params() - 2 * (128 + 64),
+    },
+    reference=lambda: keras_params("build_vit", dim=64, depth=2, num_heads=4, mlp_dim=128),
+))
+
+
+def position_similarity(embeddings):
+    """Worked solution of 1.5.2-position-similarity: cosine similarity of every pair of position embeddings.
+
+    embeddings: ``(T, D)``, one learned vector per patch position. Returns
+    ``(T, T)``: ``e_i . e_j / (|e_i| |e_j|)``, 1 on the diagonal.
+    """
+    unit = embeddings / np.linalg.norm(embeddings, axis=-1, keepdims=True)
+    return unit @ unit.T
+
+
+register(Exercise(
+    id="1.5.2-position-similarity", chapter="1.5.2", kind="function",
+    signature="position_similarity(embeddings)",
+    task="Write position_similarity(embeddings): the (T, T) cosine similarities between the rows of a ViT's "
+         "position embeddings (T, D).",
+    solution=position_similarity,
+    wrong={
+        "dot products, not normalized": lambda embeddings: embeddings @ embeddings.T,
+        "normalized over the positions (columns)": lambda embeddings: (
+            (e := embeddings / np.linalg.norm(embeddings, axis=0, keepdims=True)) @ e.T),
+    },
+    inputs=lambda rng: [dict(embeddings=normal(rng, t, d) * rng.uniform(0.1, 3.0, (t, 1)))
+                        for t, d in [(4, 8), (64, 64), (1, 3), (9, 2)]],
+    reference=position_similarity,
+))
+
+
+# 1.5.3 Efficient training ------------------------------------------------------
+
+
+def distillation_loss(teacher_logits, student_logits, temperature):
+    """Worked solution of 1.5.3-distillation-loss: the soft-label term of :class:`cvtutor.distill.Distiller`.
+
+    ``T**2 * mean_batch KL(softmax(teacher / T) || softmax(student / T))``
+    (Hinton et al., 2015). Logits ``(N, K)``; returns a scalar.
+    """
+    t = temperature
+    log_p_teacher = log_softmax(teacher_logits / t)
+    log_p_student = log_softmax(student_logits / t)
+    kl = (np.exp(log_p_teacher) * (log_p_teacher - log_p_student)).sum(axis=-1)
+    return t ** 2 * kl.mean()
+
+
+def _kl_reversed(teacher_logits, student_logits, temperature):
+    return distillation_loss(student_logits, teacher_logits, temperature)
+
+
+def _distill_inputs(rng):
+    return [dict(teacher_logits=normal(rng, n, k, scale=3.0), student_logits=normal(rng, n, k, scale=2.0),
+                 temperature=t) for n, k, t in [(1, 10, 3.0), (8, 10, 1.0), (5, 3, 5.0), (4, 10, 2.0)]]
+
+
+register(Exercise(
+    id="1.5.3-distillation-loss", chapter="1.5.3", kind="function", returns="a number (the mean loss)",
+    signature="distillation_loss(teacher_logits, student_logits, temperature)",
+    task="Write distillation_loss(teacher_logits, student_logits, temperature): T^2 times the batch mean of "
+         "KL(softmax(teacher/T) || softmax(student/T)).",
+    solution=distillation_loss,
+    wrong={
+        "T^2 forgotten": lambda teacher_logits, student_logits, temperature: distillation_loss(
+            teacher_logits, student_logits, temperature) / temperature ** 2,
+        "KL the wrong way round": _kl_reversed,
+        "temperature not applied to the logits": lambda teacher_logits, student_logits, temperature: (
+            temperature ** 2 * distillation_loss(teacher_logits, student_logits, 1.0)),
+    },
+    inputs=_distill_inputs,
+    reference=lambda **kw: np.float64(distillation_loss(**kw)),
+))
+
+
+def distiller_loss(labels, teacher_logits, student_logits, alpha, temperature):
+    """Worked solution of 1.5.3-distiller-loss: the whole loss :class:`cvtutor.distill.Distiller` minimises.
+
+    ``alpha * CE(labels, student) + (1 - alpha) * distillation_loss(teacher, student, T)``,
+    the hard-label cross-entropy at temperature 1. labels ``(N,)``; logits ``(N, K)``.
+    """
+    hard = sparse_cross_entropy(student_logits, labels)
+    soft = distillation_loss(teacher_logits, student_logits, temperature)
+    return alpha * hard + (1 - alpha) * soft
+
+
+register(Exercise(
+    id="1.5.3-distiller-loss", chapter="1.5.3", kind="function", returns="a number (the mean loss)",
+    signature="distiller_loss(labels, teacher_logits, student_logits, alpha, temperature)",
+    task="Write distiller_loss(labels, teacher_logits, student_logits, alpha, temperature): alpha * the student's "
+         "cross-entropy on the labels + (1 - alpha) * the distillation loss.",
+    solution=distiller_loss,
+    wrong={
+        "alpha and 1 - alpha swapped": lambda labels, teacher_logits, student_logits, alpha, temperature: (
+            distiller_loss(labels, teacher_logits, student_logits, 1 - alpha, temperature)),
+        "hard labels at temperature T too": lambda labels, teacher_logits, student_logits, alpha, temperature: (
+            alpha * sparse_cross_entropy(student_logits / temperature, labels)
+            + (1 - alpha) * distillation_loss(teacher_logits, student_logits, temperature)),
+    },
+    inputs=lambda rng: [dict(labels=rng.integers(0, k, n), teacher_logits=normal(rng, n, k, scale=3.0),
+                             student_logits=normal(rng, n, k, scale=2.0), alpha=a, temperature=t)
+                        for n, k, a, t in [(1, 10, 0.1, 3.0), (6, 10, 0.5, 2.0), (4, 3, 0.9, 4.0)]],
+    reference=lambda **kw: np.float64(distiller_loss(**kw)),
+))
+
+
+# 1.5.4 Challenges --------------------------------------------------------------
+
+
+def grad_cam_map(features, gradients):
+    """Worked solution of 1.5.4-grad-cam: Grad-CAM before upsampling and scaling.
+
+    features ``A``: ``(N, h, w, K)``, a convolution's feature maps;
+    gradients: ``(N, h, w, K)``, of the class logit with respect to ``A``.
+    ``alpha_k = mean_{i, j} gradients[..., k]``; returns
+    ``ReLU(sum_k alpha_k A_k)``, ``(N, h, w)``, as inside :func:`cvtutor.explain.grad_cam`.
+    """
+    alpha = gradients.mean(axis=(1, 2))  # (N, K)
+    return np.maximum(np.einsum("nhwk,nk->nhw", features, alpha), 0.0)
+
+
+register(Exercise(
+    id="1.5.4-grad-cam", chapter="1.5.4", kind="function",
+    signature="grad_cam_map(features, gradients)",
+    task="Write grad_cam_map(features, gradients) for feature maps and their gradients (N, h, w, K): "
+         "ReLU(sum_k alpha_k A_k) with alpha_k the spatial mean of the gradient of map k.",
+    solution=grad_cam_map,
+    wrong={
+        "ReLU forgotten": lambda features, gradients: np.einsum(
+            "nhwk,nk->nhw", features, gradients.mean(axis=(1, 2))),
+        "gradients not averaged (pointwise products)": lambda features, gradients: np.maximum(
+            (features * gradients).sum(axis=-1), 0.0),
+    },
+    inputs=lambda rng: [dict(features=np.maximum(normal(rng, *s), 0), gradients=normal(rng, *s) + 0.2)
+                        for s in [(1, 4, 4, 8), (2, 6, 6, 16), (1, 1, 1, 3), (3, 2, 5, 4)]],
+    reference=grad_cam_map,
+))
+
+
+def attention_rollout(weights):
+    """Worked solution of 1.5.4-attention-rollout (Abnar and Zuidema, 2020).
+
+    weights: ``(L, heads, T, T)``, the attention weights of ``L`` layers, first
+    layer first. Each layer's head average ``A`` gets the residual connection,
+    ``A' = A + I``, its rows renormalized to sum to 1; the layers chain as
+    ``R = A'_L ... A'_1``. Returns ``R``, ``(T, T)``, as inside
+    :func:`cvtutor.explain.attention_rollout`.
+    """
+    tokens = weights.shape[-1]
+    rollout = np.eye(tokens)
+    for layer in weights:
+        a = layer.mean(axis=0) + np.eye(tokens)
+        rollout = (a / a.sum(axis=-1, keepdims=True)) @ rollout
+    return rollout
+
+
+def _rollout_wrong_order(weights):
+    tokens = weights.shape[-1]
+    rollout = np.eye(tokens)
+    for layer in weights:
+        a = layer.mean(axis=0) + np.eye(tokens)
+        rollout = rollout @ (a / a.sum(axis=-1, keepdims=True))  # A'_1 ... A'_L
+    return rollout
+
+
+def _rollout_no_residual(weights):
+    rollout = np.eye(weights.shape[-1])
+    for layer in weights:
+        rollout = layer.mean(axis=0) @ rollout
+    return rollout
+
+
+register(Exercise(
+    id="1.5.4-attention-rollout", chapter="1.5.4", kind="function",
+    signature="attention_rollout(weights)",
+    task="Write attention_rollout(weights) for attention weights (L, heads, T, T): R = A'_L ... A'_1, with A' the "
+         "head-averaged weights plus the identity, rows renormalized.",
+    solution=attention_rollout,
+    wrong={"layers chained in the wrong order": _rollout_wrong_order,
+           "residual (identity) forgotten": _rollout_no_residual},
+    inputs=lambda rng: [dict(weights=ref.softmax(normal(rng, *s, scale=2.0), axis=-1))
+                        for s in [(1, 1, 3, 3), (2, 4, 5, 5), (3, 2, 17, 17), (4, 1, 2, 2)]],
+    reference=attention_rollout,
+))
