@@ -1,6 +1,7 @@
 """The book builds (notebooks executed, warnings as errors), every page in _toc.yml exists, and
 the publishing workflow runs the README's commands."""
 
+import ast
 import json
 import re
 import sys
@@ -200,3 +201,26 @@ def test_quoted_cells_keep_lines_short():
     assert max(map(len, source.splitlines())) <= MAX_CODE_LINE
     assert all(f'"{ref}"' in source for ref in refs)
     compile(source, "cell", "exec")
+
+
+# Matplotlib calls that return an artist: as a cell's last line they show its repr, e.g.
+# Text(0.5, 1.01, 'CNN'), under the figure (tests/test_browser.py checks the built pages).
+ARTIST_CALLS = {"suptitle", "set_title", "title", "text", "legend", "annotate", "colorbar", "xlabel",
+                "ylabel", "set_xlabel", "set_ylabel", "plot", "imshow", "scatter", "bar", "hist"}
+
+
+@pytest.mark.parametrize("path", notebooks(), ids=lambda p: p.name)
+def test_no_cell_ends_in_a_plotting_call_that_shows_its_repr(path):
+    shown = []
+    for i, cell in enumerate(json.loads(path.read_text())["cells"]):
+        source = _source(cell).rstrip()
+        if cell["cell_type"] != "code" or source.endswith(";"):
+            continue
+        try:
+            last = ast.parse(source).body[-1]
+        except (SyntaxError, IndexError):
+            continue
+        if isinstance(last, ast.Expr) and isinstance(last.value, ast.Call) \
+                and getattr(last.value.func, "attr", None) in ARTIST_CALLS:
+            shown.append(f"cell {i}: {source.splitlines()[-1]}")
+    assert not shown, "end these lines with ';' (or assign them):\n" + "\n".join(shown)

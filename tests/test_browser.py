@@ -320,6 +320,8 @@ def test_every_page_reads_offline_in_chromium(built_book, book_url, browser):
     # The same pages on a phone: nothing wider than the column there either.
     page.set_viewport_size(PHONE)
     for path, rel in zip(all_pages, rels):
+        if REDIRECT.search(path.read_text(encoding="utf-8")):
+            continue  # its target is a page of its own
         page.goto(book_url + path.relative_to(html).as_posix(), wait_until="load")
         page.evaluate("async () => { await document.fonts.ready; }")
         wide = page.evaluate(LAYOUT)["wide"]
