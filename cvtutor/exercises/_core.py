@@ -61,7 +61,7 @@ class Exercise:
     inputs: Callable | None = None
     reference: Callable | None = None
     rtol: float = 1e-4
-    atol: float = 1e-5
+    atol: float = 1e-4
     returns: str = "an array"
     signature: str = ""
 
@@ -233,10 +233,11 @@ def _check_function(exercise: Exercise, answer) -> Result:
     rng = np.random.default_rng(SEED)
     cases = exercise.inputs(rng)
     for number, arguments in enumerate(cases, start=1):
-        expected = exercise.reference(**{k: _copy(v) for k, v in arguments.items()})
+        # The reference computes in float64; the answer gets float32 arrays, as Keras layers use.
+        expected = exercise.reference(**{k: _as(v, np.float64) for k, v in arguments.items()})
         where = f"on input #{number} ({describe_inputs(arguments)})"
         try:
-            output = answer(*[_copy(v) for v in arguments.values()])
+            output = answer(*[_as(v, np.float32) for v in arguments.values()])
         except Exception as error:  # noqa: BLE001 - the reader's code: summarised, never re-raised
             return Result(exercise.id, False, f"not yet: your function raised {summarize_exception(error)} {where}")
         if isinstance(expected, tuple):
@@ -255,8 +256,11 @@ def _check_function(exercise: Exercise, answer) -> Result:
     return Result(exercise.id, True, f"correct: {exercise.id} matches the reference on all {len(cases)} inputs")
 
 
-def _copy(value):
-    return value.copy() if isinstance(value, np.ndarray) else value
+def _as(value, dtype):
+    """A fresh copy of an array argument, floating-point ones cast to ``dtype``; other arguments as they are."""
+    if not isinstance(value, np.ndarray):
+        return value
+    return value.astype(dtype) if np.issubdtype(value.dtype, np.floating) else value.copy()
 
 
 def _check_value(exercise: Exercise, answer) -> Result:
@@ -295,8 +299,9 @@ def check(exercise_id: str, answer) -> Result:
     """Check ``answer`` to the exercise ``exercise_id``; one line says whether it is right.
 
     Function exercises call ``answer`` on several seeded random inputs (edge
-    cases included: batch 1, odd sizes, strides and paddings) and compare with
-    the reference. It may take and return NumPy arrays or Keras, TensorFlow or
+    cases included: batch 1, odd sizes, strides and paddings; float arrays are
+    float32, as Keras layers use) and compare with the reference, computed in
+    float64, within ``atol + rtol * |reference|`` (both 1e-4 by default). It may take and return NumPy arrays or Keras, TensorFlow or
     JAX tensors. Value exercises compare the number with the package's.
 
     Args:

@@ -1,0 +1,339 @@
+"""cvtutor.exercises: every worked solution passes its checker, every plausible wrong answer fails it,
+bad answers get one clear line, the checks are fast, and the NumPy references equal Keras."""
+
+import subprocess
+import sys
+import time
+
+import keras
+import numpy as np
+import pytest
+
+from cvtutor import exercises as ex
+from cvtutor import reference as ref
+from cvtutor.exercises import EXERCISES, check
+
+IDS = list(EXERCISES)
+FUNCTIONS = [i for i in IDS if EXERCISES[i].kind == "function"]
+VALUES = [i for i in IDS if EXERCISES[i].kind == "value"]
+WRONG = [(i, what) for i in IDS for what in EXERCISES[i].wrong]
+
+
+def one_line(result):
+    text = str(result)
+    assert text == repr(result) == result.message
+    assert "\n" not in text and "Traceback" not in text, text
+    return text
+
+
+def answer_of(exercise_id, fn):
+    """A value exercise's answer is the number its function computes; a function exercise's is the function."""
+    return fn() if EXERCISES[exercise_id].kind == "value" else fn
+
+
+# --- the registry ------------------------------------------------------------------------------
+
+
+def test_counts_per_chapter():
+    required = {c: 3 for c in ("1.2", "1.3.1", "1.3.2", "1.3.3", "1.4.1", "1.4.2", "1.4.3")}
+    required.update({c: 2 for c in ("1.5.1", "1.5.2", "1.5.3", "1.5.4")})
+    for chapter, n in required.items():
+        got = ex.exercises_for(chapter)
+        assert len(got) >= n, f"chapter {chapter} has {len(got)} exercises, needs {n}"
+        assert chapter in ex.OPEN_ENDED and ex.OPEN_ENDED[chapter]
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_exercise_is_complete(exercise_id):
+    e = EXERCISES[exercise_id]
+    assert e.id.startswith(e.chapter + "-")
+    assert e.task and "\n" not in e.task
+    assert e.wrong, "every exercise needs at least one plausible wrong answer"
+    assert callable(e.solution) and e.solution.__module__.startswith("cvtutor.exercises")
+    assert e.solution.__doc__, "a worked solution says what it computes"
+    if e.kind == "function":
+        assert e.signature.split("(")[0] in e.task
+        assert getattr(ex, e.solution.__name__) is e.solution, "worked solutions are exported"
+
+
+def test_unknown_id_names_close_ones():
+    with pytest.raises(ValueError, match="1.3.1-dilated-conv"):
+        check("1.3.1-dilated", lambda x, kernel, dilation: x)
+    assert ex.solution("1.3.1-dilated-conv") is ex.conv2d_dilated
+
+
+def test_import_needs_no_keras():
+    code = "import sys, cvtutor.exercises; assert 'keras' not in sys.modules and 'tensorflow' not in sys.modules"
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+# --- solutions pass, wrong answers fail ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("exercise_id", IDS)
+def test_worked_solution_passes(exercise_id):
+    result = check(exercise_id, answer_of(exercise_id, EXERCISES[exercise_id].solution))
+    assert result.passed and bool(result), result.message
+    assert one_line(result).startswith("correct: ")
+
+
+@pytest.mark.parametrize("exercise_id, what", WRONG)
+def test_wrong_answer_fails(exercise_id, what):
+    result = check(exercise_id, answer_of(exercise_id, EXERCISES[exercise_id].wrong[what]))
+    assert not result.passed and not result, f"the wrong answer '{what}' passed"
+    text = one_line(result)
+    assert text.startswith("not yet: ")
+    if EXERCISES[exercise_id].kind == "function":
+        assert "input #" in text and " of shape " in text or "=" in text, text
+    else:
+        assert "too low" in text or "too high" in text
+
+
+def test_message_names_input_shape_and_index():
+    text = str(check("1.3.3-attention", lambda q, k, v: ref.softmax(q @ np.swapaxes(k, -1, -2)) @ v))
+    assert text.startswith("not yet: on input #1 (q of shape (4, 8), k of shape (4, 8), v of shape (4, 5)), ")
+    assert "differs from the reference by max |diff| = " in text and " at index (" in text
+
+
+def test_value_message_does_not_give_the_number_away():
+    text = str(check("1.2-cnn-params", 122_000))
+    assert text == "not yet: 122,000 is too low (by less than 1%)"
+    assert "122,570" not in text
+
+
+# --- bad answers get one clear line ----------------------------------------------------------------
+
+
+def raises(*args):
+    values = [1, 2]
+    return values[5]
+
+
+@pytest.mark.parametrize("exercise_id", FUNCTIONS)
+def test_bad_function_answers(exercise_id):
+    signature = EXERCISES[exercise_id].signature
+    text = one_line(check(exercise_id, 42))
+    assert text == f"not yet: the answer must be a function {signature}, got an int"
+    text = one_line(check(exercise_id, raises))
+    assert text.startswith("not yet: your function raised IndexError: list index out of range (line ")
+    assert "return values[5]" in text and "on input #1 (" in text
+    text = one_line(check(exercise_id, lambda *args: "not an array"))
+    assert "your output is a str, expected" in text or "your function returned a str" in text
+    text = one_line(check(exercise_id, lambda *args: None))
+    assert "NoneType" in text
+    text = one_line(check(exercise_id, lambda *args: np.zeros((2, 3, 4, 5, 6))))
+    assert "has shape (2, 3, 4, 5, 6), expected shape" in text or "your function returned a ndarray, expected a pair" in text
+
+
+def test_wrong_arity_is_summarised():
+    text = one_line(check("1.3.1-dilated-conv", lambda x, kernel: x))
+    assert text.startswith("not yet: your function raised TypeError: ")
+    assert "takes 2 positional arguments but 3 were given" in text
+
+
+def test_nan_output_is_named():
+    text = one_line(check("1.2-dense-layer", lambda x, w, b: np.full((x.shape[0], w.shape[1]), np.nan)))
+    assert "your output is nan at index (0, 0) where the reference is" in text
+
+
+@pytest.mark.parametrize("exercise_id", VALUES)
+def test_bad_value_answers(exercise_id):
+    e = EXERCISES[exercise_id]
+    assert one_line(check(exercise_id, e.solution)).endswith("not a function; pass its value (f() rather than f)")
+    assert "got a str" in one_line(check(exercise_id, str(e.solution())))
+    assert "got a bool" in one_line(check(exercise_id, True))
+    assert "got an array of shape (2,)" in one_line(check(exercise_id, np.array([1, 2])))
+    assert "not a finite number" in one_line(check(exercise_id, float("nan")))
+    assert check(exercise_id, np.int64(e.solution())).passed
+    assert check(exercise_id, float(e.solution())).passed
+
+
+# --- Keras answers are accepted ----------------------------------------------------------------
+
+
+def test_keras_answers_are_accepted():
+    ops = keras.ops
+
+    def attention(q, k, v):
+        scores = ops.matmul(q, ops.swapaxes(k, -1, -2)) / ops.sqrt(ops.cast(q.shape[-1], "float32"))
+        return ops.matmul(ops.softmax(scores, axis=-1), v)
+
+    assert check("1.3.3-attention", attention).passed
+
+    def rows(images):
+        return keras.layers.Reshape((images.shape[1], images.shape[2] * images.shape[3]))(images)
+
+    assert check("1.4.2-rows", rows).passed
+
+    def lstm_step(x, h, c, kernel, recurrent_kernel, bias):
+        units = h.shape[-1]
+        layer = keras.layers.LSTM(units, return_state=True)
+        layer.build((None, 1, x.shape[-1]))
+        layer.set_weights([kernel, recurrent_kernel, bias])
+        _, h_new, c_new = layer(x[:, None].astype("float32"), initial_state=[h.astype("float32"), c.astype("float32")])
+        return h_new, c_new
+
+    assert check("1.3.2-lstm-step", lstm_step).passed
+    assert check("1.2-cnn-params", keras.ops.convert_to_tensor(122_570)).passed
+
+
+# --- speed -------------------------------------------------------------------------------------
+
+
+def test_every_check_is_fast():
+    """Each check of a worked solution takes well under a second (Keras imported, counts cached once)."""
+    for exercise_id in VALUES:  # the first count builds its model once
+        check(exercise_id, EXERCISES[exercise_id].solution())
+    times = {}
+    for exercise_id in IDS:
+        answer = answer_of(exercise_id, EXERCISES[exercise_id].solution)
+        start = time.perf_counter()
+        check(exercise_id, answer)
+        times[exercise_id] = time.perf_counter() - start
+    slowest = max(times, key=times.get)
+    print(f"slowest check: {slowest} {times[slowest] * 1000:.1f} ms")
+    assert times[slowest] < 1.0, times
+
+
+def test_first_count_is_fast_once_keras_is_imported():
+    keras_params = ex._basics.keras_params
+    keras_params.cache_clear()
+    start = time.perf_counter()
+    assert check("1.4.3-attention-params", ex.attention_model_params()).passed
+    assert time.perf_counter() - start < 1.0
+
+
+# --- the NumPy references equal Keras and the package ------------------------------------------------
+
+
+def rng():
+    return np.random.default_rng(0)
+
+
+def test_dilated_conv_reference_is_keras():
+    r = rng()
+    x, kernel = r.normal(size=(2, 11, 9, 3)).astype("float32"), r.normal(size=(3, 2, 3, 4)).astype("float32")
+    for d in (1, 2, 3):
+        layer = keras.layers.Conv2D(4, (3, 2), dilation_rate=d, use_bias=False)
+        layer.build(x.shape)
+        layer.set_weights([kernel])
+        expected = keras.ops.convert_to_numpy(layer(x))
+        np.testing.assert_allclose(ex.conv2d_dilated(x, kernel, d), expected, atol=1e-4)
+        np.testing.assert_allclose(EXERCISES["1.3.1-dilated-conv"].reference(x, kernel, d), expected, atol=1e-4)
+
+
+def test_conv_and_pool_solutions_are_keras():
+    r = rng()
+    x = r.normal(size=(2, 9, 8, 3)).astype("float32")
+    kernel, bias = r.normal(size=(3, 3, 3, 2)).astype("float32"), r.normal(size=2).astype("float32")
+    conv = keras.layers.Conv2D(2, 3, strides=2)
+    conv.build(x.shape)
+    conv.set_weights([kernel, bias])
+    np.testing.assert_allclose(ex.conv2d_strided(x, kernel, bias, 2), keras.ops.convert_to_numpy(conv(x)), atol=1e-4)
+    pool = keras.layers.MaxPooling2D(3, strides=2)
+    np.testing.assert_allclose(ex.max_pool2d(x, 3, 2), keras.ops.convert_to_numpy(pool(x)), atol=1e-6)
+
+
+def test_lstm_step_is_keras():
+    r = rng()
+    n, d, units = 3, 5, 4
+    x, h, c = r.normal(size=(n, d)), r.normal(size=(n, units)), r.normal(size=(n, units))
+    layer = keras.layers.LSTM(units, return_state=True)
+    layer.build((None, 1, d))
+    kernel, recurrent, bias = (w + r.normal(scale=0.3, size=w.shape) for w in layer.get_weights())
+    layer.set_weights([kernel, recurrent, bias])
+    _, h_k, c_k = layer(x[:, None].astype("float32"), initial_state=[h.astype("float32"), c.astype("float32")])
+    h_new, c_new = ex.lstm_step(x, h, c, kernel, recurrent, bias)
+    np.testing.assert_allclose(h_new, keras.ops.convert_to_numpy(h_k), atol=1e-5)
+    np.testing.assert_allclose(c_new, keras.ops.convert_to_numpy(c_k), atol=1e-5)
+
+
+def test_recurrent_params_are_keras():
+    for d, units, kind, cls in [(96, 16, "simple", keras.layers.SimpleRNN), (3, 7, "lstm", keras.layers.LSTM)]:
+        layer = cls(units)
+        layer.build((None, 5, d))
+        assert ex.recurrent_params(d, units, kind) == layer.count_params()
+
+
+def test_multi_head_is_self_attention():
+    from cvtutor.layers import SelfAttention
+
+    r = rng()
+    x = r.normal(size=(2, 5, 8)).astype("float32")
+    layer = SelfAttention(num_heads=2, key_dim=3, value_dim=4, output_dim=6, use_bias=False)
+    layer.build(x.shape)
+    wq, wk, wv, wo = layer.get_weights()
+    np.testing.assert_allclose(ex.multi_head_attention(x, wq, wk, wv, wo), keras.ops.convert_to_numpy(layer(x)),
+                               atol=1e-5)
+
+
+def test_losses_are_keras():
+    from cvtutor.losses import SmoothedSparseCrossentropy
+
+    r = rng()
+    logits, labels = r.normal(scale=3, size=(6, 10)).astype("float32"), r.integers(0, 10, 6)
+    ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)(labels, logits)
+    np.testing.assert_allclose(ex.sparse_cross_entropy(logits, labels), float(ce), rtol=1e-5)
+    smooth = SmoothedSparseCrossentropy(0.2)(labels, logits)
+    np.testing.assert_allclose(ex.smoothed_cross_entropy(logits, labels, 0.2), float(smooth), rtol=1e-5)
+    teacher, t = r.normal(scale=3, size=(6, 10)).astype("float32"), 3.0
+    kl = keras.losses.KLDivergence()(keras.ops.softmax(teacher / t), keras.ops.softmax(logits / t)) * t**2
+    np.testing.assert_allclose(ex.distillation_loss(teacher, logits, t), float(kl), rtol=1e-4)
+
+
+def test_normalizations_are_keras():
+    r = rng()
+    x = r.normal(scale=2, size=(2, 3, 3, 4)).astype("float32")
+    gamma, beta, mean = (r.normal(size=4).astype("float32") for _ in range(3))
+    variance = r.uniform(0.01, 1, 4).astype("float32")
+    bn = keras.layers.BatchNormalization(epsilon=1e-3)
+    bn.build(x.shape)
+    bn.set_weights([gamma, beta, mean, variance])
+    np.testing.assert_allclose(ex.batchnorm_inference(x, gamma, beta, mean, variance, 1e-3),
+                               keras.ops.convert_to_numpy(bn(x, training=False)), atol=1e-4)
+    tokens = x.reshape(2, 9, 4)
+    ln = keras.layers.LayerNormalization(epsilon=1e-6)
+    ln.build(tokens.shape)
+    ln.set_weights([gamma, beta])
+    np.testing.assert_allclose(ex.layer_norm(tokens, gamma, beta, 1e-6), keras.ops.convert_to_numpy(ln(tokens)),
+                               atol=1e-4)
+
+
+def test_patchify_is_patch_embedding():
+    from cvtutor.layers import PatchEmbedding
+
+    x = rng().normal(size=(2, 8, 12, 3)).astype("float32")
+    layer = PatchEmbedding(4, 5)
+    layer.build(x.shape)
+    kernel, bias = layer.projection.get_weights()
+    np.testing.assert_allclose(ex.patchify(x, 4) @ kernel.reshape(-1, 5) + bias,
+                               keras.ops.convert_to_numpy(layer(x)), atol=1e-4)
+    assert ex.image_to_rows(x).shape == (2, 8, 36)
+
+
+def test_conv_macs_are_flops():
+    from cvtutor.exercises._outlook import _CONVS, _keras_conv_macs
+
+    for args in _CONVS:
+        assert ex.conv2d_macs(*args) == _keras_conv_macs(*args), args
+
+
+def test_pareto_front_is_the_plots_one():
+    from cvtutor.plots.scaling import pareto_front
+
+    for arguments in EXERCISES["1.5.1-pareto-front"].inputs(rng()):
+        np.testing.assert_array_equal(ex.pareto_front(**arguments), pareto_front(**arguments))
+
+
+def test_receptive_field_is_measured():
+    """The formula against the chapter's measurement: which input pixels reach the centre output."""
+    size = 21
+    layers = [(3, 1), (2, 2), (3, 1)]
+    probes = np.zeros((size * size, size, size, 1))
+    probes[np.arange(size * size), np.arange(size * size) // size, np.arange(size * size) % size] = 1
+    y = ref.conv2d(probes, np.ones((3, 3, 1, 1)))
+    y = ref.max_pool2d(y, 2, 2)
+    y = ref.conv2d(y, np.ones((3, 3, 1, 1)))
+    centre = y[:, y.shape[1] // 2, y.shape[2] // 2, 0].reshape(size, size) > 0
+    rows, cols = np.nonzero(centre)
+    assert rows.max() - rows.min() + 1 == ex.receptive_field(layers) == cols.max() - cols.min() + 1
