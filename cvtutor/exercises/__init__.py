@@ -67,7 +67,8 @@ from cvtutor.exercises._classifiers import (
     smoothed_cross_entropy,
     sparse_cross_entropy,
 )
-from cvtutor.exercises._core import EXERCISES, Exercise, Result, check, exercises_for, get_exercise, solution
+from cvtutor.exercises._core import EXERCISES as _REGISTRY
+from cvtutor.exercises._core import Exercise, Result, check, exercises_for, get_exercise, solution
 from cvtutor.exercises._outlook import (
     attention_rollout,
     conv2d_macs,
@@ -78,6 +79,9 @@ from cvtutor.exercises._outlook import (
     position_similarity,
     vit_params,
 )
+
+#: Every graded exercise, ``{id: Exercise}``, in chapter order; ids look like ``"1.3.1-dilated-conv"``.
+EXERCISES: dict[str, Exercise] = _REGISTRY
 
 #: Open-ended experiments at the end of each chapter, where grading makes no sense
 #: (the answer is a plot, a measurement on the reader's machine, or an argument).
