@@ -40,7 +40,7 @@ def test_counts_per_chapter():
     for chapter, n in required.items():
         got = ex.exercises_for(chapter)
         assert len(got) >= n, f"chapter {chapter} has {len(got)} exercises, needs {n}"
-        assert chapter in ex.OPEN_ENDED and ex.OPEN_ENDED[chapter]
+        assert ex.OPEN_ENDED.get(chapter), f"chapter {chapter} lists no open-ended experiments"
 
 
 @pytest.mark.parametrize("exercise_id", IDS)
@@ -57,6 +57,8 @@ def test_exercise_is_complete(exercise_id):
 
 
 def test_unknown_id_names_close_ones():
+    with pytest.raises(TypeError, match="must be a str"):
+        check(131, lambda x: x)
     with pytest.raises(ValueError, match="1.3.1-dilated-conv"):
         check("1.3.1-dilated", lambda x, kernel, dilation: x)
     assert ex.solution("1.3.1-dilated-conv") is ex.conv2d_dilated

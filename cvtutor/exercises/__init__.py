@@ -87,8 +87,8 @@ EXERCISES: dict[str, Exercise] = _REGISTRY
 #: (the answer is a plot, a measurement on the reader's machine, or an argument).
 OPEN_ENDED: dict[str, tuple[str, ...]] = {
     "1.2": (
-        "Measure the receptive field of a stack you design (pooling, strides, 5x5 kernels) with the chapter's "
-        "one-pixel probes and compare it with receptive_field.",
+        ("Measure the receptive field of a stack you design (pooling, strides, 5x5 kernels) with the chapter's "
+         "one-pixel probes and compare it with receptive_field."),
         "Add a conv stem to the patch-attention model: how do the token count and the parameters change?",
     ),
     "1.3.1": (
@@ -104,8 +104,8 @@ OPEN_ENDED: dict[str, tuple[str, ...]] = {
         "Measure the softmax's saturation without the 1/sqrt(d_k) for your own d_k.",
     ),
     "1.4.1": (
-        "Remove one of the fast CNN's ingredients at a time (batch norm, residuals, augmentation, label smoothing) "
-        "and record what each costs in accuracy and time.",
+        ("Remove one of the fast CNN's ingredients at a time (batch norm, residuals, augmentation, label smoothing) "
+         "and record what each costs in accuracy and time."),
         "Look through the most confident mistakes: which are label errors, which are hard images?",
     ),
     "1.4.2": (

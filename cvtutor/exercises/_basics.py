@@ -358,7 +358,9 @@ def lstm_step(x, h, c, kernel, recurrent_kernel, bias):
     """
     z = x @ kernel + h @ recurrent_kernel + bias
     zi, zf, zg, zo = np.split(z, 4, axis=-1)
-    sigmoid = lambda a: 1.0 / (1.0 + np.exp(-a))  # noqa: E731
+    def sigmoid(a):
+        return 1.0 / (1.0 + np.exp(-a))
+
     c_new = sigmoid(zf) * c + sigmoid(zi) * np.tanh(zg)
     h_new = sigmoid(zo) * np.tanh(c_new)
     return h_new, c_new

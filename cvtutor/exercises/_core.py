@@ -16,8 +16,8 @@ import numbers
 import os
 import sys
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
 
 import numpy as np
 
@@ -108,9 +108,12 @@ def get_exercise(exercise_id: str) -> Exercise:
     """The :class:`Exercise` registered as ``exercise_id``.
 
     Raises:
+        TypeError: ``exercise_id`` is not a str.
         ValueError: no exercise has that id (the message lists close ids).
     """
-    if not isinstance(exercise_id, str) or exercise_id not in EXERCISES:
+    if not isinstance(exercise_id, str):
+        raise TypeError(f"exercise_id must be a str such as '1.3.1-dilated-conv', got {type(exercise_id).__name__}")
+    if exercise_id not in EXERCISES:
         close = difflib.get_close_matches(str(exercise_id), list(EXERCISES), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(map(repr, close))}?" if close else f"; known: {', '.join(EXERCISES)}"
         raise ValueError(f"no exercise {exercise_id!r}{hint}")
@@ -316,6 +319,7 @@ def check(exercise_id: str, answer) -> Result:
         answer that is not a function. The reader's exceptions never escape.
 
     Raises:
+        TypeError: ``exercise_id`` is not a str.
         ValueError: ``exercise_id`` is not an exercise's id.
     """
     exercise = get_exercise(exercise_id)
