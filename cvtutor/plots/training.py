@@ -8,7 +8,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from cvtutor.metrics import _check_labels, confusion_counts, top_confusions  # noqa: F401  (computed there; kept importable here)
-from cvtutor.plots.images import _check_images, image_grid
+from cvtutor.plots.images import _check_images, _fit_page, image_grid
 
 
 def _history_of(run) -> dict:
@@ -38,7 +38,7 @@ def training_curves(*runs, labels: Sequence[str] | None = None, loss_scale: str 
         labels: one legend label per run; default each run's ``name``, else "run 1", "run 2", ...
         loss_scale: ``"linear"`` or ``"log"``, the scale of the loss axis (log when runs differ
             by orders of magnitude).
-        figsize: inches.
+        figsize: inches (scaled down to at most images.PAGE_WIDTH wide).
 
     Returns:
         A figure with two axes: loss (left) and accuracy (right), against epochs 1..E.
@@ -52,7 +52,7 @@ def training_curves(*runs, labels: Sequence[str] | None = None, loss_scale: str 
         raise ValueError(f"got {len(runs)} runs but {len(labels)} labels")
     if loss_scale not in ("linear", "log"):
         raise ValueError(f"loss_scale must be 'linear' or 'log', got {loss_scale!r}")
-    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=figsize)
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=_fit_page(*figsize))
     loss_ax.set_yscale(loss_scale)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, (history, label) in enumerate(zip(histories, labels)):
@@ -85,7 +85,7 @@ def confusion_matrix(y_true, y_pred, class_names: Sequence[str], *, title: str |
         y_pred: predicted labels, integers (N,).
         class_names: C names; labels must be below C.
         title: figure title, or None.
-        figsize: inches.
+        figsize: inches (scaled down to at most images.PAGE_WIDTH wide).
 
     Returns:
         A figure with two axes. In both, row i is the true class and column j the predicted
@@ -95,7 +95,7 @@ def confusion_matrix(y_true, y_pred, class_names: Sequence[str], *, title: str |
     counts = confusion_counts(y_true, y_pred, num_classes)
     rows = counts.sum(axis=1, keepdims=True)
     percent = 100.0 * counts / np.maximum(rows, 1)
-    fig, axes = plt.subplots(1, 2, figsize=figsize)
+    fig, axes = plt.subplots(1, 2, figsize=_fit_page(*figsize))
     for ax, values, fmt, panel in ((axes[0], counts, "d", "counts"),
                                    (axes[1], percent, ".0f", "% of each true class (rows sum to 100)")):
         ax.imshow(values, cmap="Blues", interpolation="nearest", vmin=0)
@@ -205,6 +205,6 @@ def predictions_grid(images, y_true, y_pred, class_names: Sequence[str], probs=N
 def _room_for_two_line_titles(fig, n: int, columns: int, size: float):
     """Make an :func:`image_grid` figure taller so two-line titles do not overlap the row above."""
     rows = max(1, -(-n // columns))
-    fig.set_size_inches(columns * size, rows * (size + 0.55))
+    fig.set_size_inches(*_fit_page(columns * size, rows * (size + 0.55)))
     fig.tight_layout()
     return fig
