@@ -100,7 +100,7 @@ class TrainResult:
         validation_size: examples held out of the training data for per-epoch validation (0: none).
         validation_loss, validation_accuracy: the final model on them (``None`` without validation);
             what a choice between runs (a learning rate, a size) should be made on.
-        model: the trained model, where the recipe built it (not serialized).
+        model: the trained model, where :func:`cvtutor.recipes.train_recipe` built it (not serialized).
     """
 
     name: str
@@ -345,90 +345,6 @@ def warmup_cosine_adam(steps: int, peak_learning_rate: float = 2e-3, warmup_frac
     import keras
 
     return keras.optimizers.Adam(warmup_cosine_schedule(steps, peak_learning_rate, warmup_fraction))
-
-
-def compile_fast_cnn(model, steps: int, peak_learning_rate: float = 0.2, warmup_fraction: float = 0.25,
-                     label_smoothing: float = 0.2, weight_decay: float = 5e-4):
-    """Compile ``model`` with the fast CNN recipe's optimizer and loss.
-
-    SGD with Nesterov momentum 0.9 and weight decay; the learning rate rises
-    linearly from 0 to ``peak_learning_rate`` over the first
-    ``warmup_fraction`` of ``steps`` and falls back to 0 along a cosine
-    (:func:`warmup_cosine_schedule`); labels smoothed
-    by ``label_smoothing`` (:class:`cvtutor.losses.SmoothedSparseCrossentropy`).
-
-    Args:
-        model: a ``keras.Model`` returning logits.
-        steps: optimizer steps of the whole run (epochs x batches per epoch).
-        peak_learning_rate: the schedule's top.
-        warmup_fraction: share of ``steps`` spent warming up, in [0, 1).
-        label_smoothing: in [0, 1).
-        weight_decay: decoupled decay per step, times the learning rate.
-
-    Returns:
-        the same model, compiled.
-    """
-    import keras
-
-    from cvtutor.losses import SmoothedSparseCrossentropy
-
-    schedule = warmup_cosine_schedule(steps, peak_learning_rate, warmup_fraction)
-    model.compile(
-        optimizer=keras.optimizers.SGD(schedule, momentum=0.9, nesterov=True, weight_decay=weight_decay),
-        loss=SmoothedSparseCrossentropy(label_smoothing),
-        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
-    )
-    return model
-
-
-def fit_fast_cnn(train, test, *, num_classes: int = 10, epochs: int = 7, width: int = 8, blocks=(1, 0, 1),
-                 batch_size: int = 128, peak_learning_rate: float = 0.1, label_smoothing: float = 0.2, seed: int = 0,
-                 verbose: int = 2, callbacks=None) -> TrainResult:
-    """The book's fast CNN recipe: build, compile and train it, test with flips.
-
-    The defaults are the ``fast-cnn`` benchmark's (sized to train in about 10
-    minutes on a 2-core CPU; see the results appendix).
-
-    :func:`cvtutor.models.build_resnet` (batch norm, residual blocks), random
-    flips and shifts of the training images, label smoothing, a one-cycle
-    learning-rate schedule (:func:`compile_fast_cnn`) and test-time flipping.
-
-    Args:
-        train, test: ``(uint8 images (N, H, W, C), labels (N,))``.
-        num_classes: labels are 0 .. num_classes - 1.
-        epochs, batch_size: length of the run.
-        width, blocks: the model's size (see ``build_resnet``).
-        peak_learning_rate, label_smoothing: see :func:`compile_fast_cnn`.
-        seed: weights, shuffling and augmentation.
-        verbose, callbacks: passed to Keras' ``fit``.
-
-    Returns:
-        a :class:`TrainResult`; ``test_accuracy`` is the plain one,
-        ``test_accuracy_flip`` the one with test-time flipping.
-    """
-    from cvtutor.models import build_resnet
-
-    x_train, y_train = _check_split("train", train)
-    x_test, y_test = _check_split("test", test)
-    for name, y in (("train", y_train), ("test", y_test)):
-        if len(y) and (y.min() < 0 or y.max() >= num_classes):
-            raise ValueError(f"{name} labels must be in 0..{num_classes - 1}, got {y.min()}..{y.max()}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-    set_seed(seed)
-    model = build_resnet(input_shape=x_train.shape[1:], num_classes=num_classes, width=width, blocks=blocks)
-    from cvtutor.data import held_out_count
-
-    # fit trains on what its validation split leaves; the schedule must end with the run's last step.
-    steps = int(epochs) * -(-(len(x_train) - held_out_count(y_train)) // int(batch_size))
-    compile_fast_cnn(model, steps, peak_learning_rate=peak_learning_rate, label_smoothing=label_smoothing)
-    result = fit(model, train, test, epochs=epochs, batch_size=batch_size, augment=True, seed=seed,
-                 verbose=verbose, callbacks=callbacks)
-    result.test_accuracy_flip = flip_accuracy(model, test)
-    result.model = model
-    return result
 
 
 def hardware() -> str:

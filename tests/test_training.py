@@ -12,10 +12,8 @@ from cvtutor.losses import SmoothedSparseCrossentropy
 from cvtutor.models import build_cnn
 from cvtutor.training import (
     TrainResult,
-    compile_fast_cnn,
     compile_model,
     fit,
-    fit_fast_cnn,
     flip_accuracy,
     predict_logits,
     set_seed,
@@ -64,7 +62,7 @@ def test_fit_trains_evaluates_and_records(tmp_path):
 def test_fit_validates_on_held_out_training_images_and_never_on_the_test_set():
     set_seed(0)
     x, y = _stripes(330)
-    # Test labels that are all wrong: were the test set used per epoch, val_accuracy would be 0.
+    # Test labels that are all wrong, to tell the validation figures apart from the test figures.
     wrong = (y[300:] + 1) % 10
     model = compile_model(build_cnn())
     result = fit(model, (x[:300], y[:300]), (x[300:], wrong), epochs=2, batch_size=32, verbose=0)
@@ -180,15 +178,14 @@ def test_smoothed_sparse_crossentropy_rejects_bad_smoothing(smoothing):
 
 
 def test_one_cycle_schedule_rises_then_falls_to_zero():
-    model = compile_fast_cnn(build_cnn(), steps=100, peak_learning_rate=0.4, warmup_fraction=0.25)
-    schedule = model.optimizer.learning_rate if callable(model.optimizer.learning_rate) else model.optimizer._learning_rate
+    schedule = warmup_cosine_schedule(100, peak_learning_rate=0.4, warmup_fraction=0.25)
     rates = [float(schedule(step)) for step in (0, 10, 25, 60, 100)]
     assert rates[0] == pytest.approx(0.0, abs=1e-7)
     assert rates[1] == pytest.approx(0.16, rel=1e-5)  # linear warm-up: 10/25 of 0.4
     assert rates[2] == pytest.approx(0.4, rel=1e-5)
     assert 0.0 < rates[3] < 0.4 and rates[4] == pytest.approx(0.0, abs=1e-6)
     with pytest.raises(ValueError, match="steps must be a positive integer, got 0"):
-        compile_fast_cnn(build_cnn(), steps=0)
+        warmup_cosine_schedule(0, peak_learning_rate=0.4)
 
 
 def test_warmup_cosine_adam_follows_its_schedule():
@@ -225,22 +222,3 @@ def test_flip_averages_the_logits_of_both_mirror_images():
     assert flip_accuracy(model, (x, y)) == np.mean(((plain + mirrored) / 2).argmax(1) == y)
 
 
-def test_fast_cnn_recipe_learns_stripes_and_reports_both_accuracies():
-    x, y = _stripes(512)
-    result = fit_fast_cnn((x[:384], y[:384]), (x[384:], y[384:]), epochs=4, width=4, batch_size=64,
-                          peak_learning_rate=0.1, verbose=0)
-    assert result.name == "resnet" and result.epochs == 4 and result.train_size + result.validation_size == 384
-    # The one-cycle schedule ends at the run's last step: the learning rate is back to 0.
-    assert float(result.model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-6)
-    assert result.history["loss"][-1] < result.history["loss"][0]
-    assert 0.0 <= result.test_accuracy <= 1.0 and 0.0 <= result.test_accuracy_flip <= 1.0
-    assert isinstance(result.model, keras.Model)
-    # The flip accuracy is what flip_accuracy measures on the returned model.
-    assert result.test_accuracy_flip == flip_accuracy(result.model, (x[384:], y[384:]))
-    assert "model" not in result.to_dict()
-
-
-def test_fast_cnn_recipe_rejects_labels_outside_the_classes():
-    x, y = _stripes(16)
-    with pytest.raises(ValueError, match=r"train labels must be in 0..4, got 0..9"):
-        fit_fast_cnn((x, y), (x, y % 5), num_classes=5, epochs=1, verbose=0)
