@@ -113,7 +113,12 @@ def fit_distributed(build_fn, train, test, epochs, batch_size, strategy, **fit_k
         batch_size: global batch size (all replicas together).
         strategy: a ``tf.distribute.Strategy``, e.g. from :func:`strategy`.
         **fit_kwargs: passed to :func:`cvtutor.training.fit` (``seed``,
-            ``augment``, ``verbose``, ``callbacks``).
+            ``augment``, ``verbose``, ``callbacks``, ``validation_split``).
+            With Keras 3 on TensorFlow a last batch that does not split evenly
+            across the replicas fails (``InvalidArgumentError`` from ``AddN``):
+            choose sizes so that the training images ``fit`` keeps after its
+            validation split are a multiple of ``batch_size``, or pass
+            ``validation_split=0``.
 
     Returns:
         ``(model, result)``: the trained model and its
