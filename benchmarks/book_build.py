@@ -49,6 +49,12 @@ def notebook_outcomes(log: str, book: Path) -> tuple[dict[str, float], list[str]
     return seconds, failed
 
 
+def _commit(book: Path) -> str | None:
+    """The checkout's commit (``None`` outside git), so a record says which pages it timed."""
+    result = subprocess.run(["git", "-C", str(book), "rev-parse", "HEAD"], capture_output=True, text=True)
+    return result.stdout.strip() or None
+
+
 def build_book(book: Path, profile: str, data_dir: str | None = None, keep: Path | None = None) -> dict:
     """Build ``book`` with ``CVTUTOR_PROFILE=profile`` and return the record (seconds, return code, ...).
 
@@ -83,6 +89,7 @@ def build_book(book: Path, profile: str, data_dir: str | None = None, keep: Path
         "load_average_start": load_start,
         "load_average_end": os.getloadavg()[0],
         "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "commit": _commit(book),
         "command": " ".join([Path(sys.executable).name, "-m", "benchmarks.book_build", *sys.argv[1:]]),
     }
 

@@ -96,6 +96,7 @@ def test_book_build_timer_builds_a_book_and_records_it(tmp_path):
     assert list(record["notebook_seconds"]) == ["pages/sleep.ipynb"] and record["notebook_failures"] == []
     assert 0.5 <= record["notebook_seconds"]["pages/sleep.ipynb"] < record["seconds"]
     assert "benchmarks.book_build --profile quick" in record["command"]
+    assert record["commit"] is None  # the tiny book is no git checkout; the book's own records name theirs
     assert not (book / "_build").exists()  # built elsewhere, the book's own _build untouched
     # --keep leaves the build, executed notebooks included, where asked.
     kept = tmp_path / "kept"
