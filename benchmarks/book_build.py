@@ -103,7 +103,7 @@ def main(argv=None) -> int:
     parser.add_argument("--keep", type=Path, help="build into this folder and keep it (default: a temporary folder)")
     args = parser.parse_args(argv)
     record = build_book(args.book, args.profile, args.data_dir, args.keep)
-    path = write_record(record, args.out, args.profile)
+    path = write_record(record, args.out, args.profile, data_dir=args.data_dir)
     failed = record["notebook_failures"]
     print(f"wrote {path}: {args.profile} build {'succeeded' if record['returncode'] == 0 and not failed else 'FAILED'} "
           f"in {record['seconds']:.0f} s", flush=True)

@@ -208,7 +208,7 @@ def main(argv=None) -> int:
     for seed in args.seeds:
         record = train(seed, recipe, args.train_size, args.test_size, args.data_dir, precision=args.precision)
         record["run_id"] = run_id
-        path = write_record(record, args.out, f"gpu-resnet9-seed{seed}")
+        path = write_record(record, args.out, f"gpu-resnet9-seed{seed}", data_dir=args.data_dir)
         print(f"wrote {path}: {record['test_accuracy']:.4f}, training {record['train_seconds']:.1f} s, "
               f"compile {record['compile_seconds']:.1f} s", flush=True)
     return 0

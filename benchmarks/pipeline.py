@@ -107,7 +107,7 @@ def main(argv=None) -> int:
         "command": "python -m benchmarks.pipeline " + " ".join(sys.argv[1:] if argv is None else argv),
         "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
-    print(write_record(record, args.out, "pipeline"))
+    print(write_record(record, args.out, "pipeline", data_dir=args.data_dir))
     return 0
 
 

@@ -140,7 +140,7 @@ def main(argv=None) -> int:
         for name in args.recipes:
             record = run_recipe(name, seed, args.train_size, args.test_size, args.epochs, args.data_dir)
             record["run_id"] = run_id
-            path = write_record(record, args.out, f"{name}-seed{seed}")
+            path = write_record(record, args.out, f"{name}-seed{seed}", data_dir=args.data_dir)
             print(f"wrote {path}: {record['test_accuracy']:.4f} in {record['wall_seconds']:.1f} s", flush=True)
     return 0
 

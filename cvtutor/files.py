@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import stat
 import tempfile
 import threading
@@ -143,3 +144,21 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", *, encoding: str | N
         with open(tmp, mode, encoding=encoding) as f:
             yield f
             f.flush()
+
+
+def portable(text: str, data_dir: str | os.PathLike | None = None) -> str:
+    """``text`` without this machine's folders, for a page, a log or a record that others read.
+
+    ``--data-dir <folder>`` (in a recorded command) becomes ``--data-dir $CVTUTOR_DATA``;
+    ``data_dir`` (default: ``$CVTUTOR_DATA``), the temporary folder and the home folder
+    become ``$CVTUTOR_DATA``, ``$TMPDIR`` and ``~``, e.g.
+    ``/srv/shared/data/cifar10-jpeg.tar.gz`` -> ``$CVTUTOR_DATA/cifar10-jpeg.tar.gz``.
+    """
+    text = re.sub(r"(--data-dir[= ])(?!\$)\S+", r"\1$CVTUTOR_DATA", str(text))
+    data_dir = os.fspath(data_dir) if data_dir else os.environ.get("CVTUTOR_DATA")
+    folders = [(data_dir, "$CVTUTOR_DATA"), (tempfile.gettempdir(), "$TMPDIR"),
+               (os.path.expanduser("~"), "~")]
+    for folder, name in folders:
+        if folder and len(folder.rstrip("/")) > 1:
+            text = re.sub(re.escape(folder.rstrip("/")) + r"(?=/|\b|$)", lambda _: name, text)
+    return text

@@ -16,6 +16,8 @@ import textwrap
 import traceback
 from pathlib import Path
 
+from cvtutor.files import portable  # noqa: F401  (the notebooks import it from here)
+
 # Spans whose text Markdown leaves alone: `code` and $math$ (kept whole by the split's group).
 _VERBATIM = re.compile(r"(`[^`]*`|\$[^$]*\$)")
 
@@ -178,25 +180,6 @@ def show_quoted(*refs: str, chapter: str | None = None, width: int = 88):
         print(text)
     else:
         display({"text/plain": text}, raw=True)
-
-
-def portable(text: str) -> str:
-    """``text`` without this machine's folders, for a page or a log that others read.
-
-    ``--data-dir <folder>`` (in a recorded command) becomes ``--data-dir $CVTUTOR_DATA``, and the
-    folder in ``$CVTUTOR_DATA``, the temporary folder and the home folder become
-    ``$CVTUTOR_DATA``, ``$TMPDIR`` and ``~``.
-    """
-    import os
-    import tempfile
-
-    text = re.sub(r"(--data-dir[= ])(?!\$)\S+", r"\1$CVTUTOR_DATA", str(text))
-    folders = [(os.environ.get("CVTUTOR_DATA"), "$CVTUTOR_DATA"), (tempfile.gettempdir(), "$TMPDIR"),
-               (os.path.expanduser("~"), "~")]
-    for folder, name in folders:
-        if folder and len(folder.rstrip("/")) > 1:
-            text = re.sub(re.escape(folder.rstrip("/")) + r"(?=/|\b|$)", lambda _: name, text)
-    return text
 
 
 def _short_path(filename: str) -> str:

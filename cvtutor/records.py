@@ -14,7 +14,7 @@ import os
 import statistics
 from pathlib import Path
 
-from cvtutor.files import atomic_write
+from cvtutor.files import atomic_write, portable
 
 REQUIRED = ("recipe", "seed", "wall_seconds", "test_accuracy", "curve", "command")
 
@@ -43,8 +43,13 @@ def load_records(folder: str | os.PathLike) -> list[dict]:
     return sorted(records, key=lambda r: (r.get("finished", ""), r["recipe"], r["seed"]))
 
 
-def write_record(record: dict, folder: str | os.PathLike, prefix: str) -> Path:
+def write_record(record: dict, folder: str | os.PathLike, prefix: str,
+                 data_dir: str | os.PathLike | None = None) -> Path:
     """Write ``record`` as ``<folder>/<prefix>-<finished time>.json`` and return the path.
+
+    Text values name no folder of this machine: the data folder (``data_dir``, default
+    ``$CVTUTOR_DATA``), the temporary and the home folder are written as ``$CVTUTOR_DATA``,
+    ``$TMPDIR`` and ``~`` (:func:`cvtutor.files.portable`), so a record reads the same on any machine.
 
     The file appears whole or not at all (:func:`cvtutor.files.atomic_write`),
     with the permissions a plain write gives; a second record with the same name in the same second gets the
@@ -57,8 +62,18 @@ def write_record(record: dict, folder: str | os.PathLike, prefix: str) -> Path:
     if path.exists():
         path = folder / f"{prefix}-{stamp}-{os.getpid()}.json"
     with atomic_write(path, "w") as f:
-        f.write(json.dumps(record, indent=2))
+        f.write(json.dumps(_portable(record, data_dir), indent=2))
     return path
+
+
+def _portable(value, data_dir):
+    if isinstance(value, str):
+        return portable(value, data_dir)
+    if isinstance(value, dict):
+        return {key: _portable(item, data_dir) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_portable(item, data_dir) for item in value]
+    return value
 
 
 def time_to_accuracy(record: dict, target: float) -> float | None:

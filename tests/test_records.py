@@ -1,6 +1,9 @@
 """cvtutor.records: reading benchmark records and summarising them per run."""
 
 import json
+import re
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -107,6 +110,30 @@ def test_write_record_is_whole_and_never_replaces_a_record(tmp_path):
     assert first.name == "a-seed0-20261128T010203.json" and second != first
     assert [r["seed"] for r in load_records(tmp_path / "new")] == [0, 1]
     assert not list((tmp_path / "new").glob("*.tmp"))
+
+
+def test_write_record_names_no_folder_of_this_machine(tmp_path, monkeypatch):
+    monkeypatch.delenv("CVTUTOR_DATA", raising=False)
+    data = tmp_path / "shared" / "data"
+    record = {"finished": "2026-11-28T01:02:03+00:00", "recipe": "a", "seed": 0,
+              "data_source": f"class-folder copy: {data}/cifar10-jpeg.tar.gz",
+              "command": f"python -m benchmarks.run a --data-dir {data} --keep {tempfile.gettempdir()}/out",
+              "settings": {"paths": [f"{data}/x"]}, "curve": [{"seconds": 1.0}]}
+    text = write_record(record, tmp_path / "records", "a-seed0", data_dir=data).read_text()
+    assert str(tmp_path) not in text and tempfile.gettempdir() + "/" not in text
+    written = json.loads(text)
+    assert written["data_source"] == "class-folder copy: $CVTUTOR_DATA/cifar10-jpeg.tar.gz"
+    assert written["command"] == "python -m benchmarks.run a --data-dir $CVTUTOR_DATA --keep $TMPDIR/out"
+    assert written["settings"] == {"paths": ["$CVTUTOR_DATA/x"]} and written["curve"] == record["curve"]
+
+
+def test_committed_records_name_no_folder_of_the_machine_that_ran_them():
+    results = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
+    absolute = re.compile(r"(?:^|[\s=:(\"])/(?:[\w.-]+/)+")
+    offenders = [f"{path.relative_to(results)}: {match.group(0)!r}"
+                 for path in sorted(results.rglob("*.json"))
+                 for match in absolute.finditer(path.read_text())]
+    assert offenders == []
 
 
 def test_seed_spread_is_that_of_the_latest_run_with_two_seeds():
