@@ -26,11 +26,13 @@ not a function gets its own one-line message; no traceback from inside the
 checker reaches the reader. Value exercises say whether the number is too low
 or too high and roughly by how much, without giving the number away.
 
-Every exercise (:data:`EXERCISES`, by id ``"<chapter>-<name>"``) carries its
-task in one line, a worked solution (a function in this package: ``solution(id)``)
-and plausible wrong answers, which the tests run: every solution passes, every
-wrong answer fails. :data:`OPEN_ENDED` lists, per chapter, the experiments
-where grading makes no sense.
+Every exercise (:data:`EXERCISES`, by id ``"<chapter>-<name>"``) carries a
+title, its task in one line, a hint, a worked solution (a function in this
+package: ``solution(id)``) and plausible wrong answers, which the tests run:
+every solution passes, every wrong answer fails. :data:`OPEN_ENDED` lists, per
+chapter, the experiments where grading makes no sense. Title, task, hint and
+the open-ended experiments are Markdown: ``tools/exercise_sections.py`` writes
+them into the "Exercises" section at the end of each chapter's notebook.
 
 Importing this package imports NumPy only; the checkers of parameter and
 multiply-add counts import Keras (once) to build the model they count.
@@ -84,11 +86,11 @@ from cvtutor.exercises._outlook import (
 EXERCISES: dict[str, Exercise] = _REGISTRY
 
 #: Open-ended experiments at the end of each chapter, where grading makes no sense
-#: (the answer is a plot, a measurement on the reader's machine, or an argument).
+#: (the answer is a plot, a measurement on the reader's machine, or an argument); Markdown.
 OPEN_ENDED: dict[str, tuple[str, ...]] = {
     "1.2": (
         ("Measure the receptive field of a stack you design (pooling, strides, 5x5 kernels) with the chapter's "
-         "one-pixel probes and compare it with receptive_field."),
+         "one-pixel probes and compare it with `receptive_field`."),
         "Add a conv stem to the patch-attention model: how do the token count and the parameters change?",
     ),
     "1.3.1": (
@@ -100,8 +102,8 @@ OPEN_ENDED: dict[str, tuple[str, ...]] = {
         "Train both layers longer and watch the forget gates' average move.",
     ),
     "1.3.3": (
-        "Plot the attention maps of other query patches, with more heads or a different key_dim.",
-        "Measure the softmax's saturation without the 1/sqrt(d_k) for your own d_k.",
+        "Plot the attention maps of other query patches, with more heads or a different `key_dim`.",
+        "Measure the softmax's saturation without the `1/sqrt(d_k)` for your own `d_k`.",
     ),
     "1.4.1": (
         ("Remove one of the fast CNN's ingredients at a time (batch norm, residuals, augmentation, label smoothing) "

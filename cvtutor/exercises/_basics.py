@@ -41,7 +41,11 @@ def _dense_relu_inputs(rng):
 register(Exercise(
     id="1.2-dense-layer", chapter="1.2", kind="function",
     signature="dense_relu(x, w, b)",
-    task="Write dense_relu(x, w, b) = ReLU(x W + b) for x (N, d_in), w (d_in, d_out), b (d_out,), returning (N, d_out).",
+    title="A dense layer with ReLU",
+    task="Write `dense_relu(x, w, b)` = `ReLU(x W + b)` for `x` `(N, d_in)`, `w` `(d_in, d_out)`, `b` `(d_out,)`, "
+         "returning `(N, d_out)`.",
+    hint="`x @ w` already has the shape `(N, d_out)`; adding `b` broadcasts it over the batch, one bias per output "
+         "feature. The ReLU, `np.maximum(..., 0.0)`, comes after the bias.",
     solution=dense_relu,
     wrong={
         "missing bias": lambda x, w, b: np.maximum(x @ w, 0.0),
@@ -86,8 +90,13 @@ def _receptive_field_inputs(rng):
 register(Exercise(
     id="1.2-receptive-field", chapter="1.2", kind="function", returns="an int (pixels)",
     signature="receptive_field(layers)",
-    task="Write receptive_field(layers): the side in pixels of the receptive field of one output of a stack of "
-         "(kernel_size, stride) layers, first layer first (an empty stack sees 1 pixel).",
+    title="The receptive field of a stack",
+    task="Write `receptive_field(layers)`: the side in pixels of the receptive field of one output of a stack of "
+         "`(kernel_size, stride)` layers, first layer first (an empty stack sees 1 pixel).",
+    hint="Track two numbers layer by layer: the field `r` and the jump `j`, how many input pixels apart two "
+         "neighbouring outputs of the stack so far are (both start at 1). A layer with kernel `k` and stride `s` "
+         "widens the field by `k - 1` of its inputs, each `j` pixels apart, using the jump of the layers *before* "
+         "it; only then does its stride multiply `j`.",
     solution=receptive_field,
     wrong={
         "strides ignored": lambda layers: 1 + sum(k - 1 for k, _ in layers),
@@ -123,7 +132,12 @@ def keras_params(builder_name: str, **kwargs) -> int:
 
 register(Exercise(
     id="1.2-cnn-params", chapter="1.2", kind="value", returns="an int (parameters)",
-    task="Count by hand the parameters of the article's CNN, build_cnn() (32x32x3 images, 10 classes).",
+    title="The parameters of the article's CNN",
+    task="Count by hand the parameters of the article's CNN, `build_cnn()` (32x32x3 images, 10 classes).",
+    hint="A 3x3 `Conv2D` from `c_in` to `c_out` channels has `3*3*c_in*c_out` weights plus `c_out` biases, a "
+         "`Dense` layer `d_in*d_out + d_out`; pooling and `Flatten` have none. They decide, though, how many "
+         "features reach the first `Dense`: follow the map's side through each 'valid' convolution (2 pixels fewer) "
+         "and each 2x2 pooling (halved, rounded down).",
     solution=cnn_params,
     wrong={
         "biases forgotten": lambda: cnn_params() - (32 + 64 + 64 + 64 + 10),
@@ -153,8 +167,13 @@ _SIZES = [(32, 3, 1, "valid"), (32, 3, 2, "same"), (31, 3, 2, "valid"), (7, 7, 1
 register(Exercise(
     id="1.3.1-output-size", chapter="1.3.1", kind="function", returns="an int (pixels)",
     signature="output_size(size, kernel, stride, padding)",
-    task="Write output_size(size, kernel, stride, padding): the output length of a convolution along one axis, "
-         "padding 'valid' or 'same' (TensorFlow's rule).",
+    title="Output sizes",
+    task="Write `output_size(size, kernel, stride, padding)`: the output length of a convolution along one axis, "
+         "`padding` `'valid'` or `'same'` (TensorFlow's rule).",
+    hint="With `'valid'`, windows start at `0, stride, 2*stride, ...` and must end inside the input: count the "
+         "starts that are at most `size - kernel`. With `'same'`, the kernel size drops out: TensorFlow pads so "
+         "that every `stride`-th position starts a window, a partial last step included (`-(-a // b)` is a ceiling "
+         "division of integers).",
     solution=output_size,
     wrong={
         "+1 forgotten": lambda size, kernel, stride, padding: (
@@ -205,8 +224,13 @@ def _conv_inputs(rng):
 register(Exercise(
     id="1.3.1-strided-conv", chapter="1.3.1", kind="function",
     signature="conv2d(x, kernel, bias, stride)",
-    task="Write conv2d(x, kernel, bias, stride) for x (N, H, W, C_in), kernel (kh, kw, C_in, C_out), bias (C_out,), "
-         "an int stride and no padding, equal to keras.layers.Conv2D(padding='valid').",
+    title="A strided convolution",
+    task="Write `conv2d(x, kernel, bias, stride)` for `x` `(N, H, W, C_in)`, `kernel` `(kh, kw, C_in, C_out)`, "
+         "`bias` `(C_out,)`, an int `stride` and no padding, equal to `keras.layers.Conv2D(padding='valid')`.",
+    hint="Output `(i, j)` reads the window `x[:, s*i : s*i + kh, s*j : s*j + kw, :]`, of shape `(N, kh, kw, C_in)`; "
+         "`np.tensordot(window, kernel, axes=3)` sums it against the kernel over those three axes, giving `(N, "
+         "C_out)`. Keras does not flip the kernel (it computes a cross-correlation), and there are `(H - kh) // s + "
+         "1` output rows.",
     solution=conv2d_strided,
     wrong={
         "off-by-one: the last window is missed": _conv_off_by_one,
@@ -254,8 +278,13 @@ def _dilated_inputs(rng):
 register(Exercise(
     id="1.3.1-dilated-conv", chapter="1.3.1", kind="function",
     signature="conv2d_dilated(x, kernel, dilation)",
-    task="Write conv2d_dilated(x, kernel, dilation): a stride-1 'valid' convolution without bias whose kernel taps "
-         "are dilation pixels apart, equal to keras.layers.Conv2D(dilation_rate=dilation).",
+    title="A dilated convolution",
+    task="Write `conv2d_dilated(x, kernel, dilation)`: a stride-1 'valid' convolution without bias whose kernel "
+         "taps are `dilation` pixels apart, equal to `keras.layers.Conv2D(dilation_rate=dilation)`.",
+    hint="The effective kernel size is `dilation * (k - 1) + 1`, so there are `H - dilation * (kh - 1)` output "
+         "rows, and tap `(a, b)` of output `(i, j)` reads `x[:, i + dilation*a, j + dilation*b, :]`. Looping over "
+         "the taps rather than the outputs is shorter: each tap adds a shifted slice of `x` times `kernel[a, b]`, a "
+         "`(C_in, C_out)` matrix.",
     solution=conv2d_dilated,
     wrong={
         "dilation ignored": lambda x, kernel, dilation: ref.conv2d(x, kernel),
@@ -292,8 +321,12 @@ def _avg_pool(x, pool_size, stride):
 register(Exercise(
     id="1.3.1-max-pool", chapter="1.3.1", kind="function",
     signature="max_pool2d(x, pool_size, stride)",
-    task="Write max_pool2d(x, pool_size, stride) for x (N, H, W, C), square windows and no padding, equal to "
-         "keras.layers.MaxPooling2D(pool_size, strides=stride).",
+    title="Max pooling",
+    task="Write `max_pool2d(x, pool_size, stride)` for `x` `(N, H, W, C)`, square windows and no padding, equal to "
+         "`keras.layers.MaxPooling2D(pool_size, strides=stride)`.",
+    hint="The windows are those of a strided convolution, `x[:, s*i : s*i + p, s*j : s*j + p, :]`, but instead of a "
+         "kernel take the maximum over the two window axes, `axis=(1, 2)`: the channels stay apart. With `stride < "
+         "pool_size` the windows overlap.",
     solution=max_pool2d,
     wrong={
         "average instead of max": _avg_pool,
@@ -331,8 +364,12 @@ def _rnn_inputs(rng):
 register(Exercise(
     id="1.3.2-rnn-forward", chapter="1.3.2", kind="function",
     signature="rnn_forward(xs, w, u, b)",
-    task="Write rnn_forward(xs, w, u, b) returning every hidden state (N, T, units) of h_t = tanh(x_t W + h_{t-1} U + b), "
-         "h_0 = 0, in keras.layers.SimpleRNN's weight layout.",
+    title="A simple RNN, step by step",
+    task="Write `rnn_forward(xs, w, u, b)` returning every hidden state `(N, T, units)` of `h_t = tanh(x_t W + "
+         "h_{t-1} U + b)`, `h_0 = 0`, in `keras.layers.SimpleRNN`'s weight layout.",
+    hint="Start from `h = np.zeros((N, units))` and loop over `t`, feeding `xs[:, t]`, of shape `(N, d)`. In "
+         "Keras's layout both matrices multiply from the right: `x_t @ w` and `h @ u`. Keep every `h` and stack "
+         "them along axis 1.",
     solution=rnn_forward,
     wrong={
         "recurrent weights transposed": lambda xs, w, u, b: rnn_forward(xs, w, u.T, b),
@@ -390,8 +427,12 @@ def _lstm_inputs(rng):
 register(Exercise(
     id="1.3.2-lstm-step", chapter="1.3.2", kind="function", returns="a pair (h, c) of arrays",
     signature="lstm_step(x, h, c, kernel, recurrent_kernel, bias)",
-    task="Write lstm_step(x, h, c, kernel, recurrent_kernel, bias) returning (h_new, c_new), one step of "
-         "keras.layers.LSTM with its weights copied (gates stacked i, f, g, o).",
+    title="One LSTM step",
+    task="Write `lstm_step(x, h, c, kernel, recurrent_kernel, bias)` returning `(h_new, c_new)`, one step of "
+         "`keras.layers.LSTM` with its weights copied (gates stacked i, f, g, o).",
+    hint="Compute the four gates at once, `z = x @ kernel + h @ recurrent_kernel + bias`, of shape `(N, 4n)`, and "
+         "split it into four blocks of `n` in Keras's order i, f, g, o (`np.split(z, 4, axis=-1)`). The gates i, f "
+         "and o go through a sigmoid, the candidate g through tanh; the new `h` takes the tanh of the *new* cell.",
     solution=lstm_step,
     wrong={"gates in the order i, f, o, g": _lstm_wrong_order, "h = o * c (tanh of the cell forgotten)": _lstm_no_tanh},
     inputs=_lstm_inputs,
@@ -412,8 +453,12 @@ def recurrent_params(d_in, units, kind):
 register(Exercise(
     id="1.3.2-recurrent-params", chapter="1.3.2", kind="function", returns="an int (parameters)",
     signature="recurrent_params(d_in, units, kind)",
-    task="Write recurrent_params(d_in, units, kind), the parameter count of keras.layers.SimpleRNN (kind='simple') "
-         "or LSTM (kind='lstm') with units units on inputs of d_in features.",
+    title="Counting recurrent parameters",
+    task="Write `recurrent_params(d_in, units, kind)`, the parameter count of `keras.layers.SimpleRNN` "
+         "(`kind='simple'`) or `LSTM` (`kind='lstm'`) with `units` units on inputs of `d_in` features.",
+    hint="One transform of the input and the state has a kernel `(d_in, units)`, a recurrent kernel `(units, "
+         "units)` and a bias `(units,)`; the sequence length does not appear, since every step reuses them. A "
+         "SimpleRNN has one such transform; an LSTM has one per gate.",
     solution=recurrent_params,
     wrong={
         "an LSTM counted as one transform": lambda d_in, units, kind: d_in * units + units * units + units,
@@ -459,8 +504,12 @@ def _attention_inputs(rng):
 register(Exercise(
     id="1.3.3-attention", chapter="1.3.3", kind="function",
     signature="attention(q, k, v)",
-    task="Write attention(q, k, v) = softmax(Q K^T / sqrt(d_k)) V for q (..., T_q, d_k), k (..., T_k, d_k), "
-         "v (..., T_k, d_v), returning (..., T_q, d_v).",
+    title="Scaled dot-product attention",
+    task="Write `attention(q, k, v)` = `softmax(Q K^T / sqrt(d_k)) V` for `q` `(..., T_q, d_k)`, `k` `(..., T_k, "
+         "d_k)`, `v` `(..., T_k, d_v)`, returning `(..., T_q, d_v)`.",
+    hint="`np.swapaxes(k, -1, -2)` transposes the last two axes whatever the leading ones are, so `q @ "
+         "np.swapaxes(k, -1, -2)` gives the scores, `(..., T_q, T_k)`. Divide by `sqrt(d_k)` and take the softmax "
+         "over the keys (the last axis), subtracting each row's maximum first so that `exp` cannot overflow.",
     solution=attention,
     wrong={
         "1/sqrt(d_k) forgotten": _attention_no_scale,
@@ -498,8 +547,12 @@ def _causal_future(q, k, v):
 register(Exercise(
     id="1.3.3-causal-attention", chapter="1.3.3", kind="function",
     signature="causal_attention(q, k, v)",
-    task="Write causal_attention(q, k, v) for q, k (N, T, d_k) and v (N, T, d_v): scaled dot-product attention in "
-         "which token i may attend only to tokens j <= i.",
+    title="Causal attention",
+    task="Write `causal_attention(q, k, v)` for `q`, `k` `(N, T, d_k)` and `v` `(N, T, d_v)`: scaled dot-product "
+         "attention in which token `i` may attend only to tokens `j <= i`.",
+    hint="`np.tril(np.ones((T, T), dtype=bool))` is True where key `j` is at most query `i`, the diagonal included. "
+         "Set the other scores to `-np.inf` before the softmax: `exp(-inf)` is 0, so they get weight 0, and every "
+         "row keeps at least its diagonal.",
     solution=causal_attention,
     wrong={
         "mask without the diagonal (j < i)": _causal_strict,
@@ -546,8 +599,14 @@ def _mha_inputs(rng):
 register(Exercise(
     id="1.3.3-multi-head", chapter="1.3.3", kind="function",
     signature="multi_head_attention(x, wq, wk, wv, wo)",
-    task="Write multi_head_attention(x, wq, wk, wv, wo) for x (N, T, d_model), wq/wk (d_model, heads, d_k), "
-         "wv (d_model, heads, d_v), wo (heads, d_v, d_out): SelfAttention(use_bias=False) with these weights.",
+    title="Multi-head self-attention",
+    task="Write `multi_head_attention(x, wq, wk, wv, wo)` for `x` `(N, T, d_model)`, `wq`/`wk` `(d_model, heads, "
+         "d_k)`, `wv` `(d_model, heads, d_v)`, `wo` `(heads, d_v, d_out)`: `SelfAttention(use_bias=False)` with "
+         "these weights.",
+    hint="`np.einsum('ntd,dhk->nhtk', x, wq)` projects every token for every head at once and puts the heads before "
+         "the tokens, so the attention of Exercise 1 runs on all heads together (its scale is `sqrt(d_k)`, one "
+         "head's key size). `np.einsum('nhtv,hvo->nto', heads, wo)` then concatenates the heads and projects them "
+         "in one step.",
     solution=multi_head_attention,
     wrong={
         "scaled by sqrt(heads * d_k) instead of sqrt(d_k)": _mha_wrong_scale,
@@ -579,8 +638,12 @@ def _self_attention_params():
 
 register(Exercise(
     id="1.3.3-attention-params", chapter="1.3.3", kind="value", returns="an int (parameters)",
-    task="Count by hand the parameters of SelfAttention(num_heads=4, key_dim=16) on the chapter's 64 tokens of "
-         "48 features (the token count does not matter: say why).",
+    title="The parameters of a self-attention layer",
+    task="Count by hand the parameters of `SelfAttention(num_heads=4, key_dim=16)` on the chapter's 64 tokens of 48 "
+         "features (the token count does not matter: say why).",
+    hint="There are four projections, each a dense layer with a bias: the query, key and value projections map 48 "
+         "features to `num_heads * key_dim` values, the output projection maps those back to 48. They act on each "
+         "token's features and are shared by all tokens.",
     solution=attention_params,
     wrong={
         "biases forgotten": lambda: 3 * 48 * 64 + 64 * 48,

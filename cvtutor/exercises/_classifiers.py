@@ -58,8 +58,12 @@ def _ce_inputs(rng):
 register(Exercise(
     id="1.4.1-cross-entropy", chapter="1.4.1", kind="function", returns="a number (the mean loss)",
     signature="sparse_cross_entropy(logits, labels)",
-    task="Write sparse_cross_entropy(logits, labels): the mean cross-entropy of logits (N, K) against integer "
-         "labels (N,), equal to SparseCategoricalCrossentropy(from_logits=True) and finite for logits of 1000.",
+    title="A stable cross-entropy",
+    task="Write `sparse_cross_entropy(logits, labels)`: the mean cross-entropy of `logits` `(N, K)` against integer "
+         "`labels` `(N,)`, equal to `SparseCategoricalCrossentropy(from_logits=True)` and finite for logits of 1000.",
+    hint="Work with `log softmax(z) = z - max(z) - log(sum(exp(z - max(z))))`, row by row (`keepdims=True`): once "
+         "the row's maximum is subtracted, no `exp` exceeds 1. Then pick each row's entry at its label, "
+         "`log_p[np.arange(N), labels]`, negate and average.",
     solution=sparse_cross_entropy,
     wrong={
         "softmax applied twice (the article's defect)": _ce_twice,
@@ -95,8 +99,12 @@ def _confusion_inputs(rng):
 register(Exercise(
     id="1.4.1-confusion-matrix", chapter="1.4.1", kind="function", returns="an int array (num_classes, num_classes)",
     signature="confusion_matrix(y_true, y_pred, num_classes)",
-    task="Write confusion_matrix(y_true, y_pred, num_classes): counts[i, j] = the test images of true class i "
-         "predicted as class j.",
+    title="A confusion matrix",
+    task="Write `confusion_matrix(y_true, y_pred, num_classes)`: `counts[i, j]` = the test images of true class `i` "
+         "predicted as class `j`.",
+    hint="Start from `np.zeros((num_classes, num_classes), dtype=int)`, so that a class that never occurs still has "
+         "its row, and add 1 at `[true, predicted]` for each image. Beware: `counts[y_true, y_pred] += 1` counts a "
+         "repeated pair only once; a loop, or `np.add.at`, counts every one.",
     solution=confusion_matrix,
     wrong={
         "transposed (rows the prediction)": lambda y_true, y_pred, num_classes: confusion_matrix(
@@ -131,8 +139,12 @@ def _bn_inputs(rng):
 register(Exercise(
     id="1.4.1-batchnorm", chapter="1.4.1", kind="function",
     signature="batchnorm_inference(x, gamma, beta, mean, variance, epsilon)",
-    task="Write batchnorm_inference(x, gamma, beta, mean, variance, epsilon): what BatchNormalization computes at "
-         "test time from its moving mean and variance, per channel of x (N, H, W, C).",
+    title="Batch normalization at test time",
+    task="Write `batchnorm_inference(x, gamma, beta, mean, variance, epsilon)`: what `BatchNormalization` computes "
+         "at test time from its moving mean and variance, per channel of `x` `(N, H, W, C)`.",
+    hint="At test time nothing is computed from the batch: normalize with the stored moving `mean` and `variance`, "
+         "`epsilon` inside the square root, then scale by `gamma` and shift by `beta`. All four vectors have one "
+         "entry per channel and broadcast over the last axis of `x`.",
     solution=batchnorm_inference,
     wrong={
         "epsilon forgotten": lambda x, gamma, beta, mean, variance, epsilon: gamma * (x - mean) / np.sqrt(variance) + beta,
@@ -168,8 +180,12 @@ def _smoothing_other_classes(logits, labels, smoothing):
 register(Exercise(
     id="1.4.1-label-smoothing", chapter="1.4.1", kind="function", returns="a number (the mean loss)",
     signature="smoothed_cross_entropy(logits, labels, smoothing)",
-    task="Write smoothed_cross_entropy(logits, labels, smoothing): cross-entropy against the target "
-         "(1 - s) one_hot(label) + s / K, averaged over the batch (Keras's label_smoothing).",
+    title="Label smoothing",
+    task="Write `smoothed_cross_entropy(logits, labels, smoothing)`: cross-entropy against the target `(1 - s) "
+         "one_hot(label) + s / K`, averaged over the batch (Keras's `label_smoothing`).",
+    hint="Every class gets `s / K` of the target, the label's class included (which so gets `1 - s + s / K`). Build "
+         "the target rows, take `-sum(target * log_softmax(logits))` per row, computed stably as in Exercise 1, and "
+         "average over the batch.",
     solution=smoothed_cross_entropy,
     wrong={
         "s spread over the other K - 1 classes": _smoothing_other_classes,
@@ -197,8 +213,12 @@ def image_to_rows(images):
 register(Exercise(
     id="1.4.2-rows", chapter="1.4.2", kind="function",
     signature="image_to_rows(images)",
-    task="Write image_to_rows(images): images (N, H, W, C) as sequences (N, H, W*C), one row per time step, "
-         "as keras.layers.Reshape((H, W * C)) gives them to the LSTM.",
+    title="Images as sequences of rows",
+    task="Write `image_to_rows(images)`: `images` `(N, H, W, C)` as sequences `(N, H, W*C)`, one row per time step, "
+         "as `keras.layers.Reshape((H, W * C))` gives them to the LSTM.",
+    hint="Time step `t` is image row `t`, `images[:, t]`, of shape `(N, W, C)`; its features are that row's pixels "
+         "left to right, each pixel's channels next to each other. A NumPy reshape reads the array in C order, the "
+         "last axis fastest: are the axes you want to merge already next to each other, in that order?",
     solution=image_to_rows,
     wrong={
         "columns instead of rows": lambda images: image_to_rows(images.transpose(0, 2, 1, 3)),
@@ -225,8 +245,12 @@ def rnn_params():
 
 register(Exercise(
     id="1.4.2-rnn-params", chapter="1.4.2", kind="value", returns="an int (parameters)",
-    task="Count by hand the parameters of the chapter's RNN classifier, build_rnn() (32 rows of 96 features, "
-         "LSTM(128), 10 logits).",
+    title="The parameters of the RNN classifier",
+    task="Count by hand the parameters of the chapter's RNN classifier, `build_rnn()` (32 rows of 96 features, "
+         "`LSTM(128)`, 10 logits).",
+    hint="`Reshape` has no weights. The LSTM has four gates, each with a kernel from the 96 features of a row, a "
+         "recurrent kernel from the 128-unit state and a bias, shared by all 32 steps. The logits layer reads only "
+         "the last state.",
     solution=rnn_params,
     wrong={
         "one transform instead of four gates": lambda: (96 * 128 + 128 * 128 + 128) + 128 * 10 + 10,
@@ -256,8 +280,12 @@ def _rnn_macs():
 
 register(Exercise(
     id="1.4.2-rnn-macs", chapter="1.4.2", kind="value", returns="an int (multiply-adds)",
-    task="Count by hand the multiply-adds of one forward pass of build_rnn() on one 32x32x3 image "
-         "(as cvtutor.flops counts them: weight products only).",
+    title="The multiply-adds of the RNN classifier",
+    task="Count by hand the multiply-adds of one forward pass of `build_rnn()` on one 32x32x3 image (as "
+         "`cvtutor.flops` counts them: weight products only).",
+    hint="Unlike the parameters, the work grows with the sequence: at every one of the 32 steps each gate "
+         "multiplies the row by its kernel and the state by its recurrent kernel, one multiply-add per weight. The "
+         "logits layer runs once. Biases and activations count zero here.",
     solution=rnn_multiply_adds,
     wrong={
         "one step instead of 32": lambda: 4 * (96 * 128 + 128 * 128) + 128 * 10,
@@ -295,8 +323,12 @@ def _patchify_by_columns(images, patch_size):
 register(Exercise(
     id="1.4.3-patchify", chapter="1.4.3", kind="function",
     signature="patchify(images, patch_size)",
-    task="Write patchify(images, patch_size): (N, H, W, C) images as (N, T, p*p*C) tokens, patches row by row, "
-         "each flattened (row, column, channel) as PatchEmbedding's convolution reads it.",
+    title="Images as patches",
+    task="Write `patchify(images, patch_size)`: `(N, H, W, C)` images as `(N, T, p*p*C)` tokens, patches row by "
+         "row, each flattened (row, column, channel) as `PatchEmbedding`'s convolution reads it.",
+    hint="Reshape `(N, H, W, C)` to `(N, H/p, p, W/p, p, C)`: axes 1 and 3 number the patches, axes 2 and 4 the "
+         "pixels within a patch. A transpose has to bring the two grid axes next to each other, and then the pixel "
+         "axes, before the final reshape to `(N, T, p*p*C)`.",
     solution=patchify,
     wrong={
         "reshape without the transpose": lambda images, patch_size: images.reshape(
@@ -334,8 +366,12 @@ def _ln_unbiased(x, gamma, beta, epsilon):
 register(Exercise(
     id="1.4.3-layer-norm", chapter="1.4.3", kind="function",
     signature="layer_norm(x, gamma, beta, epsilon)",
-    task="Write layer_norm(x, gamma, beta, epsilon) for tokens x (N, T, D): LayerNormalization, each token "
-         "normalized over its own D features.",
+    title="Layer normalization",
+    task="Write `layer_norm(x, gamma, beta, epsilon)` for tokens `x` `(N, T, D)`: `LayerNormalization`, each token "
+         "normalized over its own `D` features.",
+    hint="Take the mean and the variance over the last axis only, with `keepdims=True`, so that each token is "
+         "normalized by its own statistics. `x.var` is the biased variance (divided by `D`), the one Keras uses; "
+         "`epsilon` goes inside the square root.",
     solution=layer_norm,
     wrong={
         "normalized over the tokens (a batch norm)": _ln_token_axis,
@@ -365,8 +401,13 @@ def attention_model_params():
 
 register(Exercise(
     id="1.4.3-attention-params", chapter="1.4.3", kind="value", returns="an int (parameters)",
-    task="Count by hand the parameters of the patch-attention classifier build_attention() (4x4 patches, dim 64, "
-         "4 heads, 2 blocks with MLP width 128).",
+    title="The parameters of the patch-attention classifier",
+    task="Count by hand the parameters of the patch-attention classifier `build_attention()` (4x4 patches, `dim` "
+         "64, 4 heads, 2 blocks with MLP width 128).",
+    hint="Go layer by layer: the patch embedding is a 4x4 convolution from 3 channels to 64, with bias; the "
+         "position embedding has one 64-vector per token; each block has two LayerNorms (a scale and a shift each), "
+         "four 64x64 attention projections with biases and an MLP 64 -> 128 -> 64; then the tokens' average (no "
+         "weights), a final LayerNorm and 10 logits.",
     solution=attention_model_params,
     wrong={
         "LayerNorms forgotten": lambda: attention_model_params() - 5 * 2 * 64,

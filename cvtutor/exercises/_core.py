@@ -31,7 +31,12 @@ class Exercise:
     Attributes:
         id: ``"<chapter>-<name>"``, e.g. ``"1.3.1-dilated-conv"``.
         chapter: the chapter's number, e.g. ``"1.3.1"``.
-        task: the task in one line, with the signature and shapes asked for.
+        title: a short name for the chapter's exercise heading, e.g.
+            ``"A dilated convolution"``.
+        task: the task in one line of Markdown (code names in backticks),
+            with the signature and shapes asked for.
+        hint: one paragraph of Markdown that helps without giving the
+            answer away (the chapter shows it in a collapsed toggle).
         kind: ``"function"`` (the answer is a function) or ``"value"`` (a number).
         solution: the worked solution. For a function exercise, a function of
             the arguments the task names; for a value exercise, a function of
@@ -54,7 +59,9 @@ class Exercise:
 
     id: str
     chapter: str
+    title: str
     task: str
+    hint: str
     kind: str
     solution: Callable
     wrong: dict = field(default_factory=dict)
@@ -96,6 +103,10 @@ EXERCISES: dict[str, Exercise] = {}
 def register(exercise: Exercise) -> Exercise:
     if exercise.id in EXERCISES:
         raise ValueError(f"exercise {exercise.id!r} is registered twice")
+    for name in ("title", "task", "hint"):
+        text = getattr(exercise, name)
+        if not isinstance(text, str) or not text.strip() or "\n" in text:
+            raise ValueError(f"exercise {exercise.id!r}: {name} must be one non-empty line, got {text!r}")
     if exercise.kind not in ("function", "value"):
         raise ValueError(f"exercise {exercise.id!r}: kind must be 'function' or 'value', got {exercise.kind!r}")
     if exercise.kind == "function" and (exercise.inputs is None or exercise.reference is None):

@@ -52,8 +52,12 @@ def _keras_conv_macs(height, width, c_in, c_out, kernel, stride, padding):
 register(Exercise(
     id="1.5.1-conv-macs", chapter="1.5.1", kind="function", returns="an int (multiply-adds)",
     signature="conv2d_macs(height, width, c_in, c_out, kernel, stride, padding)",
-    task="Write conv2d_macs(height, width, c_in, c_out, kernel, stride, padding): the multiply-adds of one "
-         "Conv2D (square kernel) on one image, as cvtutor.flops.multiply_adds counts them.",
+    title="The multiply-adds of a convolution",
+    task="Write `conv2d_macs(height, width, c_in, c_out, kernel, stride, padding)`: the multiply-adds of one "
+         "`Conv2D` (square kernel) on one image, as `cvtutor.flops.multiply_adds` counts them.",
+    hint="Each output value is one dot product of `kernel * kernel * c_in` multiply-adds, so count the output "
+         "values: output height times output width times `c_out`. The output sides follow the rule of chapter "
+         "1.3.1's output-size exercise, not the input's size.",
     solution=conv2d_macs,
     wrong={
         "input positions instead of output positions": lambda height, width, c_in, c_out, kernel, stride, padding: (
@@ -118,8 +122,12 @@ def _pareto_inputs(rng):
 register(Exercise(
     id="1.5.1-pareto-front", chapter="1.5.1", kind="function", returns="an int array of run indices",
     signature="pareto_front(cost, accuracy)",
-    task="Write pareto_front(cost, accuracy): the indices, by increasing cost, of the runs that every run costing "
+    title="A Pareto front",
+    task="Write `pareto_front(cost, accuracy)`: the indices, by increasing cost, of the runs that every run costing "
          "no more (other than itself) falls short of in accuracy.",
+    hint="Sort the runs by cost and, among equal costs, the most accurate first (`np.lexsort` sorts by its last key "
+         "first). Walking in that order, a run is on the front exactly when it is strictly more accurate than every "
+         "run before it.",
     solution=pareto_front,
     wrong={"ties in cost not broken by accuracy": _pareto_no_ties, "equal accuracy at a higher cost kept": _pareto_ge},
     inputs=_pareto_inputs,
@@ -145,8 +153,13 @@ def vit_params():
 
 register(Exercise(
     id="1.5.2-vit-params", chapter="1.5.2", kind="value", returns="an int (parameters)",
-    task="Count by hand the parameters of build_vit(dim=64, depth=2, num_heads=4, mlp_dim=128) on 32x32x3 images "
+    title="The parameters of a small ViT",
+    task="Count by hand the parameters of `build_vit(dim=64, depth=2, num_heads=4, mlp_dim=128)` on 32x32x3 images "
          "(4x4 patches, a class token, 10 logits).",
+    hint="Start from the patch-attention classifier of chapter 1.4.3, which has the same patch embedding, blocks "
+         "and final LayerNorm at these settings, and add what the ViT adds: a learned class token (one 64-vector) "
+         "and a position for it too. The logits read the class token's final state instead of an average; neither "
+         "needs weights.",
     solution=vit_params,
     wrong={
         "class token forgotten (and its position)": lambda: vit_params() - 64 - 64,
@@ -169,8 +182,11 @@ def position_similarity(embeddings):
 register(Exercise(
     id="1.5.2-position-similarity", chapter="1.5.2", kind="function",
     signature="position_similarity(embeddings)",
-    task="Write position_similarity(embeddings): the (T, T) cosine similarities between the rows of a ViT's "
-         "position embeddings (T, D).",
+    title="Similar positions",
+    task="Write `position_similarity(embeddings)`: the `(T, T)` cosine similarities between the rows of a ViT's "
+         "position embeddings `(T, D)`.",
+    hint="Divide each row by its length, `np.linalg.norm(embeddings, axis=-1, keepdims=True)`; the dot products of "
+         "the unit rows are then the cosines, and the diagonal is 1.",
     solution=position_similarity,
     wrong={
         "dot products, not normalized": lambda embeddings: embeddings @ embeddings.T,
@@ -211,8 +227,12 @@ def _distill_inputs(rng):
 register(Exercise(
     id="1.5.3-distillation-loss", chapter="1.5.3", kind="function", returns="a number (the mean loss)",
     signature="distillation_loss(teacher_logits, student_logits, temperature)",
-    task="Write distillation_loss(teacher_logits, student_logits, temperature): T^2 times the batch mean of "
-         "KL(softmax(teacher/T) || softmax(student/T)).",
+    title="The distillation loss",
+    task="Write `distillation_loss(teacher_logits, student_logits, temperature)`: `T**2` times the batch mean of "
+         "`KL(softmax(teacher / T) || softmax(student / T))`.",
+    hint="Divide both logits by `T` before the softmax. With log-softmaxes `log_p` (the teacher's) and `log_q` (the "
+         "student's), `KL(p || q) = sum(p * (log_p - log_q))` over the classes; the teacher's distribution is the "
+         "one that weights the sum.",
     solution=distillation_loss,
     wrong={
         "T^2 forgotten": lambda teacher_logits, student_logits, temperature: distillation_loss(
@@ -240,8 +260,12 @@ def distiller_loss(labels, teacher_logits, student_logits, alpha, temperature):
 register(Exercise(
     id="1.5.3-distiller-loss", chapter="1.5.3", kind="function", returns="a number (the mean loss)",
     signature="distiller_loss(labels, teacher_logits, student_logits, alpha, temperature)",
-    task="Write distiller_loss(labels, teacher_logits, student_logits, alpha, temperature): alpha * the student's "
-         "cross-entropy on the labels + (1 - alpha) * the distillation loss.",
+    title="The distiller's whole loss",
+    task="Write `distiller_loss(labels, teacher_logits, student_logits, alpha, temperature)`: `alpha` times the "
+         "student's cross-entropy on the labels plus `1 - alpha` times the distillation loss.",
+    hint="Reuse what you wrote: the hard term is the plain cross-entropy of the student's logits on the labels, at "
+         "temperature 1 (chapter 1.4.1's first exercise); the soft term is Exercise 1's distillation loss at "
+         "temperature `T`.",
     solution=distiller_loss,
     wrong={
         "alpha and 1 - alpha swapped": lambda labels, teacher_logits, student_logits, alpha, temperature: (
@@ -275,8 +299,11 @@ def grad_cam_map(features, gradients):
 register(Exercise(
     id="1.5.4-grad-cam", chapter="1.5.4", kind="function",
     signature="grad_cam_map(features, gradients)",
-    task="Write grad_cam_map(features, gradients) for feature maps and their gradients (N, h, w, K): "
-         "ReLU(sum_k alpha_k A_k) with alpha_k the spatial mean of the gradient of map k.",
+    title="A Grad-CAM map",
+    task="Write `grad_cam_map(features, gradients)` for feature maps and their gradients `(N, h, w, K)`: "
+         "`ReLU(sum_k alpha_k A_k)` with `alpha_k` the spatial mean of the gradient of map `k`.",
+    hint="`gradients.mean(axis=(1, 2))` has the shape `(N, K)`: one weight per map and image. Weight each map by it "
+         "and sum over `k` (`np.einsum` can do both), then keep the positive part only, the evidence for the class.",
     solution=grad_cam_map,
     wrong={
         "ReLU forgotten": lambda features, gradients: np.einsum(
@@ -326,8 +353,12 @@ def _rollout_no_residual(weights):
 register(Exercise(
     id="1.5.4-attention-rollout", chapter="1.5.4", kind="function",
     signature="attention_rollout(weights)",
-    task="Write attention_rollout(weights) for attention weights (L, heads, T, T): R = A'_L ... A'_1, with A' the "
-         "head-averaged weights plus the identity, rows renormalized.",
+    title="Attention rollout",
+    task="Write `attention_rollout(weights)` for attention weights `(L, heads, T, T)`: `R = A'_L ... A'_1`, with "
+         "`A'` the head-averaged weights plus the identity, rows renormalized.",
+    hint="For each layer, average over the heads (axis 0 of that layer's `(heads, T, T)`), add `np.eye(T)` for the "
+         "residual connection and divide each row by its sum. Start from `R = np.eye(T)`; a later layer multiplies "
+         "from the left.",
     solution=attention_rollout,
     wrong={"layers chained in the wrong order": _rollout_wrong_order,
            "residual (identity) forgotten": _rollout_no_residual},
