@@ -5,6 +5,7 @@
   (JupyterLab, Colab): there ``{glue:text}`name``` stays a placeholder.
 - :func:`short_tracebacks` makes an error show its message and the lines that raised it.
 - :func:`markdown_table` renders rows as a Markdown table.
+- :func:`show_source` shows the package's own code on the page (:mod:`cvtutor.source`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import traceback
 from pathlib import Path
 
 from cvtutor.files import portable  # noqa: F401  (the notebooks import it from here)
+from cvtutor.source import show_source  # noqa: F401  (likewise)
 
 # Spans whose text Markdown leaves alone: `code` and $math$ (kept whole by the split's group).
 _VERBATIM = re.compile(r"(`[^`]*`|\$[^$]*\$)")
