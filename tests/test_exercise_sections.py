@@ -112,6 +112,15 @@ def test_every_exercise_appears_in_its_chapter(exercise_id):
         assert max(map(len, source(cell).splitlines())) <= 88
 
 
+def test_markdown_of_the_registry_renders():
+    """Titles, tasks, hints and open-ended experiments are Markdown: code spans closed, and no
+    ``$``, which the book's dollarmath would read as the start of math."""
+    texts = [(f"{i} {what}", getattr(e, what)) for i, e in EXERCISES.items() for what in ("title", "task", "hint")]
+    texts += [(f"open-ended {c}", t) for c, items in OPEN_ENDED.items() for t in items]
+    bad = [name for name, text in texts if text.count("`") % 2 or "$" in text or "\n" in text]
+    assert not bad, bad
+
+
 # --- the cells run: "not yet" for the stub, "correct" for the worked solution ------------------
 
 
