@@ -105,7 +105,7 @@ def test_every_exercise_appears_in_its_chapter(exercise_id):
     assert f"check({quoted}, " in source(reader) and "solution(" not in source(reader)
     assert exercise.hint in source(hint)
     assert source(label) == "Worked solution:"
-    assert is_solution_cell(worked) and f"show_source(solution({quoted}))" in source(worked)
+    assert is_solution_cell(worked) and f"show_source(solution({quoted}), docstring=True)" in source(worked)
     assert worked["metadata"]["jupyter"] == {"source_hidden": True, "outputs_hidden": True}
     for cell in (reader, worked):
         assert cell["outputs"] == [] and cell["execution_count"] is None

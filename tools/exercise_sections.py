@@ -100,7 +100,7 @@ def solution_source(exercise: Exercise) -> str:
     # A value exercise's solution is a function of no arguments that computes the number.
     answer = f"solution({quoted})" + ("()" if exercise.kind == "value" else "")
     return (f"from cvtutor.exercises import check, solution\nfrom cvtutor.notebook import show_source\n\n"
-            f"show_source(solution({quoted}))\ncheck({quoted}, {answer})")
+            f"show_source(solution({quoted}), docstring=True)\ncheck({quoted}, {answer})")
 
 
 def hint_source(exercise: Exercise) -> str:
