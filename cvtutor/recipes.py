@@ -164,7 +164,7 @@ class Recipe:
 
 #: The recipes by name. ``cnn-adam`` and ``rnn-adam`` are the settings of chapters 1.4.1 and 1.4.2;
 #: the others are the benchmarks' (results appendix), ``fast-cnn`` and ``attention`` also chapters
-#: 1.4.1's and 1.4.3's, ``gpu-resnet9`` the GPU benchmark's (``benchmarks/gpu.py``).
+#: 1.4.1's and 1.4.3's (``lstm-attention`` is 1.4.3's comparison), ``gpu-resnet9`` the GPU benchmark's (``benchmarks/gpu.py``).
 RECIPES = {
     r.name: r
     for r in [
@@ -199,6 +199,10 @@ RECIPES = {
                learning_rate=2e-3, schedule="warmup-cosine", jit_compile=True, test_time_flip=True,
                description="chapter 1.4.3's conv-stem attention classifier: 64 patch tokens, 2 self-attention "
                            "blocks, XLA-compiled, Adam warming up to 0.002 then cosine to 0, test-time flip"),
+        Recipe("lstm-attention", "attention", model_args={"hybrid": True}, epochs=2, batch_size=64,
+               learning_rate=2e-3, schedule="warmup-cosine",
+               description="chapter 1.4.3's LSTM + attention model (build_attention(hybrid=True)), the attention "
+                           "recipe's schedule: Adam warming up to 0.002 then cosine to 0, batch 64, 2 epochs"),
     ]
 }
 
