@@ -435,7 +435,8 @@ def _fraction(text: str) -> float:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--json", action="store_true", help="print the result as JSON on stdout")
+    common.add_argument("--json", action="store_true",
+                        help='print the result as JSON on stdout (on an error: {"command": ..., "error": ...}, exit 1)')
     common.add_argument("--quiet", "-q", action="store_true", help="no progress output")
     data_opts = argparse.ArgumentParser(add_help=False)
     data_opts.add_argument("--data-dir", help="folder or archive holding CIFAR-10 (default: $CVTUTOR_DATA, "
@@ -555,7 +556,10 @@ def main(argv=None) -> int:
         return 130
     except Exception as e:  # one line, never a traceback: the loader's, model files' and Keras' errors alike
         out.end_line()
-        print(f"cvtutor {args.command}: error: {_one_line(e)}", file=sys.stderr)
+        message = _one_line(e)
+        print(f"cvtutor {args.command}: error: {message}", file=sys.stderr)
+        if out.json:  # a script that parses stdout gets a document too, not an empty string
+            print(json.dumps({"command": args.command, "error": message}), flush=True)
         return 1
 
 

@@ -79,6 +79,11 @@ def test_missing_files_are_named(tmp_path):
     assert result.returncode == 1 and "nope.keras" in result.stderr
     result = run("data", "--data-dir", tmp_path / "nowhere")
     assert result.returncode == 1 and "nowhere" in result.stderr and "does not exist" in result.stderr
+    # With --json, a script that reads stdout gets the same error as a document.
+    result = run("data", "--data-dir", tmp_path / "nowhere", "--json")
+    report = json.loads(result.stdout)
+    assert result.returncode == 1 and report["command"] == "data" and "does not exist" in report["error"]
+    assert "nowhere" in result.stderr
 
 
 # --- data, train, evaluate, predict --------------------------------------------------------------
