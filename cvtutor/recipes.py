@@ -245,11 +245,12 @@ def train_recipe(recipe: Recipe | str, train, test, *, seed: int = 0, epochs: in
             :func:`cvtutor.training.fit` raises.
     """
     from cvtutor.data import VALIDATION_SPLIT, held_out_count
-    from cvtutor.training import _check_split, fit, flip_accuracy, set_seed
+    from cvtutor.checks import images_and_labels
+    from cvtutor.training import fit, flip_accuracy, set_seed
 
     recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
-    x_train, y_train = _check_split("train", train)
-    _, y_test = _check_split("test", test)
+    x_train, y_train = images_and_labels("train", train)
+    _, y_test = images_and_labels("test", test)
     if num_classes is None:
         num_classes = max(10, int(max(y_train.max(initial=0), y_test.max(initial=0))) + 1)
     for name, y in (("train", y_train), ("test", y_test)):

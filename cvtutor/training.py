@@ -34,6 +34,8 @@ import time
 
 import numpy as np
 
+from cvtutor.checks import images_and_labels
+
 
 def set_seed(seed: int, deterministic: bool = False) -> None:
     """Seed Python, NumPy and the Keras backend, so that a run can be repeated.
@@ -130,19 +132,6 @@ class TrainResult:
             json.dump(self.to_dict(), f, indent=2)
 
 
-def _check_split(name, split):
-    try:
-        x, y = split
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a pair (images, labels), got {type(split).__name__}") from None
-    x, y = np.asarray(x), np.asarray(y)
-    if x.ndim != 4 or x.dtype != np.uint8:
-        raise ValueError(f"{name} images must be uint8 (N, H, W, C) as load_cifar10 returns, got {x.dtype} {x.shape}")
-    if y.shape != (len(x),):
-        raise ValueError(f"{name} labels must have shape ({len(x)},), got {y.shape}")
-    return x, y
-
-
 #: At most this many training batches re-estimate the batch-norm statistics after :func:`fit`
 #: (about 100 batches suffice: Wu and Johnson, "Rethinking 'Batch' in BatchNorm", 2021).
 BATCHNORM_BATCHES = 100
@@ -224,14 +213,14 @@ def fit(
     from cvtutor.batchnorm import recompute_batchnorm_statistics
     from cvtutor.data import VALIDATION_SPLIT, make_dataset, split_validation
 
-    x_train, y_train = _check_split("train", train)
-    x_test, y_test = _check_split("test", test)
+    x_train, y_train = images_and_labels("train", train)
+    x_test, y_test = images_and_labels("test", test)
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     if batchnorm_statistics not in ("recompute", "moving"):
         raise ValueError(f"batchnorm_statistics must be 'recompute' or 'moving', got {batchnorm_statistics!r}")
     if validation is not None:
-        x_val, y_val = _check_split("validation", validation)
+        x_val, y_val = images_and_labels("validation", validation)
     else:
         split = VALIDATION_SPLIT if validation_split is None else validation_split
         (x_train, y_train), (x_val, y_val) = split_validation(x_train, y_train, split)
@@ -298,14 +287,14 @@ def evaluate(model, test, batch_size: int = 512) -> tuple[float, float]:
     """``(loss, accuracy)`` of a compiled model on ``test = (uint8 images, labels)``."""
     from cvtutor.data import make_dataset
 
-    x, y = _check_split("test", test)
+    x, y = images_and_labels("test", test)
     loss, accuracy = model.evaluate(make_dataset(x, y, batch_size), verbose=0)[:2]
     return float(loss), float(accuracy)
 
 
 def flip_accuracy(model, test, batch_size: int = 512) -> float:
     """Test accuracy (0..1) with test-time flipping (see :func:`predict_logits`)."""
-    x, y = _check_split("test", test)
+    x, y = images_and_labels("test", test)
     return float(np.mean(predict_logits(model, x, batch_size, flip=True).argmax(axis=-1) == y))
 
 
