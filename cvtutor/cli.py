@@ -191,7 +191,7 @@ def cmd_train(args, out: _Output) -> int:
     from cvtutor.contract import Contract, attach_contract
     from cvtutor.data import CLASS_NAMES
     from cvtutor.models import build_model
-    from cvtutor.data import held_out_count
+    from cvtutor.data import trained_count
     from cvtutor.training import Stage, compile_model, flip_accuracy, saved_run_settings, set_seed, train_to_file
     from cvtutor.transfer import unfreeze, with_new_head
 
@@ -270,7 +270,7 @@ def cmd_train(args, out: _Output) -> int:
         def build():
             set_seed(args.seed)
             model = attach_contract(recipe.build((*image_size, channels), len(class_names)), contract)
-            return recipe.compile(model, recipe.steps(len(train[1]) - held_out_count(train[1])))
+            return recipe.compile(model, recipe.steps(trained_count(train[1])))
 
         stages = None
 

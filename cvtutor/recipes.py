@@ -244,7 +244,7 @@ def train_recipe(recipe: Recipe | str, train, test, *, seed: int = 0, epochs: in
         ValueError: an unknown recipe name, labels outside 0 .. num_classes - 1, or what
             :func:`cvtutor.training.fit` raises.
     """
-    from cvtutor.data import VALIDATION_SPLIT, held_out_count
+    from cvtutor.data import trained_count
     from cvtutor.checks import images_and_labels
     from cvtutor.training import fit, flip_accuracy, set_seed
 
@@ -261,8 +261,7 @@ def train_recipe(recipe: Recipe | str, train, test, *, seed: int = 0, epochs: in
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     set_seed(seed)
     model = recipe.build(x_train.shape[1:], num_classes)
-    split = VALIDATION_SPLIT if validation_split is None else validation_split
-    recipe.compile(model, recipe.steps(len(y_train) - held_out_count(y_train, split), epochs))
+    recipe.compile(model, recipe.steps(trained_count(y_train, validation_split), epochs))
     result = fit(model, train, test, epochs=int(epochs), batch_size=recipe.batch_size, augment=recipe.augment,
                  seed=seed, verbose=verbose, callbacks=callbacks, validation_split=validation_split)
     if recipe.test_time_flip:

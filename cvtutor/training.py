@@ -768,8 +768,8 @@ def train_to_file(output, build, train, test, *, epochs: int, settings: dict, re
         layer.metadata = {**layer.metadata, "run": {"settings": settings, "epochs_done": done, "stage": stage}}
         save_model(model, output)
     shutil.rmtree(folder, ignore_errors=True)
-    from cvtutor.data import VALIDATION_SPLIT, held_out_count
+    from cvtutor.data import held_out_count, trained_count
 
-    held_out = held_out_count(train[1], VALIDATION_SPLIT if validation_split is None else validation_split)
     return FileRun(output, model, done, resumed_after, started_from, test_loss, test_accuracy, seconds, history,
-                   train_size=len(train[1]) - held_out, validation_size=held_out)
+                   train_size=trained_count(train[1], validation_split),
+                   validation_size=held_out_count(train[1], validation_split))

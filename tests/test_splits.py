@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from cvtutor.data import VALIDATION_SPLIT, held_out_count, split_validation, validation_count
+from cvtutor.data import VALIDATION_SPLIT, held_out_count, split_validation, trained_count, validation_count
 
 
 def test_each_class_is_split_on_its_own_and_every_example_lands_once():
@@ -13,6 +13,10 @@ def test_each_class_is_split_on_its_own_and_every_example_lands_once():
     assert sorted(np.concatenate([x_train, x_val]).tolist()) == images.tolist()
     assert np.bincount(y_val, minlength=4).tolist() == [10, 4, 1, 0]  # round(n/10), >= 1, <= n - 1
     assert held_out_count(labels, 0.1) == len(y_val) == 15
+    assert trained_count(labels, 0.1) == len(y_train) == len(labels) - 15
+    # None means the default split, as fit reads validation_split=None
+    assert trained_count(labels, None) == trained_count(labels, VALIDATION_SPLIT)
+    assert held_out_count(labels, None) == held_out_count(labels) and trained_count(labels, 0) == len(labels)
     assert np.array_equal(labels[x_train], y_train) and np.array_equal(labels[x_val], y_val)
     assert np.all(np.diff(x_train) > 0) and np.all(np.diff(x_val) > 0)  # original order kept
 

@@ -9,7 +9,14 @@ from cvtutor.data.errors import CIFAR10NotFoundError, CorruptDataError
 from cvtutor.data.folders import load_image_folder
 from cvtutor.data.images import load_image
 from cvtutor.data.pipeline import AUGMENT_PAD, augment_images, make_dataset, to_float
-from cvtutor.data.splits import VALIDATION_SEED, VALIDATION_SPLIT, held_out_count, split_validation, validation_count
+from cvtutor.data.splits import (
+    VALIDATION_SEED,
+    VALIDATION_SPLIT,
+    held_out_count,
+    split_validation,
+    trained_count,
+    validation_count,
+)
 
 __all__ = [
     "AUGMENT_PAD",
@@ -22,6 +29,7 @@ __all__ = [
     "augment_images",
     "find_cifar10",
     "held_out_count",
+    "trained_count",
     "load_cifar10",
     "load_image",
     "load_image_folder",

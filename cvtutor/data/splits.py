@@ -27,11 +27,20 @@ def validation_count(n: int, fraction: float) -> int:
     return min(max(1, int(np.floor(n * fraction + 0.5))), n - 1)
 
 
-def held_out_count(labels, fraction: float = VALIDATION_SPLIT) -> int:
+def held_out_count(labels, fraction: float | None = VALIDATION_SPLIT) -> int:
     """How many of the examples with these class ``labels`` (shape (N,)) :func:`split_validation`
-    holds out: the sum of :func:`validation_count` over the classes."""
+    holds out: the sum of :func:`validation_count` over the classes (``fraction=None``:
+    :data:`VALIDATION_SPLIT`, as :func:`cvtutor.training.fit` reads it)."""
+    fraction = VALIDATION_SPLIT if fraction is None else fraction
     counts = np.unique(np.asarray(labels), return_counts=True)[1]
     return sum(validation_count(int(n), float(fraction)) for n in counts)
+
+
+def trained_count(labels, fraction: float | None = VALIDATION_SPLIT) -> int:
+    """How many of the examples with these class ``labels`` remain to train on once
+    :func:`split_validation` holds out ``fraction`` (``None``: :data:`VALIDATION_SPLIT`): what a
+    learning-rate schedule's step count and a run's record need."""
+    return len(np.asarray(labels)) - held_out_count(labels, fraction)
 
 
 def split_validation(images, labels, fraction: float = VALIDATION_SPLIT, seed: int = VALIDATION_SEED):
