@@ -227,8 +227,9 @@ def _write(tmp_path, text):
 def test_milestones_plots_size_by_year_and_accuracy_by_size(tmp_path):
     rows = read_milestones(_write(tmp_path, HEADER + "A,2012,60,59.3,r,\nB,2015,26,76.0,r,\nC,2021,88,85.1,r,\n"))
     fig = plots.milestones(rows)
-    assert len(fig.axes) == 2
-    left, right = fig.axes
+    assert len(fig.axes) == 4  # two panels and their colour bars
+    left, right, left_bar, right_bar = fig.axes
+    assert left_bar.get_ylabel() == "ImageNet top-1 accuracy (%)" and right_bar.get_ylabel() == "year of publication"
     years, params, top1 = np.array([2012, 2015, 2021]), np.array([60.0, 26.0, 88.0]), np.array([59.3, 76.0, 85.1])
     (points,) = left.collections
     np.testing.assert_allclose(points.get_offsets(), np.column_stack([years, params]))
@@ -247,4 +248,4 @@ def test_milestones_plots_size_by_year_and_accuracy_by_size(tmp_path):
 def test_milestones_draws_the_books_table():
     rows = read_milestones()
     fig = plots.milestones(rows)
-    assert [len(ax.texts) for ax in fig.axes] == [len(rows), len(rows)]
+    assert [len(ax.texts) for ax in fig.axes[:2]] == [len(rows), len(rows)]

@@ -137,13 +137,16 @@ def channel_histograms(x, bins: int = 64):
 
 
 def milestones(rows: Sequence[dict]):
-    """Two panels: parameters (log scale) by year, and ImageNet top-1 accuracy against parameters."""
+    """Two panels: parameters (log scale) by year, coloured by ImageNet top-1 accuracy, and that
+    accuracy against parameters, coloured by year; each colour scale has its colour bar."""
     years = np.array([r["year"] for r in rows])
     params = np.array([r["params_millions"] for r in rows])
     top1 = np.array([r["imagenet_top1"] for r in rows])
     fig, (left, right) = plt.subplots(1, 2, figsize=_fit_page(11, 4))
-    left.scatter(years, params, c=top1, cmap="viridis", s=40, zorder=3)
-    right.scatter(params, top1, c=years, cmap="plasma", s=40, zorder=3)
+    by_accuracy = left.scatter(years, params, c=top1, cmap="viridis", s=40, zorder=3)
+    by_year = right.scatter(params, top1, c=years, cmap="plasma", s=40, zorder=3)
+    fig.colorbar(by_accuracy, ax=left, label="ImageNet top-1 accuracy (%)")
+    fig.colorbar(by_year, ax=right, label="year of publication")
     for r in rows:
         left.annotate(r["model"], (r["year"], r["params_millions"]), fontsize=7, xytext=(4, 3), textcoords="offset points")
         right.annotate(r["model"], (r["params_millions"], r["imagenet_top1"]), fontsize=7, xytext=(4, -8), textcoords="offset points")
