@@ -1,4 +1,5 @@
-"""Classification metrics in NumPy: confusion counts, per-class accuracy, the most confused pairs.
+"""Metrics in NumPy: confusion counts, per-class accuracy, the most confused pairs; the Pareto
+front of a sweep of runs (accuracy against cost) and cosine similarity.
 
 Computing lives here and drawing in :mod:`cvtutor.plots`, so the command line
 evaluates a model without matplotlib. Labels are integer class indices
@@ -12,7 +13,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-__all__ = ["confusion_counts", "per_class_accuracy", "top_confusions", "top_k"]
+__all__ = ["confusion_counts", "per_class_accuracy", "top_confusions", "top_k", "pareto_front", "cosine_similarity"]
 
 
 def _check_labels(name, labels, num_classes=None) -> np.ndarray:
@@ -121,3 +122,46 @@ def top_k(probabilities, k: int) -> np.ndarray:
     if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
         raise ValueError(f"k must be a positive integer, got {k!r}")
     return np.argsort(-probabilities, axis=1, kind="stable")[:, : min(int(k), probabilities.shape[1])]
+
+
+def pareto_front(cost, accuracy) -> np.ndarray:
+    """The runs that no cheaper (or equally cheap) run matches in accuracy.
+
+    Run ``i`` is on the front when every run with ``cost <= cost[i]`` (other
+    than ``i``) has a lower accuracy. Going along the front, each step buys
+    more accuracy with more cost; a run off the front is beaten by a run that
+    costs no more.
+
+    Args:
+        cost: (N,) costs (parameters, seconds, multiply-adds; any units).
+        accuracy: (N,) accuracies (any units, higher is better).
+
+    Returns:
+        The indices of the front's runs, (K,) ints, ordered by cost.
+    """
+    cost = np.asarray(cost, dtype=float)
+    accuracy = np.asarray(accuracy, dtype=float)
+    if cost.ndim != 1 or accuracy.shape != cost.shape or cost.size == 0:
+        raise ValueError(f"cost and accuracy must be non-empty 1-D arrays of one length, got {cost.shape} and {accuracy.shape}")
+    if not (np.all(np.isfinite(cost)) and np.all(np.isfinite(accuracy))):
+        raise ValueError("cost and accuracy must be finite")
+    # By cost, ties broken by higher accuracy first; a run joins if it beats all before it.
+    order = np.lexsort((-accuracy, cost))
+    front, best = [], -np.inf
+    for i in order:
+        if accuracy[i] > best:
+            front.append(int(i))
+            best = accuracy[i]
+    return np.array(front, dtype=int)
+
+
+def cosine_similarity(vectors) -> np.ndarray:
+    """Cosine similarity of every pair of rows: (N, D) -> (N, N), values in [-1, 1]."""
+    vectors = np.asarray(vectors, dtype=float)
+    if vectors.ndim != 2 or vectors.shape[0] == 0 or vectors.shape[1] == 0:
+        raise ValueError(f"vectors must be a non-empty (N, D) array, got shape {vectors.shape}")
+    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
+    if np.any(norms == 0):
+        raise ValueError("every vector must be non-zero to have a cosine similarity")
+    unit = vectors / norms
+    return np.clip(unit @ unit.T, -1.0, 1.0)

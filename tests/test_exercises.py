@@ -320,8 +320,8 @@ def test_conv_macs_are_flops():
         assert ex.conv2d_macs(*args) == _keras_conv_macs(*args), args
 
 
-def test_pareto_front_is_the_plots_one():
-    from cvtutor.plots.scaling import pareto_front
+def test_pareto_front_is_the_packages_one():
+    from cvtutor.metrics import pareto_front
 
     for arguments in EXERCISES["1.5.1-pareto-front"].inputs(rng()):
         np.testing.assert_array_equal(ex.pareto_front(**arguments), pareto_front(**arguments))

@@ -1,7 +1,7 @@
 """Exercises of chapters 1.5.1-1.5.4 (bigger models, complex structures, efficient training, challenges).
 
 References: :mod:`cvtutor.flops` and :mod:`cvtutor.models` for counts, NumPy
-versions of :func:`cvtutor.plots.scaling.pareto_front`,
+versions of :func:`cvtutor.metrics.pareto_front`,
 :class:`cvtutor.distill.Distiller`'s loss, :func:`cvtutor.explain.grad_cam`
 and :func:`cvtutor.explain.attention_rollout` (``tests/test_exercises.py``
 checks them against those).
@@ -78,7 +78,7 @@ def pareto_front(cost, accuracy):
     cost, accuracy: ``(N,)``. Sort by cost (ties: higher accuracy first) and
     keep each run that beats the best accuracy so far. Returns the indices of
     the front, ``(K,)`` ints, by increasing cost. Same result as
-    :func:`cvtutor.plots.scaling.pareto_front`.
+    :func:`cvtutor.metrics.pareto_front`.
     """
     order = np.lexsort((-accuracy, cost))
     front, best = [], -np.inf

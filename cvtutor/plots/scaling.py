@@ -13,10 +13,11 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from cvtutor.metrics import cosine_similarity, pareto_front
 from cvtutor.plots.images import _fit_page
 from matplotlib.ticker import MaxNLocator, NullLocator
 
-__all__ = ["pareto_front", "scaling_sweep", "learning_curves", "log_ticks", "cosine_similarity", "position_similarity"]
+__all__ = ["scaling_sweep", "learning_curves", "log_ticks", "position_similarity"]
 
 # Axis labels for the quantities a sweep records.
 AXIS_LABELS = {
@@ -92,44 +93,13 @@ def _accuracies(values):
     return values
 
 
-def pareto_front(cost, accuracy) -> np.ndarray:
-    """The runs that no cheaper (or equally cheap) run matches in accuracy.
-
-    Run ``i`` is on the front when every run with ``cost <= cost[i]`` (other
-    than ``i``) has a lower accuracy. Going along the front, each step buys
-    more accuracy with more cost; a run off the front is beaten by a run that
-    costs no more.
-
-    Args:
-        cost: (N,) costs (parameters, seconds, multiply-adds; any units).
-        accuracy: (N,) accuracies (any units, higher is better).
-
-    Returns:
-        The indices of the front's runs, (K,) ints, ordered by cost.
-    """
-    cost = np.asarray(cost, dtype=float)
-    accuracy = np.asarray(accuracy, dtype=float)
-    if cost.ndim != 1 or accuracy.shape != cost.shape or cost.size == 0:
-        raise ValueError(f"cost and accuracy must be non-empty 1-D arrays of one length, got {cost.shape} and {accuracy.shape}")
-    if not (np.all(np.isfinite(cost)) and np.all(np.isfinite(accuracy))):
-        raise ValueError("cost and accuracy must be finite")
-    # By cost, ties broken by higher accuracy first; a run joins if it beats all before it.
-    order = np.lexsort((-accuracy, cost))
-    front, best = [], -np.inf
-    for i in order:
-        if accuracy[i] > best:
-            front.append(int(i))
-            best = accuracy[i]
-    return np.array(front, dtype=int)
-
-
 def scaling_sweep(runs, costs: Sequence[str] = ("params", "train_seconds"), *, series: str = "series",
                   label: str | None = "label", front: bool = True, title: str | None = None, figsize=None):
     """Test accuracy against each cost, on logarithmic x axes, one panel per cost.
 
     Runs of one series (e.g. one depth at several widths) are joined by a
     line, in order of cost. With ``front=True`` the runs on the
-    :func:`pareto_front` of each panel are ringed in black: the others are
+    :func:`cvtutor.metrics.pareto_front` of each panel are ringed in black: the others are
     beaten by a run that costs no more.
 
     Args:
@@ -235,18 +205,6 @@ def learning_curves(runs, *, model: str = "model", chance: float | None = None, 
         ax.set_title(title)
     fig.tight_layout()
     return fig
-
-
-def cosine_similarity(vectors) -> np.ndarray:
-    """Cosine similarity of every pair of rows: (N, D) -> (N, N), values in [-1, 1]."""
-    vectors = np.asarray(vectors, dtype=float)
-    if vectors.ndim != 2 or vectors.shape[0] == 0 or vectors.shape[1] == 0:
-        raise ValueError(f"vectors must be a non-empty (N, D) array, got shape {vectors.shape}")
-    norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-    if np.any(norms == 0):
-        raise ValueError("every vector must be non-zero to have a cosine similarity")
-    unit = vectors / norms
-    return np.clip(unit @ unit.T, -1.0, 1.0)
 
 
 def position_similarity(embeddings, grid: tuple[int, int], positions: Sequence[int] | None = None,
