@@ -38,6 +38,7 @@ import time
 from pathlib import Path
 
 from cvtutor.records import write_record
+from cvtutor.training import cpu_features
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "backends"
@@ -109,15 +110,6 @@ def _run_worker(config, args) -> dict:
         tail = (result.stderr.strip().splitlines() or ["(no output)"])[-1]
         return {m: {"error": f"worker failed: {tail[:200]}"} for m in args.models}
     return json.loads(result.stdout.strip().splitlines()[-1])
-
-
-def _cpu_flags() -> list[str]:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return []
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
-    return sorted(f for f in flags if f.startswith(("avx512", "amx", "avx2", "fma")))
 
 
 def _versions() -> dict:
@@ -192,7 +184,7 @@ def main(argv=None) -> int:
         "summary": summarize(rounds),
         "wall_seconds": time.perf_counter() - start,
         "hardware": {"machine": platform.machine(), "processor": platform.processor(), "cpus": os.cpu_count(),
-                     "cpu_flags": _cpu_flags()},
+                     "cpu_flags": cpu_features()},
         "load_average_start": load_start, "load_average_end": os.getloadavg()[0],
         "versions": _versions(),
         "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

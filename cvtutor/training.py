@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import time
+from pathlib import Path
 
 import numpy as np
 
@@ -334,6 +335,18 @@ def warmup_cosine_adam(steps: int, peak_learning_rate: float = 2e-3, warmup_frac
     import keras
 
     return keras.optimizers.Adam(warmup_cosine_schedule(steps, peak_learning_rate, warmup_fraction))
+
+
+def cpu_features() -> list[str]:
+    """The CPU's vector-instruction flags that decide how fast it trains (``avx2``, ``fma``,
+    ``avx512*``, ``amx*``; e.g. ``avx512_bf16`` for bfloat16 arithmetic), sorted; read from
+    ``/proc/cpuinfo`` (Linux), an empty list where that is not available."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return []
+    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
+    return sorted(f for f in set(flags) if f.startswith(("avx512", "amx", "avx2", "fma")))
 
 
 def hardware() -> str:
