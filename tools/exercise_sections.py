@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -38,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the checkout's package, also where another cvtutor is installed
 
 from cvtutor.exercises import EXERCISES, OPEN_ENDED, Exercise, exercises_for  # noqa: E402
+from cvtutor.files import atomic_write  # noqa: E402
 
 # Chapter -> notebook (book/<name>.ipynb).
 CHAPTERS = {
@@ -171,9 +171,8 @@ def with_section(nb: dict, chapter: str) -> list[dict]:
 
 def _write_json(path: Path, nb: dict) -> None:
     """Write ``nb`` as the book's notebooks are written, replacing ``path`` in one rename."""
-    tmp = path.with_name(f".{path.name}.exercises-{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    with atomic_write(path, "w") as f:
+        f.write(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 
 
 def sync_notebook(path: Path, chapter: str, write: bool = True) -> bool:

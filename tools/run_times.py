@@ -20,13 +20,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the checkout's package, also where another cvtutor is installed
 
+from cvtutor.files import atomic_write  # noqa: E402
 from cvtutor.run_times import RESOURCE, summarize_builds  # noqa: E402
 
 MARK = "run_time"  # the value of the generated cells' "cvtutor" metadata
@@ -53,9 +53,8 @@ def run_time_cell(notebook: str) -> dict:
 
 
 def _write(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.run-times-{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    with atomic_write(path, "w") as f:  # whole or not at all, the file's permissions kept
+        f.write(text)
 
 
 def _sync_notebook(path: Path, write: bool) -> bool:
