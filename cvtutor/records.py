@@ -116,9 +116,10 @@ def summarize(records: list[dict], baseline: str = "tf-tutorial", accuracy: floa
         dicts with ``run_id``, ``recipe``, ``seeds``, ``test_accuracy`` (median), ``wall_seconds``
         (median), ``seconds_to_accuracy`` (median over seeds, a seed that never reached the accuracy
         counting as the slowest; None when the median is such a seed), ``ratio_to_baseline``
-        (None without the baseline in the same run), ``target`` and ``target_met`` (both reached
-        by the median accuracy and time; the time is ``wall_seconds`` unless records name
-        another field in ``target_clock``), ``load_average`` (median over the runs' starts),
+        (None without the baseline in the same run), ``wall_ratio`` (median wall time over the
+        baseline's median wall time in the same run: the time in units of T, or None),
+        ``target``, ``target_text`` (``"85% in 1.5 T"``) and ``target_met`` (see
+        :func:`target_met`), ``load_average`` (median over the runs' starts),
         ``epoch_seconds`` (the shortest and longest epoch after the first over all seeds, see
         :func:`epoch_seconds`; None for one-epoch runs),
         ``test_accuracy_range`` (the lowest and highest final test accuracy over the seeds: the
@@ -128,10 +129,9 @@ def summarize(records: list[dict], baseline: str = "tf-tutorial", accuracy: floa
     groups: dict[tuple, list[dict]] = {}
     for record in records:
         groups.setdefault((record["run_id"], record["recipe"]), []).append(record)
-    baseline_time = {
-        run: _median_time([time_to_accuracy(r, accuracy) for r in group])
-        for (run, recipe), group in groups.items() if recipe == baseline
-    }
+    baselines = {run: group for (run, recipe), group in groups.items() if recipe == baseline}
+    baseline_time = {run: _median_time([time_to_accuracy(r, accuracy) for r in group])
+                     for run, group in baselines.items()}
     rows = []
     for (run, recipe), group in groups.items():
         seconds = _median_time([time_to_accuracy(r, accuracy) for r in group])
@@ -139,8 +139,7 @@ def summarize(records: list[dict], baseline: str = "tf-tutorial", accuracy: floa
         target = group[0].get("target")
         accuracy_median = _median(r["test_accuracy"] for r in group)
         wall = _median(r["wall_seconds"] for r in group)
-        # A target's time is wall time, unless the record says another clock (the GPU recipe: training time).
-        clock = _median(r[r.get("target_clock", "wall_seconds")] for r in group)
+        base_wall = _median(r["wall_seconds"] for r in baselines.get(run, []))
         epochs = [s for r in group for s in epoch_seconds(r)]
         rows.append({
             "run_id": run,
@@ -152,8 +151,10 @@ def summarize(records: list[dict], baseline: str = "tf-tutorial", accuracy: floa
             "wall_seconds": wall,
             "seconds_to_accuracy": seconds,
             "ratio_to_baseline": seconds / base if seconds is not None and base else None,
+            "wall_ratio": wall / base_wall if base_wall else None,
             "target": target,
-            "target_met": None if not target else bool(accuracy_median >= target[0] and clock <= target[1]),
+            "target_text": target_text(target),
+            "target_met": target_met(group, target, baselines.get(run)),
             "load_average": _median(r.get("load_average_start") for r in group),
             "epoch_seconds": (min(epochs), max(epochs)) if epochs else None,
             "description": group[0].get("description", ""),
@@ -161,6 +162,54 @@ def summarize(records: list[dict], baseline: str = "tf-tutorial", accuracy: floa
             "commands": list(dict.fromkeys(r["command"] for r in group)),
         })
     return rows
+
+
+def target_text(target) -> str | None:
+    """A record's ``target`` in words: ``"85% in 600 s"``, ``"85% in 1.5 T"``, or
+    ``"T's accuracy in 0.5 x T's time, every seed"`` (T: the baseline of the same run)."""
+    if not target:
+        return None
+    if isinstance(target, dict) and "time_ratio" in target:
+        return f"{100 * target['accuracy']:.0f}% in {target['time_ratio']:g} T"
+    if isinstance(target, dict) and "baseline_accuracy_time_ratio" in target:
+        return f"T's accuracy in {target['baseline_accuracy_time_ratio']:g} x T's time, every seed"
+    return f"{100 * target[0]:.0f}% in {target[1]:.0f} s"
+
+
+def target_met(group: list[dict], target, baseline: list[dict] | None) -> bool | None:
+    """Whether the seeds of one recipe in one run reached ``target``; None without a target,
+    or for a target relative to a baseline that this run did not train.
+
+    The forms of ``target`` (written into each record by ``benchmarks/run.py``):
+
+    - ``[accuracy, seconds]``: the median final test accuracy is at least ``accuracy`` and
+      the median time at most ``seconds``; the time is ``wall_seconds`` unless the records
+      name another field in ``target_clock`` (the GPU benchmark: training time). An absolute
+      time holds only on the machine it was set for.
+    - ``{"accuracy": a, "time_ratio": r}``: median accuracy at least ``a``, median wall time at
+      most ``r`` times the baseline's median wall time in the same run (T).
+    - ``{"baseline_accuracy_time_ratio": r}``: every seed reaches the baseline's median final
+      accuracy within ``r`` times the baseline's median time to that accuracy
+      (:func:`time_to_accuracy`; a baseline seed that never gets there counts as the slowest).
+    """
+    if not target:
+        return None
+    if isinstance(target, dict):
+        if not baseline:
+            return None
+        if "time_ratio" in target:
+            base_wall = _median(r["wall_seconds"] for r in baseline)
+            return bool(_median(r["test_accuracy"] for r in group) >= target["accuracy"]
+                        and _median(r["wall_seconds"] for r in group) <= target["time_ratio"] * base_wall)
+        accuracy = _median(r["test_accuracy"] for r in baseline)
+        base_time = _median_time([time_to_accuracy(r, accuracy) for r in baseline])
+        if base_time is None:
+            return None
+        times = [time_to_accuracy(r, accuracy) for r in group]
+        return all(t is not None and t <= target["baseline_accuracy_time_ratio"] * base_time for t in times)
+    # A target's time is wall time, unless the record says another clock (the GPU recipe: training time).
+    clock = _median(r[r.get("target_clock", "wall_seconds")] for r in group)
+    return bool(_median(r["test_accuracy"] for r in group) >= target[0] and clock <= target[1])
 
 
 def seed_spread(records: list[dict], recipe: str, plain: bool = False) -> dict | None:
@@ -207,3 +256,49 @@ def seed_spread(records: list[dict], recipe: str, plain: bool = False) -> dict |
         "train_images": first.get("train_images"),
         "description": first.get("description"),
     }
+
+
+_BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
+
+
+def configuration_label(backend: str, xla: bool, precision: str) -> str:
+    """``"TensorFlow + XLA, bfloat16"``: one configuration of ``python -m benchmarks.backends``
+    (JAX always compiles with XLA, so its label does not repeat it)."""
+    name = _BACKEND_NAMES.get(backend, backend)
+    compiled = " + XLA" if xla and backend != "jax" else ""
+    return f"{name}{compiled}, {'bfloat16' if 'bfloat16' in precision else precision}"
+
+
+def backend_table(record: dict) -> tuple[list[str], list[dict]]:
+    """A backends record (``python -m benchmarks.backends``) as one row per model.
+
+    Args:
+        record: the JSON record; its ``summary`` holds, per model and configuration, the
+            median training throughput over the rounds (``images_per_second``) and its ratio
+            to TensorFlow, float32, no XLA in the same run.
+
+    Returns:
+        ``(columns, rows)``: the columns are ``"model"``, one
+        :func:`configuration_label` per configuration in the record's order, and
+        ``"fastest"``; each configuration's cell reads ``"1,234 (1.20x)"`` (images/s and
+        the ratio), ``"failed"`` where that configuration could not train the model.
+        ``row["best"]`` holds the fastest configuration's label and images/s.
+    """
+    columns, rows = ["model"], {}
+    for entry in record["summary"]:
+        label = configuration_label(entry["backend"], entry["xla"], entry["precision"])
+        if label not in columns:
+            columns.append(label)
+        row = rows.setdefault(entry["model"], {"model": entry["model"], "best": None})
+        speed, ratio = entry["images_per_second"], entry["ratio_to_tensorflow_float32"]
+        if speed is None:
+            row[label] = "failed"
+            continue
+        row[label] = f"{speed:,.0f}" + (f" ({ratio:.2f}x)" if ratio else "")
+        if row["best"] is None or speed > row["best"][1]:
+            row["best"] = (label, speed)
+    for row in rows.values():
+        for label in columns[1:]:
+            row.setdefault(label, "-")
+        row["fastest"] = row["best"][0] if row["best"] else "-"
+    return columns + ["fastest"], list(rows.values())

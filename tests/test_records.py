@@ -103,6 +103,40 @@ def test_a_target_can_be_on_another_clock():
     assert summarize([record])[0]["target_met"] is True
 
 
+def test_a_target_in_units_of_the_baselines_time_is_judged_within_its_run():
+    target = {"accuracy": 0.8, "time_ratio": 1.5}
+    records = [
+        _record("tf-tutorial", 0, [0.6, 0.67], [50, 99]),  # wall 100 s: T
+        _record("tf-tutorial", 1, [0.6, 0.66], [50, 119]),  # wall 120 s
+        _record("fast", 0, [0.7, 0.85], [70, 149], target=target),  # wall 150 s = 1.36 T (T = 110 s)
+        _record("fast", 1, [0.7, 0.82], [80, 159], target=target),  # wall 160 s = 1.45 T
+        _record("slow", 0, [0.7, 0.9], [90, 179], target=target),  # 1.64 T: too slow, however good
+        _record("fast", 0, [0.7, 0.85], [70, 149], run_id="run-2", target=target),  # no baseline in run-2
+    ]
+    rows = {(r["run_id"], r["recipe"]): r for r in summarize(records)}
+    fast, slow, alone = rows["run-1", "fast"], rows["run-1", "slow"], rows["run-2", "fast"]
+    assert fast["wall_ratio"] == pytest.approx(155 / 110) and fast["target_met"] is True
+    assert slow["target_met"] is False and alone["target_met"] is None and alone["wall_ratio"] is None
+    assert fast["target_text"] == "80% in 1.5 T"
+    records[3]["test_accuracy"] = 0.70  # the median accuracy drops to 0.775
+    assert {(r["run_id"], r["recipe"]): r for r in summarize(records)}["run-1", "fast"]["target_met"] is False
+
+
+def test_a_target_at_the_baselines_own_accuracy_needs_every_seed():
+    target = {"baseline_accuracy_time_ratio": 0.5}
+    base = [_record("tf-tutorial", s, [0.5, 0.6, 0.66, 0.68], [100, 200, 300, 400]) for s in range(3)]
+    quick = [_record("article", s, [0.6, 0.69], [80, 150 + 10 * s], target=target) for s in range(3)]
+    rows = {r["recipe"]: r for r in summarize(base + quick)}
+    # T's median final accuracy 0.68, reached at 400 s: every seed must get there by 200 s.
+    assert rows["article"]["target_met"] is True
+    assert rows["article"]["target_text"] == "T's accuracy in 0.5 x T's time, every seed"
+    late = quick[:2] + [_record("article", 2, [0.6, 0.67, 0.69], [80, 150, 210], target=target)]
+    assert {r["recipe"]: r for r in summarize(base + late)}["article"]["target_met"] is False
+    never = quick[:2] + [_record("article", 2, [0.6, 0.67], [80, 150], target=target)]
+    assert {r["recipe"]: r for r in summarize(base + never)}["article"]["target_met"] is False
+    assert {r["recipe"]: r for r in summarize(quick)}["article"]["target_met"] is None
+
+
 def test_write_record_is_whole_and_never_replaces_a_record(tmp_path):
     record = _record("a", 0, [0.5], [10]) | {"finished": "2026-11-28T01:02:03+00:00"}
     first = write_record(record, tmp_path / "new", "a-seed0")
@@ -151,3 +185,27 @@ def test_seed_spread_is_that_of_the_latest_run_with_two_seeds():
     assert spread["low"] == 0.83 and spread["high"] == 0.85 and spread["spread"] == pytest.approx(0.02)
     assert seed_spread(records, "fast", plain=True)["accuracies"] == [0.84, 0.85, 0.82]
     assert seed_spread(records, "other") is None
+
+
+def test_the_backend_table_has_a_row_per_model_and_names_the_fastest():
+    from cvtutor.records import backend_table, configuration_label
+
+    def entry(model, backend, xla, precision, speed, ratio):
+        return {"model": model, "backend": backend, "xla": xla, "precision": precision,
+                "images_per_second": speed, "ratio_to_tensorflow_float32": ratio}
+
+    record = {"summary": [
+        entry("cnn", "tensorflow", False, "float32", 1000.0, 1.0),
+        entry("cnn", "tensorflow", True, "mixed_bfloat16", 1500.4, 1.5004),
+        entry("cnn", "jax", True, "float32", 900.0, 0.9),
+        entry("rnn", "tensorflow", False, "float32", 300.0, 1.0),
+        entry("rnn", "jax", True, "float32", None, None),
+    ]}
+    columns, rows = backend_table(record)
+    assert columns == ["model", "TensorFlow, float32", "TensorFlow + XLA, bfloat16", "JAX, float32", "fastest"]
+    cnn, rnn = rows
+    assert cnn["TensorFlow + XLA, bfloat16"] == "1,500 (1.50x)" and cnn["fastest"] == "TensorFlow + XLA, bfloat16"
+    assert cnn["best"] == ("TensorFlow + XLA, bfloat16", 1500.4)
+    assert rnn["JAX, float32"] == "failed" and rnn["TensorFlow + XLA, bfloat16"] == "-"
+    assert rnn["fastest"] == "TensorFlow, float32"
+    assert configuration_label("torch", False, "float32") == "PyTorch, float32"
