@@ -57,8 +57,9 @@ def train(seed: int, recipe, train_size=None, test_size=None, data_dir=None, pre
 
     from cvtutor.data import find_cifar10, load_cifar10
 
-    if keras.backend.backend() != "jax":
-        raise RuntimeError(f"benchmarks.gpu needs KERAS_BACKEND=jax, got {keras.backend.backend()!r}")
+    if keras.backend.backend() != recipe.backend:
+        raise RuntimeError(f"benchmarks.gpu times recipe {recipe.name!r} on {recipe.backend}: set "
+                           f"KERAS_BACKEND={recipe.backend} (Keras runs on {keras.backend.backend()!r})")
     source = find_cifar10(data_dir)
     (x_train, y_train), (x_test, y_test) = load_cifar10(data_dir)
     x_train, y_train = x_train[:train_size], y_train[:train_size]

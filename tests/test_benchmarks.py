@@ -42,7 +42,7 @@ def test_harness_writes_a_record_per_recipe_and_seed(tmp_path):
     assert records["tf-tutorial"]["batch_size"] == 32 and records["tf-tutorial"]["params"] == 122_570
     assert records["tf-tutorial"]["test_accuracy"] == records["tf-tutorial"]["test_accuracy_plain"]
     fast = records["fast-cnn"]
-    assert fast["flip"] is True and fast["target"] == [0.85, 600] and fast["params"] == 104_514
+    assert fast["flip"] is True and fast["target"] == {"accuracy": 0.85, "time_ratio": 1.5} and fast["params"] == 104_514
     # The summary pairs every recipe with the baseline of the same run.
     rows = {row["recipe"]: row for row in summarize(load_records(out), accuracy=0.0)}
     assert rows["tf-tutorial"]["ratio_to_baseline"] == 1.0
@@ -171,3 +171,17 @@ def test_backend_benchmark_times_each_configuration_and_records_medians(tmp_path
     assert record["command"].startswith("python -m benchmarks.backends --backends jax")
     bad = subprocess.run(command[:3] + ["--steps", "0"], cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 2 and "--steps must be a positive integer, got 0" in bad.stderr
+
+
+def test_a_recipe_is_timed_only_on_its_own_backend(capsys):
+    import keras
+
+    from benchmarks.run import main
+    from cvtutor.recipes import RECIPES
+
+    other = next(r for r in RECIPES.values() if r.backend != keras.backend.backend())
+    with pytest.raises(SystemExit) as stop:
+        main([other.name, "--train-size", "8"])
+    assert stop.value.code == 2
+    error = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f"{other.name} runs on {other.backend}, but Keras runs on {keras.backend.backend()} here" in error

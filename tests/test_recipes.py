@@ -92,6 +92,7 @@ def test_train_recipe_trains_tests_with_flips_and_ends_its_schedule():
         ({"learning_rate": 0}, "learning_rate must be positive"),
         ({"label_smoothing": 1.0}, r"label_smoothing must be in \[0, 1\), got 1.0"),
         ({"weight_decay": -1}, "weight_decay must be 0 or more"),
+        ({"backend": "numpy"}, "backend must be one of 'tensorflow', 'jax', 'torch', got 'numpy'"),
     ],
 )
 def test_a_bad_recipe_is_refused_naming_the_field(changes, message):
