@@ -269,8 +269,8 @@ def configuration_label(backend: str, xla: bool, precision: str) -> str:
     return f"{name}{compiled}, {'bfloat16' if 'bfloat16' in precision else precision}"
 
 
-def backend_table(record: dict) -> tuple[list[str], list[dict]]:
-    """A backends record (``python -m benchmarks.backends``) as one row per model.
+def backend_table(record: dict) -> tuple[list[str], list[dict], dict]:
+    """A backends record (``python -m benchmarks.backends``) as one row per configuration.
 
     Args:
         record: the JSON record; its ``summary`` holds, per model and configuration, the
@@ -278,27 +278,28 @@ def backend_table(record: dict) -> tuple[list[str], list[dict]]:
             to TensorFlow, float32, no XLA in the same run.
 
     Returns:
-        ``(columns, rows)``: the columns are ``"model"``, one
-        :func:`configuration_label` per configuration in the record's order, and
-        ``"fastest"``; each configuration's cell reads ``"1,234 (1.20x)"`` (images/s and
-        the ratio), ``"failed"`` where that configuration could not train the model.
-        ``row["best"]`` holds the fastest configuration's label and images/s.
+        ``(columns, rows, fastest)``: the columns are ``"configuration"`` and the models in the
+        record's order; each row is one configuration (:func:`configuration_label`), its cells
+        ``"1,234 (1.20x)"`` (images/s and the ratio), ``"failed"`` where that configuration
+        could not train the model, ``"-"`` where it did not run. ``fastest`` maps each model
+        to its fastest configuration's label and images/s (None where none trained it).
     """
-    columns, rows = ["model"], {}
+    models, rows, fastest = [], {}, {}
     for entry in record["summary"]:
         label = configuration_label(entry["backend"], entry["xla"], entry["precision"])
-        if label not in columns:
-            columns.append(label)
-        row = rows.setdefault(entry["model"], {"model": entry["model"], "best": None})
+        model = entry["model"]
+        if model not in models:
+            models.append(model)
+            fastest[model] = None
+        row = rows.setdefault(label, {"configuration": label})
         speed, ratio = entry["images_per_second"], entry["ratio_to_tensorflow_float32"]
         if speed is None:
-            row[label] = "failed"
+            row[model] = "failed"
             continue
-        row[label] = f"{speed:,.0f}" + (f" ({ratio:.2f}x)" if ratio else "")
-        if row["best"] is None or speed > row["best"][1]:
-            row["best"] = (label, speed)
+        row[model] = f"{speed:,.0f}" + (f" ({ratio:.2f}x)" if ratio else "")
+        if fastest[model] is None or speed > fastest[model][1]:
+            fastest[model] = (label, speed)
     for row in rows.values():
-        for label in columns[1:]:
-            row.setdefault(label, "-")
-        row["fastest"] = row["best"][0] if row["best"] else "-"
-    return columns + ["fastest"], list(rows.values())
+        for model in models:
+            row.setdefault(model, "-")
+    return ["configuration", *models], list(rows.values()), fastest

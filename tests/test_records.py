@@ -187,7 +187,7 @@ def test_seed_spread_is_that_of_the_latest_run_with_two_seeds():
     assert seed_spread(records, "other") is None
 
 
-def test_the_backend_table_has_a_row_per_model_and_names_the_fastest():
+def test_the_backend_table_has_a_row_per_configuration_and_names_the_fastest():
     from cvtutor.records import backend_table, configuration_label
 
     def entry(model, backend, xla, precision, speed, ratio):
@@ -201,11 +201,10 @@ def test_the_backend_table_has_a_row_per_model_and_names_the_fastest():
         entry("rnn", "tensorflow", False, "float32", 300.0, 1.0),
         entry("rnn", "jax", True, "float32", None, None),
     ]}
-    columns, rows = backend_table(record)
-    assert columns == ["model", "TensorFlow, float32", "TensorFlow + XLA, bfloat16", "JAX, float32", "fastest"]
-    cnn, rnn = rows
-    assert cnn["TensorFlow + XLA, bfloat16"] == "1,500 (1.50x)" and cnn["fastest"] == "TensorFlow + XLA, bfloat16"
-    assert cnn["best"] == ("TensorFlow + XLA, bfloat16", 1500.4)
-    assert rnn["JAX, float32"] == "failed" and rnn["TensorFlow + XLA, bfloat16"] == "-"
-    assert rnn["fastest"] == "TensorFlow, float32"
+    columns, rows, fastest = backend_table(record)
+    assert columns == ["configuration", "cnn", "rnn"]
+    assert [r["configuration"] for r in rows] == ["TensorFlow, float32", "TensorFlow + XLA, bfloat16", "JAX, float32"]
+    assert rows[1] == {"configuration": "TensorFlow + XLA, bfloat16", "cnn": "1,500 (1.50x)", "rnn": "-"}
+    assert rows[2]["rnn"] == "failed" and rows[0]["rnn"] == "300 (1.00x)"
+    assert fastest == {"cnn": ("TensorFlow + XLA, bfloat16", 1500.4), "rnn": ("TensorFlow, float32", 300.0)}
     assert configuration_label("torch", False, "float32") == "PyTorch, float32"
