@@ -37,12 +37,12 @@ import sys
 import time
 from pathlib import Path
 
+from cvtutor.recipes import BACKENDS
 from cvtutor.records import write_record
 from cvtutor.training import cpu_features
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "backends"
-BACKENDS = ("tensorflow", "jax", "torch")
 PRECISIONS = ("float32", "mixed_bfloat16")
 #: One recipe per book model: its builder, arguments, optimizer and loss are what gets timed.
 MODEL_RECIPES = {"cnn": "cnn-adam", "fast-cnn": "fast-cnn", "rnn": "rnn", "attention": "attention", "vit": None}

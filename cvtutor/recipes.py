@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-__all__ = ["MODEL_NAMES", "RECIPES", "Recipe", "get_recipe", "train_recipe"]
+__all__ = ["BACKENDS", "MODEL_NAMES", "RECIPES", "Recipe", "get_recipe", "train_recipe"]
 
 #: The names of :data:`cvtutor.models.MODELS`, known without importing Keras (tests keep them equal).
 MODEL_NAMES = ("cnn", "resnet", "rnn", "attention", "vit")
@@ -32,7 +32,8 @@ MODEL_NAMES = ("cnn", "resnet", "rnn", "attention", "vit")
 _OPTIMIZERS = ("adam", "sgd")
 _SCHEDULES = ("constant", "warmup-cosine")
 _PIPELINES = ("tf.data", "arrays")
-_BACKENDS = ("tensorflow", "jax", "torch")
+#: The Keras backends a recipe can name (the ``backend`` field).
+BACKENDS = ("tensorflow", "jax", "torch")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,7 +105,7 @@ class Recipe:
         for field, value, allowed in (("optimizer", self.optimizer, _OPTIMIZERS),
                                       ("schedule", self.schedule, _SCHEDULES),
                                       ("pipeline", self.pipeline, _PIPELINES),
-                                      ("backend", self.backend, _BACKENDS)):
+                                      ("backend", self.backend, BACKENDS)):
             if value not in allowed:
                 raise ValueError(f"{where}: {field} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
         for field in ("epochs", "batch_size"):
