@@ -63,6 +63,7 @@ def run_recipe(name: str, seed: int, train_size: int | None = None, test_size: i
 
     from cvtutor.data import find_cifar10, load_cifar10, make_dataset
     from cvtutor.training import flip_accuracy, set_seed
+    from cvtutor.whitening import adapt_whitening
 
     recipe = RECIPES[name]
     source = find_cifar10(data_dir)
@@ -72,6 +73,7 @@ def run_recipe(name: str, seed: int, train_size: int | None = None, test_size: i
     epochs = epochs or recipe.epochs
     set_seed(seed)
     model = recipe.build(x_train.shape[1:], num_classes=10)
+    adapt_whitening(model, x_train)  # no-op unless the model has a patch-whitening stem
     recipe.compile(model, recipe.steps(len(x_train), epochs))
     test_ds = make_dataset(x_test, y_test, 512)
     curve = []

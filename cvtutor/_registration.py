@@ -16,7 +16,7 @@ import sys
 import warnings
 
 # The modules whose import registers every serializable cvtutor object.
-MODULES = ("cvtutor.layers", "cvtutor.losses", "cvtutor.contract")
+MODULES = ("cvtutor.layers", "cvtutor.losses", "cvtutor.contract", "cvtutor.whitening")
 
 
 def _register_now() -> None:

@@ -18,6 +18,7 @@ from keras import layers
 
 from cvtutor import checks
 from cvtutor.layers import ClassToken, PatchEmbedding, PositionEmbedding, SelfAttention, TransformerBlock
+from cvtutor.whitening import PatchWhitening
 
 __all__ = ["build_cnn", "build_resnet", "build_rnn", "build_attention", "build_vit", "build_model", "MODELS"]
 
@@ -101,7 +102,7 @@ def _conv_bn(x, filters, name):
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
-def build_resnet(input_shape=(32, 32, 3), num_classes=10, width=16, blocks=(1, 0, 1)):
+def build_resnet(input_shape=(32, 32, 3), num_classes=10, width=16, blocks=(1, 0, 1), stem="conv"):
     """A small residual CNN in the style of ResNet-9, the book's fast CNN.
 
     A 3x3 stem with ``width`` channels, then three stages; stage ``i``
@@ -119,6 +120,11 @@ def build_resnet(input_shape=(32, 32, 3), num_classes=10, width=16, blocks=(1, 0
         width: Channels of the stem (positive integer).
         blocks: Residual blocks after each of the three stages (three
             non-negative integers).
+        stem: ``"conv"``: the 3x3 conv-BN-ReLU stem, trained. ``"whiten"``: a frozen
+            2x2 :class:`cvtutor.whitening.PatchWhitening` layer instead (12 channels
+            for RGB), as in airbench; its weights come from
+            :func:`cvtutor.whitening.adapt_whitening` on training images, which
+            :func:`cvtutor.recipes.train_recipe` calls.
 
     Returns:
         An uncompiled ``keras.Model`` named ``"resnet"``.
@@ -138,7 +144,12 @@ def build_resnet(input_shape=(32, 32, 3), num_classes=10, width=16, blocks=(1, 0
             f"got {input_shape[0]}x{input_shape[1]}"
         )
     inputs = keras.Input(input_shape, name="images")
-    x = _conv_bn(inputs, width, "stem")
+    if stem == "conv":
+        x = _conv_bn(inputs, width, "stem")
+    elif stem == "whiten":
+        x = PatchWhitening(2, name="stem_whiten")(inputs)
+    else:
+        raise ValueError(f"stem must be 'conv' or 'whiten', got {stem!r}")
     for stage, repeats in enumerate(blocks, start=1):
         x = _conv_bn(x, width * 2**stage, f"stage{stage}")
         x = layers.MaxPooling2D(2, name=f"stage{stage}_pool")(x)

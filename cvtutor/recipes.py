@@ -189,6 +189,12 @@ RECIPES = {
                weight_decay=5e-4, label_smoothing=0.2, augment=True, test_time_flip=True,
                description="build_resnet(width=8): batch norm, residual blocks, flips and shifts, label smoothing "
                            "0.2, one-cycle SGD, test-time flip"),
+        # An experiment on the fast CNN (#16): its 3x3 stem replaced by airbench's frozen 2x2 patch whitening
+        # (cvtutor.whitening), everything else the same.
+        Recipe("fast-cnn-whiten", "resnet", model_args={"width": 8, "blocks": (1, 0, 1), "stem": "whiten"}, epochs=7,
+               batch_size=128, optimizer="sgd", learning_rate=0.1, schedule="warmup-cosine", warmup_fraction=0.25,
+               weight_decay=5e-4, label_smoothing=0.2, augment=True, test_time_flip=True,
+               description="the fast CNN with a frozen 2x2 patch-whitening stem (airbench) instead of its 3x3 conv stem"),
         # Before (run cpu-20261129T0059): batch 128, constant Adam 0.002, 10 epochs: 67% after 8 epochs, ratio 0.81.
         # benchmarks/gpu.py: Page's ResNet-9 in its own jitted JAX loop, bfloat16, the data on the device.
         Recipe("gpu-resnet9", "resnet", model_args={"width": 64, "blocks": (1, 0, 1)}, epochs=12, batch_size=512,
@@ -264,6 +270,7 @@ def train_recipe(recipe: Recipe | str, train, test, *, seed: int = 0, epochs: in
     from cvtutor.data import trained_count
     from cvtutor.checks import images_and_labels
     from cvtutor.training import fit, flip_accuracy, set_seed
+    from cvtutor.whitening import adapt_whitening
 
     recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
     x_train, y_train = images_and_labels("train", train)
@@ -278,6 +285,7 @@ def train_recipe(recipe: Recipe | str, train, test, *, seed: int = 0, epochs: in
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     set_seed(seed)
     model = recipe.build(x_train.shape[1:], num_classes)
+    adapt_whitening(model, x_train)  # a patch-whitening stem's filters come from the training images
     recipe.compile(model, recipe.steps(trained_count(y_train, validation_split), epochs))
     result = fit(model, train, test, epochs=int(epochs), batch_size=recipe.batch_size, augment=recipe.augment,
                  seed=seed, verbose=verbose, callbacks=callbacks, validation_split=validation_split)

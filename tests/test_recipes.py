@@ -10,6 +10,7 @@ from cifar_fakes import make_images
 
 from cvtutor.losses import SmoothedSparseCrossentropy
 from cvtutor.recipes import RECIPES, Recipe, get_recipe, train_recipe
+from cvtutor.whitening import PatchWhitening
 from cvtutor.training import flip_accuracy
 
 
@@ -79,6 +80,18 @@ def test_train_recipe_trains_tests_with_flips_and_ends_its_schedule():
     assert float(result.model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-6)
     plain = train_recipe("cnn-adam", (x[:64], y[:64]), (x[64:96], y[64:96]), epochs=1, verbose=0)
     assert plain.test_accuracy_flip is None and plain.epochs == 1
+
+
+def test_train_recipe_fits_a_whitening_stem_to_the_training_images():
+    x, y = _stripes(128)
+    recipe = get_recipe("fast-cnn-whiten").replace(model_args={"width": 4, "blocks": (0, 0, 0), "stem": "whiten"})
+    assert "stem_whiten" in [layer.name for layer in recipe.build().layers]
+    result = train_recipe(recipe, (x[:96], y[:96]), (x[96:], y[96:]), epochs=1, verbose=0)
+    kernel = keras.ops.convert_to_numpy(result.model.get_layer("stem_whiten").kernel).reshape(12, 12)
+    assert not np.allclose(kernel, np.eye(12))  # adapted, and the training step left it alone:
+    expected = PatchWhitening(2)
+    expected.adapt(x[:96].astype("float32") / 255)
+    np.testing.assert_allclose(kernel, keras.ops.convert_to_numpy(expected.kernel).reshape(12, 12), rtol=1e-4, atol=1e-4)
 
 
 @pytest.mark.parametrize(
