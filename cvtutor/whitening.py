@@ -85,6 +85,10 @@ class PatchWhitening(keras.layers.Layer):
 
     Returns:
         ``(batch, H, W, k * k * C)``: ``"same"`` padding (zeros on the bottom and right edge).
+
+    Raises:
+        ValueError: a ``patch_size`` that is not a positive integer, an ``epsilon`` that is
+            not positive, or inputs that are not ``(batch, H, W, C)``.
     """
 
     def __init__(self, patch_size=2, epsilon=5e-4, **kwargs):
