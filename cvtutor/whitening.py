@@ -150,6 +150,10 @@ def adapt_whitening(model, images, max_images: int = 5000) -> int:
     so uint8 ``images`` are scaled the same way. At most ``max_images`` of them are used (the
     first ones; :func:`cvtutor.data.load_cifar10` returns them in a mixed class order).
 
+    :func:`cvtutor.recipes.train_recipe` passes all the images it was given, before
+    :func:`cvtutor.training.fit` holds its validation split out of them: the whitening (no labels)
+    sees the validation images too.
+
     Returns:
         the number of layers adapted (0 for a model without patch whitening).
     """
