@@ -17,6 +17,7 @@ import numpy as np
 from keras import ops
 
 from cvtutor import checks
+from cvtutor.data import to_float
 
 __all__ = ["PatchWhitening", "patch_covariance", "adapt_whitening"]
 
@@ -167,7 +168,7 @@ def adapt_whitening(model, images, max_images: int = 5000) -> int:
         return 0
     sample = np.asarray(images[:max_images])
     if sample.dtype == np.uint8:
-        sample = sample.astype("float32") / 255.0
+        sample = to_float(sample)  # the scaling make_dataset applies
     for layer in layers:
         layer.adapt(sample)
     return len(layers)
