@@ -146,15 +146,23 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", *, encoding: str | N
             f.flush()
 
 
-def portable(text: str, data_dir: str | os.PathLike | None = None) -> str:
+def portable(text: str, data_dir: str | os.PathLike | None = None,
+             checkout: str | os.PathLike | None = None) -> str:
     """``text`` without this machine's folders, for a page, a log or a record that others read.
 
     ``--data-dir <folder>`` (in a recorded command) becomes ``--data-dir $CVTUTOR_DATA``;
-    ``data_dir`` (default: ``$CVTUTOR_DATA``), the temporary folder and the home folder
+    paths inside ``checkout`` (a repository's root, see :func:`checkout_root`) become relative
+    to it; ``data_dir`` (default: ``$CVTUTOR_DATA``), the temporary folder and the home folder
     become ``$CVTUTOR_DATA``, ``$TMPDIR`` and ``~``, e.g.
-    ``/srv/shared/data/cifar10-jpeg.tar.gz`` -> ``$CVTUTOR_DATA/cifar10-jpeg.tar.gz``.
+    ``/srv/shared/data/cifar10-jpeg.tar.gz`` -> ``$CVTUTOR_DATA/cifar10-jpeg.tar.gz`` and, with
+    ``checkout="/srv/cvtutor"``, ``--out /srv/cvtutor/benchmarks/results`` -> ``--out benchmarks/results``.
     """
     text = re.sub(r"(--data-dir[= ])(?!\$)\S+", r"\1$CVTUTOR_DATA", str(text))
+    if checkout and len(os.fspath(checkout).rstrip("/")) > 1:
+        # Before the temporary folder: a checkout may sit inside it.
+        root = re.escape(os.fspath(checkout).rstrip("/"))
+        text = re.sub(root + r"/(?=\S)", "", text)
+        text = re.sub(root + r"(?=\s|$|[\"')])", ".", text)
     data_dir = os.fspath(data_dir) if data_dir else os.environ.get("CVTUTOR_DATA")
     folders = [(data_dir, "$CVTUTOR_DATA"), (tempfile.gettempdir(), "$TMPDIR"),
                (os.path.expanduser("~"), "~")]
@@ -162,3 +170,10 @@ def portable(text: str, data_dir: str | os.PathLike | None = None) -> str:
         if folder and len(folder.rstrip("/")) > 1:
             text = re.sub(re.escape(folder.rstrip("/")) + r"(?=/|\b|$)", lambda _: name, text)
     return text
+
+
+def checkout_root(path: str | os.PathLike) -> Path | None:
+    """The repository that holds ``path``: the nearest folder at or above it with a ``.git``
+    entry, or None outside any repository."""
+    path = Path(path).resolve()
+    return next((folder for folder in (path, *path.parents) if (folder / ".git").exists()), None)

@@ -14,7 +14,7 @@ import os
 import statistics
 from pathlib import Path
 
-from cvtutor.files import atomic_write, portable
+from cvtutor.files import atomic_write, checkout_root, portable
 
 REQUIRED = ("recipe", "seed", "wall_seconds", "test_accuracy", "curve", "command")
 
@@ -47,8 +47,9 @@ def write_record(record: dict, folder: str | os.PathLike, prefix: str,
                  data_dir: str | os.PathLike | None = None) -> Path:
     """Write ``record`` as ``<folder>/<prefix>-<finished time>.json`` and return the path.
 
-    Text values name no folder of this machine: the data folder (``data_dir``, default
-    ``$CVTUTOR_DATA``), the temporary and the home folder are written as ``$CVTUTOR_DATA``,
+    Text values name no folder of this machine: paths inside the repository that holds
+    ``folder`` are written relative to its root; the data folder (``data_dir``, default
+    ``$CVTUTOR_DATA``), the temporary and the home folder as ``$CVTUTOR_DATA``,
     ``$TMPDIR`` and ``~`` (:func:`cvtutor.files.portable`), so a record reads the same on any machine.
 
     The file appears whole or not at all (:func:`cvtutor.files.atomic_write`),
@@ -61,18 +62,19 @@ def write_record(record: dict, folder: str | os.PathLike, prefix: str,
     path = folder / f"{prefix}-{stamp}.json"
     if path.exists():
         path = folder / f"{prefix}-{stamp}-{os.getpid()}.json"
+    checkout = checkout_root(folder)
     with atomic_write(path, "w") as f:
-        f.write(json.dumps(_portable(record, data_dir), indent=2))
+        f.write(json.dumps(_portable(record, data_dir, checkout), indent=2))
     return path
 
 
-def _portable(value, data_dir):
+def _portable(value, data_dir, checkout):
     if isinstance(value, str):
-        return portable(value, data_dir)
+        return portable(value, data_dir, checkout)
     if isinstance(value, dict):
-        return {key: _portable(item, data_dir) for key, item in value.items()}
+        return {key: _portable(item, data_dir, checkout) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_portable(item, data_dir) for item in value]
+        return [_portable(item, data_dir, checkout) for item in value]
     return value
 
 

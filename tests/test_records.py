@@ -161,6 +161,25 @@ def test_write_record_names_no_folder_of_this_machine(tmp_path, monkeypatch):
     assert written["settings"] == {"paths": ["$CVTUTOR_DATA/x"]} and written["curve"] == record["curve"]
 
 
+def test_write_record_names_paths_in_its_repository_relative_to_the_root(tmp_path, monkeypatch):
+    # A build run from a clone in the temporary folder, writing into another checkout's results.
+    monkeypatch.delenv("CVTUTOR_DATA", raising=False)
+    checkout, clone = tmp_path / "cvtutor", tmp_path / "clone"
+    (checkout / ".git").mkdir(parents=True)
+    (clone / ".git").mkdir(parents=True)
+    results = checkout / "benchmarks" / "results" / "book-builds"
+    record = {"finished": "2026-11-28T01:02:03+00:00", "recipe": "a", "seed": 0,
+              "command": f"python -m benchmarks.book_build --book {checkout} --out {results} --keep {clone}/out",
+              "notes": [f"'{checkout}/book/intro.md'"]}
+    written = json.loads(write_record(record, results, "full").read_text())
+    assert written["command"] == ("python -m benchmarks.book_build --book . --out benchmarks/results/book-builds "
+                                  "--keep $TMPDIR/" + str((clone / "out").relative_to(tempfile.gettempdir())))
+    assert written["notes"] == ["'book/intro.md'"]
+    # Outside any repository nothing is made relative.
+    outside = json.loads(write_record(record, tmp_path / "loose", "full").read_text())
+    assert "benchmarks/results/book-builds" in outside["command"] and " --out $TMPDIR/" in outside["command"]
+
+
 def test_committed_records_name_no_folder_of_the_machine_that_ran_them():
     results = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
     absolute = re.compile(r"(?:^|[\s=:(\"])/(?:[\w.-]+/)+")
