@@ -34,6 +34,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 #: seconds move 2-3x between machines and days. The RNN's older target is still in seconds.
 TARGETS = {
     "fast-cnn": {"accuracy": 0.85, "time_ratio": 1.5},
+    "fast-cnn-whiten": {"accuracy": 0.85, "time_ratio": 1.5},  # a candidate for fast-cnn, judged alike
     "attention": {"accuracy": 0.70, "time_ratio": 1.5},
     "article-cnn-pipeline": {"baseline_accuracy_time_ratio": 0.5},
     "rnn": (0.55, 180),
@@ -96,6 +97,9 @@ def run_recipe(name: str, seed: int, train_size: int | None = None, test_size: i
     fit_seconds = time.perf_counter() - fit_start
     plain_accuracy = curve[-1]["test_accuracy"]
     final_accuracy = flip_accuracy(model, (x_test, y_test)) if recipe.test_time_flip else plain_accuracy
+    wall_seconds = time.perf_counter() - start
+    # A lever of #16, measured outside the wall time: flips and 1-pixel shifts at test time (airbench).
+    translate_accuracy = flip_accuracy(model, (x_test, y_test), translate=1) if recipe.test_time_flip else None
     # Per-epoch evaluations are part of the measured time; they are also how a user sees progress.
     return {
         "recipe": name,
@@ -107,7 +111,7 @@ def run_recipe(name: str, seed: int, train_size: int | None = None, test_size: i
         "train_images": len(x_train),
         "test_images": len(x_test),
         "data_source": source.describe(),
-        "wall_seconds": time.perf_counter() - start,
+        "wall_seconds": wall_seconds,
         "load_seconds": load_seconds,
         "fit_seconds": fit_seconds,
         "images_per_second": len(x_train) * epochs / fit_seconds,
@@ -115,6 +119,8 @@ def run_recipe(name: str, seed: int, train_size: int | None = None, test_size: i
         "test_accuracy": final_accuracy,
         "test_accuracy_plain": plain_accuracy,
         "flip": recipe.test_time_flip,
+        # Not part of wall_seconds nor of the recipe: what test-time shifts would add (predict_logits).
+        "test_accuracy_flip_translate": translate_accuracy,
         "target": TARGETS.get(name),
         "curve": curve,
         "params": int(model.count_params()),

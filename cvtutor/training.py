@@ -267,21 +267,54 @@ def fit(
     )
 
 
-def predict_logits(model, images, batch_size: int = 512, verbose: int = 0, flip: bool = False) -> np.ndarray:
-    """Logits (N, num_classes) for uint8 images (N, H, W, C).
+def predict_logits(model, images, batch_size: int = 512, verbose: int = 0, flip: bool = False,
+                   translate: int = 0) -> np.ndarray:
+    """Logits (N, num_classes) for uint8 images (N, H, W, C), optionally averaged over test-time augmentations.
 
     Args:
-        flip: test-time augmentation: average the logits of each image and of
-            its mirror image (left-right), which costs a second forward pass.
+        flip: average the logits of each image and of its mirror image (left-right),
+            which costs a second forward pass.
+        translate: also average over the image shifted by this many pixels (0: not), up-left
+            and down-right, its border filled by reflection, as airbench's test-time
+            augmentation does (Jordan 2024, arXiv:2404.00498): half the weight on the image
+            (with its mirror if ``flip``), a quarter on each shift (with its mirror if ``flip``).
+            Costs two (``flip``: four) more forward passes.
+
+    Raises:
+        ValueError: ``translate`` is negative or not smaller than the images' height and width.
     """
     from cvtutor.data import make_dataset
 
     images = np.asarray(images)
-    logits = np.asarray(model.predict(make_dataset(images, batch_size=batch_size), verbose=verbose))
-    if flip:
-        mirrored = np.ascontiguousarray(images[:, :, ::-1])
-        logits = (logits + np.asarray(model.predict(make_dataset(mirrored, batch_size=batch_size), verbose=verbose))) / 2
+    if isinstance(translate, bool) or not isinstance(translate, (int, np.integer)) or translate < 0 \
+            or (translate and translate >= min(images.shape[1:3])):
+        raise ValueError(f"translate must be a whole number of pixels from 0 to below the images' size "
+                         f"{images.shape[1:3]}, got {translate!r}")
+
+    def predict(x):
+        logits = np.asarray(model.predict(make_dataset(x, batch_size=batch_size), verbose=verbose))
+        if flip:
+            mirrored = np.ascontiguousarray(x[:, :, ::-1])
+            logits = (logits + np.asarray(model.predict(make_dataset(mirrored, batch_size=batch_size),
+                                                        verbose=verbose))) / 2
+        return logits
+
+    logits = predict(images)
+    if translate:
+        shifted = [shift_images(images, d, d) for d in (-translate, translate)]
+        logits = logits / 2 + (predict(shifted[0]) + predict(shifted[1])) / 4
     return logits
+
+
+def shift_images(images, dy: int, dx: int) -> np.ndarray:
+    """``images`` (N, H, W, C) with their content moved ``dy`` pixels down and ``dx`` right, the
+    uncovered border filled by reflecting the image (``numpy.pad(mode="reflect")``); same shape and dtype."""
+    images = np.asarray(images)
+    pad_y, pad_x = abs(int(dy)), abs(int(dx))
+    padded = np.pad(images, ((0, 0), (pad_y, pad_y), (pad_x, pad_x), (0, 0)), mode="reflect")
+    height, width = images.shape[1:3]
+    top, left = pad_y - int(dy), pad_x - int(dx)
+    return np.ascontiguousarray(padded[:, top:top + height, left:left + width])
 
 
 def evaluate(model, test, batch_size: int = 512) -> tuple[float, float]:
@@ -293,10 +326,11 @@ def evaluate(model, test, batch_size: int = 512) -> tuple[float, float]:
     return float(loss), float(accuracy)
 
 
-def flip_accuracy(model, test, batch_size: int = 512) -> float:
-    """Test accuracy (0..1) with test-time flipping (see :func:`predict_logits`)."""
+def flip_accuracy(model, test, batch_size: int = 512, translate: int = 0) -> float:
+    """Test accuracy (0..1) with test-time flipping, and shifts of ``translate`` pixels if above 0
+    (see :func:`predict_logits`)."""
     x, y = images_and_labels("test", test)
-    return float(np.mean(predict_logits(model, x, batch_size, flip=True).argmax(axis=-1) == y))
+    return float(np.mean(predict_logits(model, x, batch_size, flip=True, translate=translate).argmax(axis=-1) == y))
 
 
 def warmup_cosine_schedule(steps: int, peak_learning_rate: float, warmup_fraction: float = 0.1):
