@@ -194,7 +194,7 @@ def cmd_train(args, out: _Output) -> int:
     from cvtutor.data import trained_count
     from cvtutor.training import Stage, compile_model, flip_accuracy, saved_run_settings, set_seed, train_to_file
     from cvtutor.transfer import unfreeze, with_new_head
-    from cvtutor.whitening import adapt_whitening
+    from cvtutor.whitening import adapt_whitening_before_fit
 
     from cvtutor.recipes import Recipe, get_recipe
 
@@ -271,7 +271,7 @@ def cmd_train(args, out: _Output) -> int:
         def build():
             set_seed(args.seed)
             model = attach_contract(recipe.build((*image_size, channels), len(class_names)), contract)
-            adapt_whitening(model, train[0])
+            adapt_whitening_before_fit(model, train)  # not on the validation split train_to_file holds out
             return recipe.compile(model, recipe.steps(trained_count(train[1])))
 
         stages = None

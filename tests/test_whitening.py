@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from cvtutor.models import build_resnet
-from cvtutor.whitening import PatchWhitening, adapt_whitening, patch_covariance
+from cvtutor.data import split_validation
+from cvtutor.whitening import PatchWhitening, adapt_whitening, adapt_whitening_before_fit, patch_covariance
 
 
 def correlated_images(n=64, size=8, seed=0):
@@ -78,6 +79,28 @@ def test_whitened_resnet_saves_and_loads(tmp_path):
 
 def test_adapt_whitening_leaves_other_models_alone():
     assert adapt_whitening(build_resnet(width=4, blocks=(0, 0, 0)), np.zeros((2, 32, 32, 3), "uint8")) == 0
+
+
+def test_adapt_whitening_before_fit_leaves_the_validation_split_unseen():
+    images = (correlated_images(n=40, size=32) * 255).clip(0, 255).astype("uint8")
+    labels = np.arange(40) % 4
+    (fit_index, _), (held_out, _) = split_validation(np.arange(40), labels, 0.25)
+    # The held-out images made wildly different: had the whitening seen them, its filters would change.
+    images[held_out] = 255 - images[held_out] // 8
+    model = build_resnet(width=4, blocks=(0, 0, 0), stem="whiten")
+    assert adapt_whitening_before_fit(model, (images, labels), validation_split=0.25) == 1
+    expected, everything = (build_resnet(width=4, blocks=(0, 0, 0), stem="whiten") for _ in range(2))
+    adapt_whitening(expected, images[fit_index])
+    adapt_whitening(everything, images)
+
+    def kernel(m):
+        return keras.ops.convert_to_numpy(m.get_layer("stem_whiten").kernel)
+
+    np.testing.assert_allclose(kernel(model), kernel(expected), rtol=1e-5, atol=1e-6)
+    assert not np.allclose(kernel(model), kernel(everything), rtol=1e-2)
+    assert adapt_whitening_before_fit(build_resnet(width=4, blocks=(0, 0, 0)), (images, labels)) == 0
+    with pytest.raises(ValueError, match="validation fraction must be from 0 to below 1, got 1.5"):
+        adapt_whitening_before_fit(model, (images, labels), validation_split=1.5)
 
 
 def test_bad_input_is_named():
