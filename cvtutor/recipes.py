@@ -193,9 +193,10 @@ RECIPES = {
         # (cvtutor.whitening), everything else the same. Run cpu-20261130-whiten-probe (seed 0,
         # benchmarks/results/experiments/): 79.7% with flips in 1.39 T against fast-cnn's 78.3% in 1.58 T,
         # ahead after every epoch. Run cpu-20261201-whiten-seeds (3 seeds): 79.3% with flips (79.2-79.8%;
-        # 80.0% with flips and 1-pixel shifts) in 1.11 T; with --epochs 9 81.0% in 1.75 T, with --epochs 14
-        # (seed 0) 82.2% in 2.52 T: short of 85% at any budget near 1.5 T. Not yet adopted into fast-cnn:
-        # chapter 1.4.1 explains the fast CNN's stem, and its numbers would need a new full build.
+        # 80.0% with flips and 1-pixel shifts) in 1.11 T; with --epochs 9 80.9% in 1.78 T, with --epochs 14
+        # (seed 0) 82.2% in 2.56 T (T: 201 s before, 195 s after): short of 85% at any budget near 1.5 T.
+        # Not yet adopted into fast-cnn: chapter 1.4.1 explains the fast CNN's stem, and its numbers would
+        # need a new full build.
         Recipe("fast-cnn-whiten", "resnet", model_args={"width": 8, "blocks": (1, 0, 1), "stem": "whiten"}, epochs=7,
                batch_size=128, optimizer="sgd", learning_rate=0.1, schedule="warmup-cosine", warmup_fraction=0.25,
                weight_decay=5e-4, label_smoothing=0.2, augment=True, test_time_flip=True,
