@@ -193,7 +193,7 @@ RECIPES = {
         # (cvtutor.whitening), everything else the same. Run cpu-20261130-whiten-probe (seed 0,
         # benchmarks/results/experiments/): 79.7% with flips in 1.39 T against fast-cnn's 78.3% in 1.58 T,
         # ahead after every epoch. Run cpu-20261201-whiten-seeds (3 seeds): 79.3% with flips (79.2-79.8%;
-        # 80.0% with flips and 1-pixel shifts) in 1.11 T; with --epochs 9 80.9% in 1.78 T, with --epochs 14
+        # 80.0% with flips and 1-pixel shifts) in 1.11 T; with --epochs 9 80.85% in 1.78 T, with --epochs 14
         # (seed 0) 82.2% in 2.56 T (T: 201 s before, 195 s after): short of 85% at any budget near 1.5 T.
         # Not yet adopted into fast-cnn: chapter 1.4.1 explains the fast CNN's stem, and its numbers would
         # need a new full build.

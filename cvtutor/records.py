@@ -178,6 +178,29 @@ def target_text(target) -> str | None:
     return f"{100 * target[0]:.0f}% in {target[1]:.0f} s"
 
 
+def target_point(target, baseline: list[dict] | None = None) -> tuple[float, float] | None:
+    """A record's ``target`` (any form :func:`target_met` reads) as ``(accuracy 0..1, seconds)``:
+    the corner a run's curve has to pass above and left of.
+
+    ``[accuracy, seconds]`` is taken as it is; ``{"accuracy": a, "time_ratio": r}`` becomes
+    ``(a, r * T)`` with T the baseline's median wall time; ``{"baseline_accuracy_time_ratio": r}``
+    becomes the baseline's median final accuracy and ``r`` times its median time to that accuracy.
+    None without a target, or for a relative target without ``baseline`` records of the same run.
+    """
+    if not target:
+        return None
+    if not isinstance(target, dict):
+        accuracy, seconds = target
+        return float(accuracy), float(seconds)
+    if not baseline:
+        return None
+    if "time_ratio" in target:
+        return float(target["accuracy"]), target["time_ratio"] * _median(r["wall_seconds"] for r in baseline)
+    accuracy = _median(r["test_accuracy"] for r in baseline)
+    base_time = _median_time([time_to_accuracy(r, accuracy) for r in baseline])
+    return None if base_time is None else (accuracy, target["baseline_accuracy_time_ratio"] * base_time)
+
+
 def target_met(group: list[dict], target, baseline: list[dict] | None) -> bool | None:
     """Whether the seeds of one recipe in one run reached ``target``; None without a target,
     or for a target relative to a baseline that this run did not train.

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 
+from cvtutor.records import target_point
 
-def time_to_accuracy_curves(records, *, targets: dict | None = None, title: str | None = None, figsize=(9, 4.8)):
+
+def time_to_accuracy_curves(records, *, targets: dict | None = None, title: str | None = None, figsize=(9, 4.8),
+                            baseline: str = "tf-tutorial"):
     """Test accuracy (%) against wall-clock seconds since start, one line per record.
 
     Records of one recipe share a colour (one line per seed); a dotted
@@ -16,8 +19,12 @@ def time_to_accuracy_curves(records, *, targets: dict | None = None, title: str 
         records: benchmark records (see :mod:`cvtutor.records`); each needs
             ``recipe``, ``seed`` and ``curve`` (``seconds``, ``test_accuracy`` in 0..1).
         targets: ``{recipe: (accuracy 0..1, seconds)}`` to mark; default: each
-            record's own ``target`` where it has one.
+            record's own ``target`` where it has one
+            (:func:`cvtutor.records.target_point`: a target relative to the baseline
+            is drawn at the baseline's times among ``records``, and not drawn without it).
         title: the axes title.
+        baseline: the recipe whose records relative targets are measured against
+            (pass the records of one run).
 
     Returns:
         the figure.
@@ -30,7 +37,9 @@ def time_to_accuracy_curves(records, *, targets: dict | None = None, title: str 
             raise ValueError(f"record of recipe {record.get('recipe')!r} seed {record.get('seed')!r} has no curve")
     recipes = list(dict.fromkeys(r["recipe"] for r in records))
     if targets is None:
-        targets = {r["recipe"]: tuple(r["target"]) for r in records if r.get("target")}
+        runs = [r for r in records if r["recipe"] == baseline]
+        targets = {r["recipe"]: target_point(r["target"], runs) for r in records if r.get("target")}
+        targets = {recipe: point for recipe, point in targets.items() if point is not None}
     colors = {recipe: f"C{i % 10}" for i, recipe in enumerate(recipes)}
     fig, ax = plt.subplots(figsize=figsize, layout="constrained")
     labelled = set()
