@@ -191,7 +191,10 @@ def execute(ws, session: str, code: str, stop_on_error: bool, shown: list[str] |
     }))  # fmt: skip
     errors = []
     deadline = time.monotonic() + CELL_TIMEOUT
-    while True:
+    # The reply (shell) can overtake the outputs (iopub) on the websocket: wait for both the reply
+    # and the kernel's "idle" status for this request, which comes after all of its outputs.
+    reply, idle = None, False
+    while reply is None or not idle:
         ws.settimeout(max(1.0, deadline - time.monotonic()))
         msg = json.loads(ws.recv())
         if msg.get("parent_header", {}).get("msg_id") != msg_id:
@@ -203,7 +206,10 @@ def execute(ws, session: str, code: str, stop_on_error: bool, shown: list[str] |
         if shown is not None and msg["msg_type"] in ("display_data", "execute_result"):
             shown.append(msg["content"]["data"].get("text/plain", ""))
         if msg["channel"] == "shell" and msg["msg_type"] == "execute_reply":
-            return msg["content"]["status"], errors
+            reply = msg["content"]["status"]
+        if msg["msg_type"] == "status" and msg["content"].get("execution_state") == "idle":
+            idle = True
+    return reply, errors
 
 
 def test_background_chapter_runs_in_jupyterlab(jupyterlab):
