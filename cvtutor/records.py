@@ -217,24 +217,16 @@ def target_met(group: list[dict], target, baseline: list[dict] | None) -> bool |
       accuracy within ``r`` times the baseline's median time to that accuracy
       (:func:`time_to_accuracy`; a baseline seed that never gets there counts as the slowest).
     """
-    if not target:
+    point = target_point(target, baseline)
+    if point is None:
         return None
-    if isinstance(target, dict):
-        if not baseline:
-            return None
-        if "time_ratio" in target:
-            base_wall = _median(r["wall_seconds"] for r in baseline)
-            return bool(_median(r["test_accuracy"] for r in group) >= target["accuracy"]
-                        and _median(r["wall_seconds"] for r in group) <= target["time_ratio"] * base_wall)
-        accuracy = _median(r["test_accuracy"] for r in baseline)
-        base_time = _median_time([time_to_accuracy(r, accuracy) for r in baseline])
-        if base_time is None:
-            return None
+    accuracy, seconds = point
+    if isinstance(target, dict) and "baseline_accuracy_time_ratio" in target:
         times = [time_to_accuracy(r, accuracy) for r in group]
-        return all(t is not None and t <= target["baseline_accuracy_time_ratio"] * base_time for t in times)
+        return all(t is not None and t <= seconds for t in times)
     # A target's time is wall time, unless the record says another clock (the GPU recipe: training time).
     clock = _median(r[r.get("target_clock", "wall_seconds")] for r in group)
-    return bool(_median(r["test_accuracy"] for r in group) >= target[0] and clock <= target[1])
+    return bool(_median(r["test_accuracy"] for r in group) >= accuracy and clock <= seconds)
 
 
 def seed_spread(records: list[dict], recipe: str, plain: bool = False) -> dict | None:

@@ -258,5 +258,3 @@ def test_translate_rejects_what_is_not_a_shift_inside_the_image(translate):
     x, _ = make_images(2, seed=3)
     with pytest.raises(ValueError, match=rf"translate must be a whole number of pixels .*got {translate!r}"):
         predict_logits(None, x, translate=translate)
-
-
