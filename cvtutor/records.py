@@ -8,10 +8,13 @@ because the same machine can be twice as fast on a quiet day.
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import math
 import os
 import statistics
+from importlib import resources
 from pathlib import Path
 
 from cvtutor.files import atomic_write, checkout_root, portable
@@ -19,26 +22,94 @@ from cvtutor.files import atomic_write, checkout_root, portable
 REQUIRED = ("recipe", "seed", "wall_seconds", "test_accuracy", "curve", "command")
 
 
-def load_records(folder: str | os.PathLike) -> list[dict]:
-    """Every ``*.json`` record in ``folder``, oldest first.
+# The book's benchmarks/results, as the package ships it (written by tools/run_times.py).
+RESULTS_RESOURCE = "benchmark_results.json"
+
+
+def bundle_results(folder: str | os.PathLike) -> dict:
+    """Every ``*.json`` file below ``folder`` as ``{"files": {relative path: parsed JSON}}``: the
+    form in which the package ships the book's ``benchmarks/results`` (:data:`RESULTS_RESOURCE`).
 
     Raises:
         FileNotFoundError: ``folder`` does not exist.
-        ValueError: a file is not JSON or lacks a required field (the message names it).
+        ValueError: a file is not JSON (the message names it).
     """
     folder = Path(folder)
     if not folder.is_dir():
         raise FileNotFoundError(f"no benchmark results folder at {folder}")
-    records = []
-    for path in sorted(folder.glob("*.json")):
+    files = {}
+    for path in sorted(folder.rglob("*.json")):
         try:
-            record = json.loads(path.read_text(encoding="utf-8"))
+            files[path.relative_to(folder).as_posix()] = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as error:
+            raise ValueError(f"{path} is not JSON: {error}") from None
+    return {"files": files}
+
+
+@functools.cache
+def _shipped_bundle() -> dict:
+    return json.loads(resources.files("cvtutor").joinpath("resources", RESULTS_RESOURCE).read_text(encoding="utf-8"))
+
+
+def _result_items(subfolder: str, folder) -> list[tuple[str, dict]]:
+    """``(name, parsed JSON)`` of the ``*.json`` files directly in ``<folder>/<subfolder>``, by name."""
+    if folder is None:
+        prefix = f"{subfolder.strip('/')}/" if subfolder.strip("/") else ""
+        files = _shipped_bundle()["files"]
+        items = [(f"{RESULTS_RESOURCE}:{name}", copy.deepcopy(record)) for name, record in files.items()
+                 if name.startswith(prefix) and "/" not in name[len(prefix):]]
+        if not items and not any(name.startswith(prefix) for name in files):
+            raise FileNotFoundError(f"the shipped benchmark results have no folder {subfolder!r}")
+        return sorted(items)
+    where = Path(folder) / subfolder
+    if not where.is_dir():
+        raise FileNotFoundError(f"no benchmark results folder at {where}")
+    items = []
+    for path in sorted(where.glob("*.json")):
+        try:
+            items.append((str(path), json.loads(path.read_text(encoding="utf-8"))))
         except (json.JSONDecodeError, UnicodeDecodeError) as error:
             raise ValueError(f"{path} is not a JSON benchmark record: {error}") from None
+    return items
+
+
+def result_files(subfolder: str = "", folder: str | os.PathLike | None = None) -> list[dict]:
+    """The JSON files directly in ``<folder>/<subfolder>``, parsed, in the order of their names
+    (which begin with what they record and end with when it finished).
+
+    Args:
+        subfolder: ``"book-builds"``, ``"backends"``, ``"pipeline"``, ``"experiments"``, or ``""``
+            for the folder itself.
+        folder: a results folder such as a checkout's ``benchmarks/results``; ``None`` (the
+            default) reads the copy of the book's ``benchmarks/results`` that ships inside the
+            package, so a chapter opened alone (Colab, the wheel) reads what the book reads.
+
+    Raises:
+        FileNotFoundError: no such folder (on disk, or in the shipped copy).
+        ValueError: a file is not JSON (the message names it).
+    """
+    return [record for _, record in _result_items(subfolder, folder)]
+
+
+def load_records(folder: str | os.PathLike | None = None, subfolder: str = "") -> list[dict]:
+    """Every training record (``*.json`` written by ``python -m benchmarks.run``) in
+    ``<folder>/<subfolder>``, oldest first.
+
+    Args:
+        folder: a results folder; ``None`` reads the copy shipped with the package
+            (:func:`result_files`).
+        subfolder: e.g. ``"experiments"``; ``""`` for the folder itself.
+
+    Raises:
+        FileNotFoundError: the folder does not exist.
+        ValueError: a file is not JSON or lacks a required field (the message names it).
+    """
+    records = []
+    for name, record in _result_items(subfolder, folder):
         missing = [key for key in REQUIRED if not isinstance(record, dict) or key not in record]
         if missing:
-            raise ValueError(f"{path} is not a benchmark record: it lacks {missing}")
-        record.setdefault("run_id", record.get("finished", path.stem))
+            raise ValueError(f"{name} is not a benchmark record: it lacks {missing}")
+        record.setdefault("run_id", record.get("finished", Path(name).stem))
         records.append(record)
     return sorted(records, key=lambda r: (r.get("finished", ""), r["recipe"], r["seed"]))
 

@@ -1,5 +1,13 @@
-"""The cvtutor command line, run as a real program, and the safety of model files."""
+"""The cvtutor command line and the safety of model files.
 
+The commands run in this process, through ``cvtutor.cli.main`` (``run``); a real program is
+started only where the process boundary is the point: ``--help`` without importing TensorFlow,
+exit codes and JSON on stdout as a script sees them, and a kill -9 in the middle of training or
+of a save.
+"""
+
+import contextlib
+import io
 import json
 import os
 import signal
@@ -7,23 +15,44 @@ import stat
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
 from cifar_fakes import official_batches, png_bytes, write_batches_dir
 
+from cvtutor.cli import main
 from cvtutor.contract import read_contract
 from cvtutor.data import CLASS_NAMES
 from cvtutor.modelfiles import ModelFileError, load_model, save_model
 from cvtutor.training import checkpoint_progress
 
 CLI = [sys.executable, "-m", "cvtutor.cli"]
+PROGRAM_ENV = os.environ | {"CVTUTOR_PROFILE": "full", "TF_CPP_MIN_LOG_LEVEL": "2"}
 
 
-def run(*args, timeout=300, **kwargs):
-    env = os.environ | {"CVTUTOR_PROFILE": "full", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=env, **kwargs)
+def run(*args) -> subprocess.CompletedProcess:
+    """``cvtutor ARGS`` through ``main()`` in this process, in the full profile: its exit status
+    (argparse's usage errors included) and what it wrote to stdout and stderr."""
+    out, err = io.StringIO(), io.StringIO()
+    saved = os.environ.get("CVTUTOR_PROFILE")
+    os.environ["CVTUTOR_PROFILE"] = "full"
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                code = main([str(a) for a in args])
+            except SystemExit as exit:
+                code = exit.code
+    finally:
+        if saved is None:
+            os.environ.pop("CVTUTOR_PROFILE", None)
+        else:
+            os.environ["CVTUTOR_PROFILE"] = saved
+    return subprocess.CompletedProcess(args, code, out.getvalue(), err.getvalue())
+
+
+def run_program(*args, timeout=300) -> subprocess.CompletedProcess:
+    """``cvtutor ARGS`` as a real program (``python -m cvtutor.cli``), in the full profile."""
+    return subprocess.run([*CLI, *map(str, args)], capture_output=True, text=True, timeout=timeout, env=PROGRAM_ENV)
 
 
 @pytest.fixture()
@@ -36,17 +65,20 @@ def fake_data(tmp_path):
 # --- help and usage errors ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("command", [[], ["data"], ["train"], ["evaluate"], ["predict"]])
-def test_help_everywhere_without_importing_tensorflow(command):
+def test_help_and_usage_errors_without_importing_tensorflow():
+    """One program: every command's --help exits 0, a usage error exits 2, and neither imports TensorFlow."""
     code = (
         "import sys; from cvtutor.cli import main\n"
-        f"try: main({command + ['--help']!r})\n"
-        "except SystemExit as e: assert e.code == 0\n"
-        "assert 'tensorflow' not in sys.modules, 'help imported tensorflow'"
+        "for command in ([], ['data'], ['train'], ['evaluate'], ['predict']):\n"
+        "    try: main(command + ['--help'])\n"
+        "    except SystemExit as e: assert e.code == 0, (command, e.code)\n"
+        "try: main(['train', 'cnn', '--epochs', '0'])\n"
+        "except SystemExit as e: assert e.code == 2, e.code\n"
+        "assert 'tensorflow' not in sys.modules, 'help or a usage error imported tensorflow'"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert "usage: cvtutor" in result.stdout
+    assert result.stdout.count("usage: cvtutor") == 5 and "expected a positive integer, got 0" in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -71,7 +103,6 @@ def test_usage_errors_exit_2_and_say_what_was_wrong(args, message):
     result = run(*args)
     assert result.returncode == 2
     assert message in result.stderr
-    assert "Could not find cuda" not in result.stderr, "a usage error is found before TensorFlow is imported"
 
 
 def test_missing_files_are_named(tmp_path):
@@ -79,11 +110,17 @@ def test_missing_files_are_named(tmp_path):
     assert result.returncode == 1 and "nope.keras" in result.stderr
     result = run("data", "--data-dir", tmp_path / "nowhere")
     assert result.returncode == 1 and "nowhere" in result.stderr and "does not exist" in result.stderr
-    # With --json, a script that reads stdout gets the same error as a document.
-    result = run("data", "--data-dir", tmp_path / "nowhere", "--json")
+
+
+def test_a_script_gets_exit_status_and_json_on_stdout_from_the_program(tmp_path, fake_data):
+    """As a real program: --json results on stdout and exit 0; an error as a JSON document, exit 1."""
+    result = run_program("data", "--data-dir", fake_data, "--json")
+    assert result.returncode == 0 and json.loads(result.stdout)["train_images"] == 500, result.stderr
+    result = run_program("data", "--data-dir", tmp_path / "nowhere", "--json")
     report = json.loads(result.stdout)
     assert result.returncode == 1 and report["command"] == "data" and "does not exist" in report["error"]
     assert "nowhere" in result.stderr
+    assert run_program("train", "cnn", "--epochs", "0").returncode == 2
 
 
 # --- data, train, evaluate, predict --------------------------------------------------------------
@@ -138,8 +175,7 @@ def test_killed_training_resumes_from_its_last_completed_epoch(tmp_path):
     write_batches_dir(tmp_path / "data", official_batches(per_batch=400))  # 2,000 images: epochs of a few seconds
     model_file = tmp_path / "rnn.keras"
     args = ["train", "rnn", "--epochs", 4, "--batch-size", 16, "--data-dir", tmp_path / "data", "-o", model_file]
-    env = os.environ | {"CVTUTOR_PROFILE": "full", "TF_CPP_MIN_LOG_LEVEL": "2"}
-    process = subprocess.Popen([*CLI, *map(str, args), "--quiet"], env=env)
+    process = subprocess.Popen([*CLI, *map(str, args), "--quiet"], env=PROGRAM_ENV)
     deadline = time.monotonic() + 240
     while not ((progress := checkpoint_progress(model_file)) and progress["epochs_done"] >= 1):
         assert process.poll() is None, "training ended before it could be killed"
@@ -425,17 +461,7 @@ def write_pattern(path_stem, kind, rng, index):
     return path
 
 
-def in_process(capsys, *args):
-    """The command line's main() in this process (no second TensorFlow start-up): (exit code, stdout, stderr)."""
-    from cvtutor.cli import main
-
-    code = main([str(a) for a in args])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def test_fine_tune_a_cifar_model_on_your_own_folders_then_evaluate_and_predict(tmp_path, capsys, monkeypatch):
-    """Under a minute on 2 cores: training runs as the real program, evaluate and predict through main()."""
+def test_fine_tune_a_cifar_model_on_your_own_folders_then_evaluate_and_predict(tmp_path):
     import keras
 
     from cvtutor.models import build_cnn
@@ -466,18 +492,17 @@ def test_fine_tune_a_cifar_model_on_your_own_folders_then_evaluate_and_predict(t
     assert "a new head on frozen layers for 2 epoch(s)" in result.stderr and "decoding photos" in result.stderr
     assert read_contract(load_model(model_file)).class_names == kinds
 
-    monkeypatch.setenv("CVTUTOR_PROFILE", "full")
-    code, stdout, stderr = in_process(capsys, "evaluate", model_file, "--data", tmp_path / "photos", "--json")
-    assert code == 0, stderr
-    report = json.loads(stdout)
+    result = run("evaluate", model_file, "--data", tmp_path / "photos", "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
     assert report["class_names"] == list(kinds) and report["test_images"] == 24  # 20% of 40 per class
     assert report["accuracy"] >= 0.8, report
     assert np.isclose(report["accuracy"], trained["test_accuracy"], atol=1e-6)
 
     paths = [p for kind in kinds for p in held_out[kind]]
-    code, stdout, stderr = in_process(capsys, "predict", model_file, *paths, "--json")
-    assert code == 0, stderr
-    predicted = [p["top"][0]["class"] for p in json.loads(stdout)["predictions"]]
+    result = run("predict", model_file, *paths, "--json")
+    assert result.returncode == 0, result.stderr
+    predicted = [p["top"][0]["class"] for p in json.loads(result.stdout)["predictions"]]
     truth = [kind for kind in kinds for _ in held_out[kind]]
     accuracy = np.mean([p == t for p, t in zip(predicted, truth)])
     assert accuracy >= 0.8, list(zip(truth, predicted))
@@ -500,8 +525,6 @@ def test_a_message_after_an_unfinished_progress_bar_starts_on_its_own_line(capsy
 
 def test_an_error_during_decoding_is_not_glued_to_the_progress_bar(tmp_path, capsys):
     from PIL import Image
-
-    from cvtutor.cli import main
 
     for name in ("a", "b"):
         (tmp_path / "photos" / name).mkdir(parents=True)

@@ -1,11 +1,12 @@
-"""CI stands in for Colab: every notebook runs alone, from the released wheel, in an empty folder.
+"""CI stands in for Colab: every notebook runs from the released wheel, in an empty folder.
 
 A reader who opens a chapter in Colab (or downloads one ``.ipynb``) has no checkout: no ``book/``
 beside the notebook, no editable install, no ``cvtutor`` at all until the notebook's setup cell
-installs it. Here each notebook is copied alone into an empty folder and executed with nbclient in
-a fresh virtual environment that holds only the wheel's dependencies; its setup cell installs the
-wheel itself (pip pointed at it by ``PIP_NO_INDEX``/``PIP_FIND_LINKS``, since CI has no PyPI
-release to fetch), and the notebook then imports that installed copy.
+installs it. The book build of the test session is that stand-in (``conftest.standin``): its kernel
+runs in a fresh virtual environment holding only the wheel, its ``notebooks`` extra and ipykernel,
+and myst-nb runs each notebook in an empty temporary folder (``run_in_temp``). The claims about
+every notebook are read from that one build; one chapter, the shortest, also runs truly alone,
+with cvtutor uninstalled first so that its setup cell installs the wheel itself.
 
 The setup cell's other paths (a wrong version installed, PyPI failing so the repository is used)
 are tested by running the cell as a script against a stand-in ``pip``.
@@ -19,7 +20,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import REAL_DATA, ROOT, make_venv
+from conftest import REAL_DATA, ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
 import sync_book  # noqa: E402
@@ -105,53 +106,72 @@ def test_the_repository_in_the_setup_cell_is_the_launch_buttons_repository():
     assert f'CVTUTOR_VERSION = "{cvtutor.__version__}"' in SETUP  # the installed metadata's version
 
 
-# --- every notebook alone, from the wheel ------------------------------------------------------
+# --- every notebook from the wheel, in the one build; the shortest one truly alone ------------------
 
 
-@pytest.fixture(scope="session")
-def standalone(wheel, tmp_path_factory):
-    """A fresh venv with the wheel's dependencies (and a Jupyter kernel) but not cvtutor itself,
-    and a kernel spec that runs notebooks in it with pip pointed at the wheel."""
-    folder = tmp_path_factory.mktemp("standalone")
-    python = make_venv(folder / "venv", f"{wheel}[notebooks]", "ipykernel")
-    subprocess.run([str(python), "-m", "pip", "uninstall", "--quiet", "--yes", "cvtutor"], check=True)
-    spec = folder / "kernels" / "standalone"
-    spec.mkdir(parents=True)
-    env = {"PIP_NO_INDEX": "1", "PIP_FIND_LINKS": str(wheel.parent), "CVTUTOR_PROFILE": "quick",
-           "CVTUTOR_DATA": REAL_DATA or "", "CVTUTOR_CACHE": str(folder / "cvtutor-cache"),
-           "KERAS_HOME": str(folder / "keras-home"), "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
-    (spec / "kernel.json").write_text(json.dumps({
-        "argv": [str(python), "-m", "ipykernel_launcher", "-f", "{connection_file}"],
-        "display_name": "cvtutor stand-in for Colab", "language": "python", "env": env}))
-    return python, folder / "kernels"
+def setup_cell_lines(nb: dict) -> list[str]:
+    setup = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    text = "".join("".join(o.get("text", "")) for o in setup.get("outputs", []) if o.get("output_type") == "stream")
+    return text.strip().splitlines()
 
 
+@pytest.mark.book
+def test_every_notebook_ran_once_from_the_wheel_in_an_empty_folder(built_book, standin):
+    from benchmarks.book_build import notebook_outcomes
+
+    built_book.require_success()
+    log = built_book.stdout + built_book.stderr
+    executed = [line for line in log.splitlines() if "Executed notebook in" in line]
+    seconds, failed = notebook_outcomes(log, ROOT)
+    names = sorted(p.relative_to(ROOT).as_posix() for p in NOTEBOOKS)
+    assert sorted(seconds) == names and len(executed) == len(names) and not failed, (
+        f"each notebook executes exactly once per build: {executed}")
+    for notebook in NOTEBOOKS:
+        nb = json.loads((built_book.html.parent / "jupyter_execute" / notebook.relative_to(ROOT)).read_text())
+        assert setup_cell_lines(nb)[-1:] == [f"cvtutor {VERSION}"], (notebook.name, setup_cell_lines(nb))
+    origins = standin.origin_lines(standin.origins)
+    assert len({o["pid"] for o in origins}) == len(origins) == len(NOTEBOOKS), origins
+    venv = standin.python.parent.parent
+    for origin in origins:
+        where, cwd = Path(origin["cvtutor"]), Path(origin["cwd"])
+        assert where.is_relative_to(venv) and not where.is_relative_to(ROOT), f"cvtutor imported from {where}"
+        assert not cwd.is_relative_to(ROOT), f"a notebook ran in {cwd}, inside the checkout"
+    assert len({o["cwd"] for o in origins}) == len(origins), "each notebook gets its own empty folder"
+
+
+def shortest_chapter() -> Path:
+    """The notebook with the shortest recorded quick-profile run time."""
+    from cvtutor.run_times import load
+
+    chapters = load()["chapters"]
+    return min(NOTEBOOKS, key=lambda p: chapters.get(p.name, {}).get("quick", float("inf")))
+
+
+@pytest.mark.book
 @pytest.mark.skipif(not REAL_DATA, reason="the chapters need CIFAR-10: set CVTUTOR_DATA")
-@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_runs_alone_from_the_wheel(standalone, notebook, tmp_path, monkeypatch):
+def test_the_shortest_chapter_runs_alone_and_its_setup_cell_installs_the_wheel(standin, tmp_path, monkeypatch):
     import nbformat
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import KernelManager
     from nbclient import NotebookClient
 
-    python, kernels = standalone
+    notebook = shortest_chapter()
     monkeypatch.delenv("PYTHONPATH", raising=False)
-    subprocess.run([str(python), "-m", "pip", "uninstall", "--quiet", "--yes", "cvtutor"], capture_output=True)
-    alone = tmp_path / "alone"
-    alone.mkdir()
-    shutil.copy(notebook, alone)
-    nb = nbformat.read(alone / notebook.name, as_version=4)
-    # A last cell reports where cvtutor came from.
-    nb.cells.append(nbformat.v4.new_code_cell("import cvtutor; print('cvtutor from', cvtutor.__file__)"))
-    km = KernelManager(kernel_name="standalone", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)]))
-    client = NotebookClient(nb, km=km, timeout=900, resources={"metadata": {"path": str(alone)}})
-    client.execute()
-
-    def text(cell):
-        return "".join(o.get("text", "") for o in cell.outputs if o.get("output_type") == "stream")
-
-    setup = next(c for c in nb.cells if c.cell_type == "code")
-    assert text(setup).strip().splitlines()[-1] == f"cvtutor {VERSION}", text(setup)
-    where = Path(text(nb.cells[-1]).split("cvtutor from", 1)[1].strip())
-    assert where.is_relative_to(python.parent.parent), f"{notebook.name} imported cvtutor from {where}, not the wheel"
-    assert not where.is_relative_to(ROOT)
+    monkeypatch.setenv("CVTUTOR_DATA", REAL_DATA)
+    origins = tmp_path / "origins.jsonl"
+    kernels = standin.write_kernel(tmp_path / "jupyter", origins)
+    subprocess.run([str(standin.python), "-m", "pip", "uninstall", "--quiet", "--yes", "cvtutor"], check=True)
+    try:
+        alone = tmp_path / "alone"
+        alone.mkdir()
+        shutil.copy(notebook, alone)
+        nb = nbformat.read(alone / notebook.name, as_version=4)
+        km = KernelManager(kernel_name="python3", kernel_spec_manager=KernelSpecManager(kernel_dirs=[str(kernels)]))
+        NotebookClient(nb, km=km, timeout=900, resources={"metadata": {"path": str(alone)}}).execute()
+    finally:
+        standin.reinstall_wheel()
+    assert setup_cell_lines(nb)[-1:] == [f"cvtutor {VERSION}"], setup_cell_lines(nb)
+    (origin,) = standin.origin_lines(origins)
+    where = Path(origin["cvtutor"])
+    assert where.is_relative_to(standin.python.parent.parent) and not where.is_relative_to(ROOT), where
+    assert Path(origin["cwd"]) == alone

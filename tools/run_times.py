@@ -1,16 +1,20 @@
-"""Write what each chapter costs to run, from the recorded book builds, where every reader sees it.
+"""Ship the book's benchmark records with the package, and write what each chapter costs to run.
 
-Two places, one source (``benchmarks/results/book-builds/*.json``, written by
+Three places, one source (``benchmarks/results/``, written by ``python -m benchmarks.run`` and
 ``python -m benchmarks.book_build``):
 
+- ``cvtutor/resources/benchmark_results.json``: every record under ``benchmarks/results``
+  (:func:`cvtutor.records.bundle_results`). The chapters read it
+  (:func:`cvtutor.records.load_records`), so a chapter opened alone (Colab, the wheel) shows
+  the numbers the book shows; and since it is part of cvtutor's source, a new record also
+  changes the book's execution-cache key.
 - ``cvtutor/resources/run_times.json``: the latest successful build of each profile, condensed
-  by :func:`cvtutor.run_times.summarize_builds`. It ships in the package, so a chapter opened
-  alone (Colab, the wheel) can read it.
+  by :func:`cvtutor.run_times.summarize_builds`.
 - in every notebook of the book, right after the setup cell, a cell that prints the chapter's
   line (:func:`cvtutor.run_times.show_run_time`), tagged ``hide-input`` (the page shows the
   line, not the call) and marked ``"cvtutor": "run_time"``.
 
-Run after recording a book build::
+Run after recording a benchmark or a book build::
 
     python tools/run_times.py           # rewrite what is out of date
     python tools/run_times.py --check   # exit 1 naming what is out of date (tests/test_run_times.py)
@@ -27,6 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # the checkout's package, also where another cvtutor is installed
 
 from cvtutor.files import atomic_write  # noqa: E402
+from cvtutor.records import RESULTS_RESOURCE, bundle_results  # noqa: E402
 from cvtutor.run_times import RESOURCE, summarize_builds  # noqa: E402
 
 MARK = "run_time"  # the value of the generated cells' "cvtutor" metadata
@@ -44,6 +49,14 @@ def records(root: Path = ROOT) -> list[dict]:
 
 def summary_text(root: Path = ROOT) -> str:
     return json.dumps(summarize_builds(records(root)), indent=1, ensure_ascii=False) + "\n"
+
+
+def bundle_text(root: Path = ROOT) -> str:
+    """The records as shipped: one compact line per file, so that a diff shows which changed."""
+    files = bundle_results(root / "benchmarks" / "results")["files"]
+    lines = [f" {json.dumps(name)}: {json.dumps(record, ensure_ascii=False, sort_keys=True)}"
+             for name, record in files.items()]
+    return '{"files": {\n' + ",\n".join(lines) + "\n}}\n"
 
 
 def run_time_cell(notebook: str) -> dict:
@@ -79,12 +92,12 @@ def _sync_notebook(path: Path, write: bool) -> bool:
 def sync(root: Path = ROOT, write: bool = True) -> list[str]:
     """Bring the summary and the notebooks up to date (only report with ``write=False``)."""
     stale = []
-    resource = root / "cvtutor" / "resources" / RESOURCE
-    text = summary_text(root)
-    if not resource.exists() or resource.read_text(encoding="utf-8") != text:
-        stale.append(str(resource.relative_to(root)))
-        if write:
-            _write(resource, text)
+    for name, text in ((RESULTS_RESOURCE, bundle_text(root)), (RESOURCE, summary_text(root))):
+        resource = root / "cvtutor" / "resources" / name
+        if not resource.exists() or resource.read_text(encoding="utf-8") != text:
+            stale.append(str(resource.relative_to(root)))
+            if write:
+                _write(resource, text)
     stale += [str(p.relative_to(root)) for p in sorted((root / "book").glob("*.ipynb")) if _sync_notebook(p, write)]
     return stale
 
