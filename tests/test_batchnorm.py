@@ -36,6 +36,7 @@ def short_run():
     return model, x, y, history.history["accuracy"][-1]
 
 
+@pytest.mark.backend
 def test_a_short_run_shows_the_gap_and_recomputing_closes_it(short_run):
     model, x, y, train_accuracy = short_run
     stored = model.evaluate(x, y, verbose=0)[1]
@@ -51,6 +52,7 @@ def test_a_short_run_shows_the_gap_and_recomputing_closes_it(short_run):
     assert any(not np.array_equal(a, b) for a, b in zip(weights, model.get_weights()))
 
 
+@pytest.mark.backend
 def test_statistics_are_the_mean_of_the_batch_statistics():
     x, _ = _data(96)
     inputs = keras.Input((4, 4, 1))
@@ -63,6 +65,7 @@ def test_statistics_are_the_mean_of_the_batch_statistics():
     assert bn.momentum == 0.99  # restored
 
 
+@pytest.mark.backend
 def test_uint8_images_are_scaled_and_max_batches_limits_the_passes():
     x = np.full((64, 4, 4, 1), 255, dtype=np.uint8)
     inputs = keras.Input((4, 4, 1))
@@ -72,6 +75,7 @@ def test_uint8_images_are_scaled_and_max_batches_limits_the_passes():
     np.testing.assert_allclose(bn.moving_mean.numpy(), [1.0], rtol=1e-6)  # 255 -> 1.0, as make_dataset scales
 
 
+@pytest.mark.backend
 def test_frozen_and_nested_layers():
     inner_in = keras.Input((4, 4, 1))
     frozen, live = keras.layers.BatchNormalization(), keras.layers.BatchNormalization()
@@ -93,6 +97,7 @@ def test_frozen_and_nested_layers():
     ({"batch_size": 0}, "batch_size"),
     ({"max_batches": 1.5}, "max_batches"),
 ])
+@pytest.mark.backend
 def test_bad_arguments_are_one_clear_error(kwargs, message):
     model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.BatchNormalization()])
     args = {"images": np.ones((8, 4, 4, 1), dtype="float32"), **kwargs}

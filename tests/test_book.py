@@ -59,6 +59,16 @@ def test_publish_workflow_runs_the_readmes_setup_and_build_command():
     assert upload["with"]["path"] == "_build/html"
 
 
+def test_the_published_build_and_ci_restore_no_execution_cache():
+    """Every published page and every CI run comes from executions of its own (a fresh clone)."""
+    workflow = yaml.safe_load(WORKFLOW.read_text())
+    steps = [step for job in workflow["jobs"].values() for step in job.get("steps", [])]
+    cached = [str(step.get("with", {}).get("path", "")) for step in steps if "cache" in step.get("uses", "")]
+    assert not [p for p in cached if "_build" in p or "jupyter_cache" in p], cached
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "_build" not in ci and "jupyter_cache" not in ci
+
+
 @pytest.mark.parametrize("path", notebooks(), ids=lambda p: p.name)
 def test_notebook_conventions(path):
     nb = json.loads(path.read_text())

@@ -35,6 +35,7 @@ def _softmax(z):
     return e / e.sum(-1, keepdims=True)
 
 
+@pytest.mark.backend
 def test_loss_is_the_documented_mix():
     x, y, w = _task(16)
     teacher, student = _linear("teacher", 2 * w), _linear("student")
@@ -48,6 +49,7 @@ def test_loss_is_the_documented_mix():
     assert np.isclose(float(_np(distiller.compute_loss(x, y, distiller(x)))), expected, rtol=1e-5)
 
 
+@pytest.mark.backend
 def test_student_learns_and_teacher_stays_bit_identical():
     set_seed(0)
     x, y, w = _task(64)
@@ -65,6 +67,7 @@ def test_student_learns_and_teacher_stays_bit_identical():
     assert distiller.evaluate(x, y, verbose=0, return_dict=True)["accuracy"] > 0.5
 
 
+@pytest.mark.backend
 def test_alpha_one_is_plain_training():
     x, y, w = _task(32)
     plain, student = _linear("plain", seed=5), _linear("student", seed=5)
@@ -88,12 +91,14 @@ def test_alpha_one_is_plain_training():
         ({"temperature": "3"}, "temperature must be"),
     ],
 )
+@pytest.mark.backend
 def test_compile_rejects_bad_hyperparameters(kwargs, message):
     distiller = Distiller(_linear("teacher"), _linear("student"))
     with pytest.raises(ValueError, match=message):
         distiller.compile("sgd", **kwargs)
 
 
+@pytest.mark.backend
 def test_rejects_non_models_and_mismatched_logits():
     with pytest.raises(ValueError, match="teacher must be a keras.Model"):
         Distiller("teacher.keras", _linear("student"))

@@ -211,3 +211,18 @@ def test_a_rebuild_executes_again_exactly_when_a_part_of_the_key_changed(tmp_pat
     assert "cvtutor full" in page()
     keys = [json.loads(p.read_text()) for p in (book / "_build" / ".jupyter_cache").glob("*/key.json")]
     assert len(keys) == 4 and all(k["cvtutor"]["location"] == str((site / "cvtutor").resolve()) for k in keys)
+
+
+def test_the_rebuild_benchmark_edits_one_paragraph_of_prose_and_no_code(tmp_path):
+    from benchmarks import rebuild
+
+    notebook = tmp_path / "chapter.ipynb"
+    shutil.copy(ROOT / "book" / "convolution.ipynb", notebook)
+    before = json.loads(notebook.read_text())
+    start = rebuild.edit_prose(notebook)
+    after = json.loads(notebook.read_text())
+    changed = [(b, a) for b, a in zip(before["cells"], after["cells"]) if b != a]
+    assert len(changed) == 1 and changed[0][0]["cell_type"] == "markdown"
+    old, new = "".join(changed[0][0]["source"]), changed[0][1]["source"]
+    assert new.count(rebuild.SENTENCE) == 1 and new.replace(rebuild.SENTENCE, "") == old and start in old
+    assert not new.split(rebuild.SENTENCE)[0].rsplit("\n\n", 1)[-1].startswith("#"), "prose, not a heading"

@@ -93,6 +93,7 @@ def _peak(single_map):
 # Saliency and Grad-CAM ------------------------------------------------------
 
 
+@pytest.mark.backend
 def test_saliency_is_all_in_the_region_the_logit_reads():
     maps = saliency(_top_left_cnn(), _images(), class_index=0)
     assert maps.shape == (2, 32, 32) and maps.dtype == np.float32
@@ -100,6 +101,7 @@ def test_saliency_is_all_in_the_region_the_logit_reads():
     assert _mass(maps, TOP_LEFT) > 0.99 and maps[:, 8:, :].max() == 0 and maps[:, :, 8:].max() == 0
 
 
+@pytest.mark.backend
 def test_grad_cam_finds_the_region_the_features_come_from():
     maps = grad_cam(_top_left_cnn(), _images(), class_index=0)
     assert maps.shape == (2, 32, 32) and np.isfinite(maps).all() and maps.min() >= 0 and maps.max() == 1
@@ -107,12 +109,14 @@ def test_grad_cam_finds_the_region_the_features_come_from():
     assert all(_peak(m)[0] < 8 and _peak(m)[1] < 8 for m in maps)
 
 
+@pytest.mark.backend
 def test_one_uint8_image_and_per_image_classes():
     model, image = _top_left_cnn(), (_images(1)[0] * 255).astype(np.uint8)
     assert saliency(model, image).shape == (32, 32)
     assert grad_cam(model, image, conv_layer_name="conv", class_index=[0]).shape == (32, 32)
 
 
+@pytest.mark.backend
 def test_grad_cam_defaults_to_the_last_conv_layer():
     model, x = build_cnn(), _images()
     last_conv = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)][-1]
@@ -125,6 +129,7 @@ def test_grad_cam_defaults_to_the_last_conv_layer():
 
 
 @pytest.mark.parametrize("query", [0, 6, 13])
+@pytest.mark.backend
 def test_attention_map_of_a_query_shows_the_patch_it_attends_to(query):
     maps = attention_map(_self_attending_model(), _images(), query=query)
     row, col = divmod(query, 4)
@@ -134,6 +139,7 @@ def test_attention_map_of_a_query_shows_the_patch_it_attends_to(query):
 
 
 @pytest.mark.parametrize("class_token", [False, True])
+@pytest.mark.backend
 def test_attention_map_and_rollout_peak_at_the_forced_patch(class_token):
     model, patch_5 = _all_attend_to_patch_5(class_token), (slice(None), slice(8, 16), slice(8, 16))
     for maps in (
@@ -147,6 +153,7 @@ def test_attention_map_and_rollout_peak_at_the_forced_patch(class_token):
         assert np.allclose(maps[patch_5], 1.0) and outside.max() < 0.05
 
 
+@pytest.mark.backend
 def test_rollout_follows_attention_and_residuals_through_the_layers():
     # Two layers, each A' = (A + I) / 2, with A sending everything to patch 5:
     # R = A'A' = 0.75 A + 0.25 I. Averaged over queries, patch 5 gets 0.75 + 0.25 / 16, others 0.25 / 16.
@@ -154,6 +161,7 @@ def test_rollout_follows_attention_and_residuals_through_the_layers():
     np.testing.assert_allclose(maps[0, 0], (0.25 / 16) / (0.75 + 0.25 / 16), rtol=1e-3)
 
 
+@pytest.mark.backend
 def test_vit_maps_have_image_shape():
     model = build_vit(dim=16, depth=2, num_heads=2, mlp_dim=16)
     for maps in (attention_map(model, _images(), layer_name="block_0"), attention_rollout(model, _images())):
@@ -180,6 +188,7 @@ def test_vit_maps_have_image_shape():
         (lambda: attention_rollout(_self_attending_model(), np.zeros((2, 2, 32, 32, 3))), "got shape"),
     ],
 )
+@pytest.mark.backend
 def test_wrong_inputs_raise_value_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()

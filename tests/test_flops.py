@@ -27,6 +27,7 @@ def _row(model, kind):
 # Hand-computed counts --------------------------------------------------------
 
 
+@pytest.mark.backend
 def test_conv2d_valid_same_strided_grouped():
     # valid: 30x30 outputs, each 3*3*3 inputs times 8 filters.
     assert multiply_adds(_model((32, 32, 3), layers.Conv2D(8, 3))) == 30 * 30 * 3 * 3 * 3 * 8
@@ -38,6 +39,7 @@ def test_conv2d_valid_same_strided_grouped():
     assert multiply_adds(_model((5, 7, 6), layers.Conv2D(4, 1))) == 5 * 7 * 6 * 4
 
 
+@pytest.mark.backend
 def test_conv_channels_first_and_1d_3d_transpose():
     model = _model((3, 12, 12), layers.Conv2D(5, 3, data_format="channels_first"))
     assert multiply_adds(model) == 10 * 10 * 3 * 3 * 3 * 5
@@ -47,6 +49,7 @@ def test_conv_channels_first_and_1d_3d_transpose():
     assert multiply_adds(_model((4, 4, 6), layers.Conv2DTranspose(5, 3, strides=2))) == 4 * 4 * 3 * 3 * 6 * 5
 
 
+@pytest.mark.backend
 def test_depthwise_and_separable_conv():
     assert multiply_adds(_model((8, 8, 6), layers.DepthwiseConv2D(3))) == 6 * 6 * 3 * 3 * 6
     assert multiply_adds(_model((8, 8, 6), layers.DepthwiseConv2D(3, depth_multiplier=2))) == 6 * 6 * 9 * 6 * 2
@@ -54,6 +57,7 @@ def test_depthwise_and_separable_conv():
     assert multiply_adds(separable) == 8 * 8 * (9 * 6 + 6 * 10)
 
 
+@pytest.mark.backend
 def test_dense_on_vectors_and_on_sequences():
     assert multiply_adds(_model((12,), layers.Dense(5))) == 12 * 5
     # On (T, features) inputs Dense runs once per position.
@@ -61,6 +65,7 @@ def test_dense_on_vectors_and_on_sequences():
     assert multiply_adds(_model((3, 7, 12), layers.Dense(5))) == 3 * 7 * 12 * 5
 
 
+@pytest.mark.backend
 def test_einsum_dense():
     model = _model((7, 12), layers.EinsumDense("abc,cd->abd", output_shape=(None, 5)))
     assert multiply_adds(model) == multiply_adds(_model((7, 12), layers.Dense(5))) == 7 * 12 * 5
@@ -70,6 +75,7 @@ def test_einsum_dense():
     assert multiply_adds(model) == 7 * 12 * 2 * 3
 
 
+@pytest.mark.backend
 def test_recurrent_layers_count_every_step():
     steps, features, units = 32, 96, 16
     # Per step: x_t W (features x units) and h_{t-1} U (units x units), once per gate.
@@ -83,12 +89,14 @@ def test_recurrent_layers_count_every_step():
     assert multiply_adds(_model((steps, features), layers.LSTM(units, return_sequences=True))) == 4 * simple
 
 
+@pytest.mark.backend
 def test_build_rnn_count():
     # 32 rows of 96 values, LSTM(128), Dense(10).
     expected = 32 * 4 * (96 * 128 + 128 * 128) + 128 * 10
     assert multiply_adds(models.build_rnn()) == expected
 
 
+@pytest.mark.backend
 def test_multi_head_attention_by_hand():
     tq, tk, d_q, d_kv, heads, key_dim, value_dim = 6, 9, 16, 8, 2, 4, 3
     query, value = keras.Input((tq, d_q)), keras.Input((tk, d_kv))
@@ -109,6 +117,7 @@ def test_multi_head_attention_by_hand():
     assert multiply_adds(model2) == projections - tk * d_kv * heads * key_dim + tk * 5 * heads * key_dim + products
 
 
+@pytest.mark.backend
 def test_self_attention_equals_multi_head_attention():
     tokens, dim, heads, key_dim = 10, 24, 3, 8
     x = keras.Input((tokens, dim))
@@ -118,6 +127,7 @@ def test_self_attention_equals_multi_head_attention():
     assert multiply_adds(ours) == multiply_adds(theirs) == expected
 
 
+@pytest.mark.backend
 def test_transformer_block_and_patch_embedding():
     tokens, dim, heads, mlp = 16, 32, 4, 64
     block = _model((tokens, dim), TransformerBlock(heads, dim // heads, mlp))
@@ -128,6 +138,7 @@ def test_transformer_block_and_patch_embedding():
     assert multiply_adds(patches) == multiply_adds(_model((32, 32, 3), layers.Conv2D(48, 4, strides=4)))
 
 
+@pytest.mark.backend
 def test_build_vit_by_hand():
     model = models.build_vit()  # 4x4 patches, dim 128, depth 6, 4 heads, MLP 256
     tokens = 64 + 1  # patches and the class token
@@ -135,11 +146,13 @@ def test_build_vit_by_hand():
     assert multiply_adds(model) == 64 * 48 * 128 + 6 * per_block + 128 * 10
 
 
+@pytest.mark.backend
 def test_build_cnn_known_count():
     # 30x30x(27x32) + 13x13x(288x64) + 4x4x(576x64) + 1024x64 + 64x10
     assert multiply_adds(models.build_cnn()) == 777_600 + 3_115_008 + 589_824 + 65_536 + 640 == 4_548_608
 
 
+@pytest.mark.backend
 def test_pooling_norm_activation_and_ops_count_zero():
     model = _model(
         (8, 8, 3),
@@ -164,6 +177,7 @@ def test_pooling_norm_activation_and_ops_count_zero():
 
 
 @pytest.mark.parametrize("builder", [models.build_cnn, models.build_resnet, models.build_vit, models.build_attention])
+@pytest.mark.backend
 def test_conv_macs_are_kernel_weights_times_output_positions(builder):
     model = builder()
     checked = 0
@@ -196,6 +210,7 @@ def test_conv_macs_are_kernel_weights_times_output_positions(builder):
         models.build_vit,
     ],
 )
+@pytest.mark.backend
 def test_table_params_add_up(build):
     model = build()
     table = layer_table(model)
@@ -206,6 +221,7 @@ def test_table_params_add_up(build):
     assert all(r["output_shape"][0] is None for r in table)
 
 
+@pytest.mark.backend
 def test_resnet_grows_with_width_and_depth():
     base = multiply_adds(models.build_resnet(width=8, blocks=(0, 0, 0)))
     # Every convolution's kernel grows by 2 x 2 in channels when the width doubles
@@ -217,6 +233,7 @@ def test_resnet_grows_with_width_and_depth():
     assert deeper - base == 2 * (16 * 16 * 9 * 16 * 16) + 2 * (4 * 4 * 9 * 64 * 64)
 
 
+@pytest.mark.backend
 def test_sequential_nested_and_shared_layers():
     seq = keras.Sequential([layers.Input((10,)), layers.Dense(4), layers.Dense(3)])
     assert multiply_adds(seq) == 10 * 4 + 4 * 3
@@ -261,6 +278,7 @@ def _profiled_matmul_flops(model, shape):
 
 
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="TensorFlow's profiler")
+@pytest.mark.backend
 def test_matches_tensorflow_profiler():
     # The profiler counts a multiply-add as 2 FLOPs.
     cnn = models.build_cnn()
@@ -285,6 +303,7 @@ def test_unbuilt_model():
         multiply_adds(keras.Sequential([layers.Dense(3)]))
 
 
+@pytest.mark.backend
 def test_subclassed_model_has_no_graph():
     class Net(keras.Model):
         def __init__(self):
@@ -300,6 +319,7 @@ def test_subclassed_model_has_no_graph():
         multiply_adds(net)
 
 
+@pytest.mark.backend
 def test_unknown_sizes_raise():
     with pytest.raises(ValueError, match="unknown sizes"):
         multiply_adds(_model((None, None, 3), layers.Conv2D(4, 3)))
@@ -324,6 +344,7 @@ class Double(layers.Layer):
         return 2 * x
 
 
+@pytest.mark.backend
 def test_unknown_layer_with_weights_raises_naming_it():
     model = _model((4,), layers.Dense(3), Scale(name="my_scale"))
     with pytest.raises(ValueError, match="'my_scale' \\(Scale\\) has 3 parameters"):
@@ -332,12 +353,14 @@ def test_unknown_layer_with_weights_raises_naming_it():
         layer_table(model)
 
 
+@pytest.mark.backend
 def test_unknown_layer_without_weights_counts_zero():
     model = _model((4,), layers.Dense(3), Double(name="double"))
     assert multiply_adds(model) == 4 * 3
     assert _row(model, "Double")["multiply_adds"] == 0
 
 
+@pytest.mark.backend
 def test_conv_lstm_cell_is_not_guessed():
     model = _model((3, 6, 6, 2), layers.ConvLSTM2D(4, 3))
     with pytest.raises(ValueError, match="ConvLSTM2D"):

@@ -65,6 +65,7 @@ MHA_CASES = [
 
 @pytest.mark.parametrize("mask_kind", [None, "padding", "full"])
 @pytest.mark.parametrize("num_heads, key_dim, value_dim, output_dim, seq_len, d_model", MHA_CASES)
+@pytest.mark.backend
 def test_self_attention_equals_keras_multi_head_attention(
     num_heads, key_dim, value_dim, output_dim, seq_len, d_model, mask_kind
 ):
@@ -100,6 +101,7 @@ def test_self_attention_equals_keras_multi_head_attention(
 
 
 @pytest.mark.parametrize("with_mask", [False, True])
+@pytest.mark.backend
 def test_self_attention_equals_numpy_formula(with_mask):
     x = _tokens(2, 6, 10, seed=3)
     mask = _padding_mask(2, 6, seed=4) if with_mask else None
@@ -122,6 +124,7 @@ def test_scale_is_float_inverse_sqrt_key_dim():
     assert layer.scale == pytest.approx(1 / math.sqrt(7))
 
 
+@pytest.mark.backend
 def test_causal_mask_hides_the_future():
     length = 6
     x = _tokens(1, length, 8, seed=5)
@@ -137,6 +140,7 @@ def test_causal_mask_hides_the_future():
     assert not np.allclose(out[:, 3:], out_changed[:, 3:], atol=1e-3)
 
 
+@pytest.mark.backend
 def test_weights_made_once_in_build():
     # The source article created Dense layers inside call(): new weights on every call.
     layer = SelfAttention(HEADS, KEY_DIM)
@@ -157,6 +161,7 @@ def test_weights_made_once_in_build():
     assert len(no_bias.weights) == 4
 
 
+@pytest.mark.backend
 def test_dropout_only_in_training():
     layer = SelfAttention(num_heads=2, key_dim=4, dropout=0.5, kernel_initializer="zeros")
     x = _tokens(2, 8, 8)
@@ -167,6 +172,7 @@ def test_dropout_only_in_training():
     assert not np.allclose(_np(layer(x, training=True)), inference[0])
 
 
+@pytest.mark.backend
 def test_compute_output_shape_and_symbolic_scores():
     layer = SelfAttention(num_heads=3, key_dim=4, output_dim=6, kernel_initializer="zeros")
     assert layer.compute_output_shape((None, 10, 8)) == (None, 10, 6)
@@ -176,6 +182,7 @@ def test_compute_output_shape_and_symbolic_scores():
     assert tuple(scores.shape) == (None, 3, 10, 10)
 
 
+@pytest.mark.backend
 def test_self_attention_rejects_bad_inputs():
     layer = SelfAttention(num_heads=2, key_dim=4, kernel_initializer="zeros")
     with pytest.raises(ValueError, match=r"rank 3.*got rank 2"):
@@ -192,6 +199,7 @@ def test_self_attention_rejects_bad_inputs():
 # ViT parts -------------------------------------------------------------------
 
 
+@pytest.mark.backend
 def test_patch_embedding_is_a_dense_layer_on_each_patch():
     images = np.random.default_rng(0).random((2, 8, 12, 3)).astype("float32")
     layer = PatchEmbedding(patch_size=4, dim=D_MODEL)
@@ -207,6 +215,7 @@ def test_patch_embedding_is_a_dense_layer_on_each_patch():
     np.testing.assert_allclose(tokens, expected, atol=ATOL)
 
 
+@pytest.mark.backend
 def test_overlapping_patch_embedding_sees_a_centred_window_with_zero_margin():
     images = np.random.default_rng(1).random((2, 8, 12, 3)).astype("float32")
     layer = PatchEmbedding(patch_size=4, dim=D_MODEL, kernel_size=8)
@@ -229,6 +238,7 @@ def test_overlapping_patch_embedding_sees_a_centred_window_with_zero_margin():
             PatchEmbedding(patch_size=4, dim=8, kernel_size=kernel_size)
 
 
+@pytest.mark.backend
 def test_patch_embedding_rejects_non_divisible_sizes():
     with pytest.raises(ValueError, match=r"patch_size 5 must divide the image height.*32x32"):
         PatchEmbedding(patch_size=5, dim=8)(np.zeros((1, 32, 32, 3), "float32"))
@@ -238,6 +248,7 @@ def test_patch_embedding_rejects_non_divisible_sizes():
         PatchEmbedding(patch_size=4, dim=8)(np.zeros((8, 8, 3), "float32"))
 
 
+@pytest.mark.backend
 def test_class_token_and_position_embedding():
     tokens = _tokens(3, 64, D_MODEL)
     class_token = ClassToken()
@@ -256,6 +267,7 @@ def test_class_token_and_position_embedding():
         positions(_tokens(3, 65, D_MODEL))
 
 
+@pytest.mark.backend
 def test_transformer_block_shapes_and_residual():
     block = TransformerBlock(HEADS, KEY_DIM, MLP_DIM)
     x = _tokens(2, 7, D_MODEL)
@@ -285,6 +297,7 @@ def _model_with_every_layer():
     return keras.Model(inputs, outputs)
 
 
+@pytest.mark.backend
 def test_keras_file_round_trip(tmp_path):
     model = _model_with_every_layer()
     images = np.random.default_rng(0).random((2, 32, 32, 3)).astype("float32")

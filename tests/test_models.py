@@ -47,6 +47,7 @@ def default_models():
 
 
 @pytest.mark.parametrize("name", sorted(models.MODELS))
+@pytest.mark.backend
 def test_builders_map_images_to_logits(default_models, name):
     model = default_models[name]
     assert isinstance(model, keras.Model)
@@ -61,6 +62,7 @@ def test_builders_map_images_to_logits(default_models, name):
     assert last.get_config()["activation"] == "linear"  # logits, no softmax
 
 
+@pytest.mark.backend
 def test_cnn_is_the_tutorial_architecture():
     model = models.build_cnn()
     assert model.count_params() == 122_570
@@ -68,6 +70,7 @@ def test_cnn_is_the_tutorial_architecture():
     assert kinds == ["Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Conv2D", "Flatten", "Dense", "Dense"]
 
 
+@pytest.mark.backend
 def test_resnet_stages_and_residual_blocks():
     model = models.build_resnet()
     assert model.count_params() == 414_074
@@ -82,6 +85,7 @@ def test_resnet_stages_and_residual_blocks():
     assert all(not layer.use_bias for layer in model.layers if type(layer).__name__ == "Conv2D")
 
 
+@pytest.mark.backend
 def test_rnn_reads_rows_as_time_steps(default_models):
     model = default_models["rnn"]
     assert model.get_layer("rows").output.shape == (None, 32, 96)
@@ -90,6 +94,7 @@ def test_rnn_reads_rows_as_time_steps(default_models):
     assert model.count_params() == 4 * (96 + 128 + 1) * 128 + 128 * NUM_CLASSES + NUM_CLASSES
 
 
+@pytest.mark.backend
 def test_attention_model_structure(default_models):
     model = default_models["attention"]
     assert model.get_layer("patches").output.shape == (None, 64, 64)  # 8x8 patches of 4x4 pixels
@@ -113,6 +118,7 @@ def test_attention_model_structure(default_models):
     assert len(attention) == 2 and attention[0].key_dim == 16
 
 
+@pytest.mark.backend
 def test_vit_reads_the_class_token(default_models):
     model = default_models["vit"]
     assert any(isinstance(layer, ClassToken) for layer in model.layers)
@@ -121,6 +127,7 @@ def test_vit_reads_the_class_token(default_models):
     assert isinstance(model.get_layer("patches"), PatchEmbedding)
 
 
+@pytest.mark.backend
 def test_attention_stem_tokens_see_only_pixels_near_their_patch():
     # Token (r, c) covers pixels 4r-3 .. 4r+6 (a 10x10 window around its 4x4 patch): the stem's
     # 4x4 stride-2 windows, seen through the patch embedding's 4x4 stride-2 windows (padding 1 each).
@@ -153,6 +160,7 @@ def test_attention_stem_rejects_bad_arguments(kwargs, message):
 
 
 @pytest.mark.parametrize("name", sorted(models.MODELS))
+@pytest.mark.backend
 def test_keras_file_round_trip(default_models, tmp_path, name):
     model = default_models[name]
     images = _images(2, seed=1)
@@ -163,6 +171,7 @@ def test_keras_file_round_trip(default_models, tmp_path, name):
     np.testing.assert_allclose(_np(loaded(images)), _np(model(images)), atol=1e-6)
 
 
+@pytest.mark.backend
 def test_hybrid_keras_file_round_trip(tmp_path):
     name, options = SMALL["hybrid"]
     model = models.build_model(name, num_classes=NUM_CLASSES, **options)
@@ -176,6 +185,7 @@ def test_hybrid_keras_file_round_trip(tmp_path):
 
 
 @pytest.mark.parametrize("key", list(SMALL))
+@pytest.mark.backend
 def test_loss_falls_on_a_tiny_batch(key):
     keras.utils.set_random_seed(0)
     name, options = SMALL[key]
@@ -240,6 +250,7 @@ def test_resnet_blocks_must_be_three_counts(blocks):
         models.build_resnet(blocks=blocks)
 
 
+@pytest.mark.backend
 def test_resnet_needs_sizes_divisible_by_eight():
     with pytest.raises(ValueError, match="width must be a positive integer, got 0"):
         models.build_resnet(width=0)
@@ -248,6 +259,7 @@ def test_resnet_needs_sizes_divisible_by_eight():
     assert models.build_resnet(input_shape=(16, 24, 1), width=4).output_shape == (None, 10)
 
 
+@pytest.mark.backend
 def test_other_image_sizes_work():
     model = models.build_attention(input_shape=(16, 24, 3), num_classes=NUM_CLASSES)
     assert model.get_layer("positions").output.shape == (None, 4 * 6, 64)

@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 from cvtutor.records import (
-    epoch_seconds, load_records, seed_spread, summarize, time_to_accuracy, write_record,
+    bundle_results, epoch_seconds, load_records, result_files, seed_spread, summarize, time_to_accuracy, write_record,
 )
+
+RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
 
 
 def _record(recipe, seed, accuracies, seconds, run_id="run-1", target=None, load=1.0):
@@ -94,6 +96,28 @@ def test_load_records_reads_sorts_and_names_bad_files(tmp_path):
         load_records(tmp_path)
     with pytest.raises(FileNotFoundError, match="no benchmark results folder"):
         load_records(tmp_path / "missing")
+
+
+def test_the_records_shipped_with_the_package_are_the_repositorys():
+    """What a chapter opened alone reads (the package's copy) is what benchmarks/results holds."""
+    assert load_records() == load_records(RESULTS)
+    assert load_records(subfolder="experiments") == load_records(RESULTS, "experiments")
+    for subfolder in ("book-builds", "backends", "pipeline"):
+        assert result_files(subfolder) == result_files(subfolder, RESULTS) != [], subfolder
+    with pytest.raises(FileNotFoundError, match="no folder 'nowhere'"):
+        result_files("nowhere")
+
+
+def test_result_files_and_the_bundle_read_subfolders_in_name_order(tmp_path):
+    (tmp_path / "builds").mkdir()
+    (tmp_path / "builds" / "quick-2.json").write_text('{"n": 2}')
+    (tmp_path / "builds" / "full-1.json").write_text('{"n": 1}')
+    (tmp_path / "a.json").write_text(json.dumps(_record("a", 0, [0.5], [10])))
+    assert result_files("builds", tmp_path) == [{"n": 1}, {"n": 2}]
+    assert list(bundle_results(tmp_path)["files"]) == ["a.json", "builds/full-1.json", "builds/quick-2.json"]
+    (tmp_path / "builds" / "bad.json").write_text("{")
+    with pytest.raises(ValueError, match=r"bad\.json is not JSON"):
+        bundle_results(tmp_path)
 
 
 def test_a_target_can_be_on_another_clock():

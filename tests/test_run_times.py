@@ -76,7 +76,7 @@ def _tool(root, *args):
 def test_the_tool_keeps_summary_and_notebooks_in_step_with_the_records(tmp_path):
     assert _tool(ROOT, "--check").returncode == 0  # the repository is up to date
     root = tmp_path / "checkout"
-    for part in ("benchmarks/results/book-builds", "cvtutor/resources"):
+    for part in ("benchmarks/results", "cvtutor/resources"):
         shutil.copytree(ROOT / part, root / part)
     (root / "book").mkdir()
     shutil.copy(ROOT / "book" / "convolution.ipynb", root / "book")
@@ -89,6 +89,7 @@ def test_the_tool_keeps_summary_and_notebooks_in_step_with_the_records(tmp_path)
     (root / "benchmarks/results/book-builds/full-20990101T000000.json").write_text(json.dumps(newer))
     result = _tool(root, "--check")
     assert result.returncode == 1 and "cvtutor/resources/run_times.json" in result.stdout
+    assert "cvtutor/resources/benchmark_results.json" in result.stdout, "the shipped records miss the new one"
     # A notebook that lost its cell is named, and restored by a run.
     nb_path = root / "book" / "convolution.ipynb"
     before = nb_path.read_text()
@@ -98,6 +99,8 @@ def test_the_tool_keeps_summary_and_notebooks_in_step_with_the_records(tmp_path)
     assert "book/convolution.ipynb" in _tool(root, "--check").stdout
     assert _tool(root).returncode == 0 and _tool(root, "--check").returncode == 0
     assert nb_path.read_text() == before
+    shipped = json.loads((root / "cvtutor/resources/benchmark_results.json").read_text())["files"]
+    assert shipped["book-builds/full-20990101T000000.json"] == newer
     summary = json.loads((root / "cvtutor/resources/run_times.json").read_text())
     assert summary["chapters"]["convolution.ipynb"]["full"] == 1234.0
     assert describe("convolution.ipynb", summary).split(": ")[1].startswith("21 min in the full profile (book build of 2099-01-01")

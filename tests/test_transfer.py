@@ -43,6 +43,7 @@ def _train(model, x, y, learning_rate=0.05):
     model.fit(x, y, batch_size=16, epochs=1, shuffle=False, verbose=0)
 
 
+@pytest.mark.backend
 def test_feature_extractor_stops_before_the_logits_or_at_a_named_layer():
     model, (x, _) = _small_cnn(), _data(4)
     features = feature_extractor(model)
@@ -54,6 +55,7 @@ def test_feature_extractor_stops_before_the_logits_or_at_a_named_layer():
     assert feature_extractor(build_cnn()).output_shape == (None, 64)
 
 
+@pytest.mark.backend
 def test_new_head_trains_alone_then_unfreeze_fine_tunes():
     set_seed(0)
     model, (x, y) = _small_cnn(), _data()
@@ -78,6 +80,7 @@ def test_new_head_trains_alone_then_unfreeze_fine_tunes():
     assert _changed(before, new.layers) == {"conv", "features", "logits"}
 
 
+@pytest.mark.backend
 def test_unfrozen_new_head_and_pooled_conv_features():
     model, (x, _) = _small_cnn(), _data(4)
     new = with_new_head(model, 2, freeze=False, layer_name="conv")
@@ -93,11 +96,13 @@ def test_unfrozen_new_head_and_pooled_conv_features():
         lambda m: unfreeze(m, from_layer="dense_9"),
     ],
 )
+@pytest.mark.backend
 def test_unknown_layer_names_list_the_known_ones(call):
     with pytest.raises(ValueError, match=r"'dense_9' is not a layer of model 'small'.*\['images', 'conv', 'flatten'"):
         call(_small_cnn())
 
 
+@pytest.mark.backend
 def test_bad_arguments():
     with pytest.raises(ValueError, match="num_classes must be an integer >= 2, got 1"):
         with_new_head(_small_cnn(), 1)

@@ -27,6 +27,7 @@ def test_patch_covariance_is_the_covariance_of_the_flattened_patches():
     np.testing.assert_allclose(covariance, np.cov(patches, rowvar=False, bias=True), atol=1e-10)
 
 
+@pytest.mark.backend
 def test_adapted_layer_outputs_have_zero_mean_and_identity_covariance():
     images = correlated_images()
     layer = PatchWhitening(2, epsilon=1e-8)
@@ -47,6 +48,7 @@ def test_adapted_layer_outputs_have_zero_mean_and_identity_covariance():
     assert layer.trainable_weights == []
 
 
+@pytest.mark.backend
 def test_epsilon_damps_the_low_variance_directions():
     images = correlated_images()
     layer = PatchWhitening(2, epsilon=1.0)
@@ -56,12 +58,14 @@ def test_epsilon_damps_the_low_variance_directions():
     np.testing.assert_allclose(out.var(axis=0), eigenvalues / (eigenvalues + 1.0), rtol=1e-3, atol=1e-6)
 
 
+@pytest.mark.backend
 def test_before_adapt_the_layer_passes_patches_through():
     images = correlated_images(n=2, size=4)
     out = keras.ops.convert_to_numpy(PatchWhitening(2)(images))
     np.testing.assert_allclose(out[0, 1, 2], images[0, 1:3, 2:4, :].ravel(), atol=1e-6)
 
 
+@pytest.mark.backend
 def test_whitened_resnet_saves_and_loads(tmp_path):
     images = (correlated_images(n=16, size=32) * 255).clip(0, 255).astype("uint8")
     model = build_resnet(width=4, blocks=(0, 0, 0), stem="whiten")
@@ -77,10 +81,12 @@ def test_whitened_resnet_saves_and_loads(tmp_path):
                                keras.ops.convert_to_numpy(model.get_layer("stem_whiten").kernel))
 
 
+@pytest.mark.backend
 def test_adapt_whitening_leaves_other_models_alone():
     assert adapt_whitening(build_resnet(width=4, blocks=(0, 0, 0)), np.zeros((2, 32, 32, 3), "uint8")) == 0
 
 
+@pytest.mark.backend
 def test_adapt_whitening_before_fit_leaves_the_validation_split_unseen():
     images = (correlated_images(n=40, size=32) * 255).clip(0, 255).astype("uint8")
     labels = np.arange(40) % 4
@@ -103,6 +109,7 @@ def test_adapt_whitening_before_fit_leaves_the_validation_split_unseen():
         adapt_whitening_before_fit(model, (images, labels), validation_split=1.5)
 
 
+@pytest.mark.backend
 def test_bad_input_is_named():
     with pytest.raises(ValueError, match="stem must be 'conv' or 'whiten', got 'pca'"):
         build_resnet(width=4, stem="pca")
