@@ -22,13 +22,16 @@ from cvtutor.files import atomic_write, checkout_root, portable
 REQUIRED = ("recipe", "seed", "wall_seconds", "test_accuracy", "curve", "command")
 
 
-# The book's benchmarks/results, as the package ships it (written by tools/run_times.py).
+# The book's benchmarks/results, as the package ships it (written by tools/run_times.py): the
+# folders the chapters read (training records, longer runs, book builds, backends, the pipeline).
 RESULTS_RESOURCE = "benchmark_results.json"
+SHIPPED_FOLDERS = ("", "backends", "book-builds", "experiments", "pipeline")
 
 
-def bundle_results(folder: str | os.PathLike) -> dict:
-    """Every ``*.json`` file below ``folder`` as ``{"files": {relative path: parsed JSON}}``: the
-    form in which the package ships the book's ``benchmarks/results`` (:data:`RESULTS_RESOURCE`).
+def bundle_results(folder: str | os.PathLike, subfolders=SHIPPED_FOLDERS) -> dict:
+    """The ``*.json`` files directly in ``folder``'s ``subfolders`` as ``{"files": {relative path:
+    parsed JSON}}``: the form in which the package ships the book's ``benchmarks/results``
+    (:data:`RESULTS_RESOURCE`).
 
     Raises:
         FileNotFoundError: ``folder`` does not exist.
@@ -38,7 +41,7 @@ def bundle_results(folder: str | os.PathLike) -> dict:
     if not folder.is_dir():
         raise FileNotFoundError(f"no benchmark results folder at {folder}")
     files = {}
-    for path in sorted(folder.rglob("*.json")):
+    for path in sorted(p for sub in subfolders for p in (folder / sub).glob("*.json")):
         try:
             files[path.relative_to(folder).as_posix()] = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as error:

@@ -13,6 +13,7 @@ from conftest import ROOT
 from cvtutor.records import load_records, summarize
 
 
+@pytest.mark.slow
 def test_harness_writes_a_record_per_recipe_and_seed(tmp_path):
     write_batches_dir(tmp_path / "data", official_batches(per_batch=64))
     out = tmp_path / "results"
@@ -52,6 +53,7 @@ def test_harness_writes_a_record_per_recipe_and_seed(tmp_path):
     assert rows["fast-cnn"]["ratio_to_baseline"] == fast["curve"][0]["seconds"] / records["tf-tutorial"]["curve"][0]["seconds"]
 
 
+@pytest.mark.slow
 def test_pipeline_benchmark_times_both_pipelines_and_records_them(tmp_path):
     write_batches_dir(tmp_path / "data", official_batches(per_batch=64))
     out = tmp_path / "results"
@@ -80,6 +82,7 @@ def tiny_notebook(code: str) -> str:
     return nbformat.writes(notebook)
 
 
+@pytest.mark.slow
 def test_book_build_timer_builds_a_book_and_records_it(tmp_path):
     book = tmp_path / "book"
     book.mkdir()
@@ -121,6 +124,7 @@ def test_book_build_timer_builds_a_book_and_records_it(tmp_path):
     assert failed and failed[0]["returncode"] != 0 and failed[0]["error_tail"]
 
 
+@pytest.mark.slow
 def test_gpu_recipe_runs_on_the_cpu_and_records_compile_time_apart(tmp_path):
     write_batches_dir(tmp_path / "data", official_batches(per_batch=64))
     out = tmp_path / "results"
@@ -145,6 +149,7 @@ def test_gpu_recipe_runs_on_the_cpu_and_records_compile_time_apart(tmp_path):
     assert row["recipe"] == "gpu-resnet9" and row["target_met"] is False
 
 
+@pytest.mark.slow
 def test_backend_benchmark_times_each_configuration_and_records_medians(tmp_path):
     from benchmarks.backends import configurations, summarize
 

@@ -171,6 +171,7 @@ def test_train_evaluate_predict(fake_data, tmp_path):
     assert result.returncode == 1 and "notes.png: unreadable image" in result.stderr
 
 
+@pytest.mark.slow
 def test_killed_training_resumes_from_its_last_completed_epoch(tmp_path):
     write_batches_dir(tmp_path / "data", official_batches(per_batch=400))  # 2,000 images: epochs of a few seconds
     model_file = tmp_path / "rnn.keras"
@@ -243,6 +244,7 @@ def small_model():
     return keras.Model(inputs, keras.layers.Dense(3)(inputs))
 
 
+@pytest.mark.slow
 def test_kill_during_save_leaves_the_previous_file_intact(tmp_path, small_model):
     target = tmp_path / "model.keras"
     save_model(small_model, target)

@@ -151,6 +151,7 @@ def _load_elsewhere(path, x, tmp_path, backend):
 
 
 @pytest.mark.parametrize("saver", ["model.save", "save_model"])
+@pytest.mark.slow
 def test_contract_survives_saving_and_a_fresh_process(pets_model, tmp_path, saver):
     path = tmp_path / "pets.keras"
     pets_model.save(path) if saver == "model.save" else save_model(pets_model, path)
@@ -163,6 +164,7 @@ def test_contract_survives_saving_and_a_fresh_process(pets_model, tmp_path, save
     np.testing.assert_allclose(probabilities, expected, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_contract_loads_on_the_jax_backend(pets_model, tmp_path):
     pytest.importorskip("jax")
     path = save_model(pets_model, tmp_path / "pets.keras")

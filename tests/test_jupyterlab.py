@@ -212,6 +212,7 @@ def execute(ws, session: str, code: str, stop_on_error: bool, shown: list[str] |
     return reply, errors
 
 
+@pytest.mark.slow
 def test_background_chapter_runs_in_jupyterlab(jupyterlab):
     status, page = jupyterlab.api(f"lab/tree/{NOTEBOOK}")
     assert status == 200 and b"JupyterLab" in page, "JupyterLab does not serve its page for the notebook"

@@ -49,6 +49,7 @@ def started(monkeypatch):
 
 
 @needs_tf
+@pytest.mark.slow
 def test_two_workers_take_the_same_steps_as_one_process(started):
     one = run_workers(1, steps=4, global_batch=16, timeout=150)
     two = run_workers(2, steps=4, global_batch=16, timeout=150)
@@ -62,6 +63,7 @@ def test_two_workers_take_the_same_steps_as_one_process(started):
 
 
 @needs_tf
+@pytest.mark.slow
 def test_a_worker_that_dies_is_named_and_the_others_stopped(monkeypatch, started):
     """Worker 1 dies at once; worker 0 would wait for it forever: run_workers stops it and says which died."""
     real = subprocess.Popen
@@ -78,6 +80,7 @@ def test_a_worker_that_dies_is_named_and_the_others_stopped(monkeypatch, started
 
 
 @needs_tf
+@pytest.mark.slow
 def test_workers_past_the_timeout_are_all_stopped(started):
     with pytest.raises(WorkerError, match=r"workers \[0, 1\] still running after 0.5 s; all stopped"):
         run_workers(2, timeout=0.5)
@@ -85,6 +88,7 @@ def test_workers_past_the_timeout_are_all_stopped(started):
 
 
 @needs_jax
+@pytest.mark.slow
 def test_data_parallel_on_two_jax_devices_takes_the_same_steps_as_one():
     one = data_parallel_losses(1, steps=4, global_batch=16, timeout=150)
     two = data_parallel_losses(2, steps=4, global_batch=16, timeout=150)
@@ -144,6 +148,7 @@ def test_free_ports_are_distinct_and_bindable():
 
 
 @needs_tf
+@pytest.mark.slow
 def test_a_port_taken_by_another_program_means_new_ports(monkeypatch, started):
     """free_ports hands out a port that something else listens on: the workers start again on new ones."""
     import socket

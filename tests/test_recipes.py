@@ -69,6 +69,7 @@ def test_steps_count_batches_per_epoch():
     assert recipe.steps(1000, epochs=1) == math.ceil(1000 / recipe.batch_size)
 
 
+@pytest.mark.slow
 def test_train_recipe_trains_tests_with_flips_and_ends_its_schedule():
     x, y = _stripes(512)
     recipe = get_recipe("fast-cnn").replace(model_args={"width": 4, "blocks": (1, 0, 1)}, batch_size=64)

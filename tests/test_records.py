@@ -114,10 +114,12 @@ def test_result_files_and_the_bundle_read_subfolders_in_name_order(tmp_path):
     (tmp_path / "builds" / "full-1.json").write_text('{"n": 1}')
     (tmp_path / "a.json").write_text(json.dumps(_record("a", 0, [0.5], [10])))
     assert result_files("builds", tmp_path) == [{"n": 1}, {"n": 2}]
-    assert list(bundle_results(tmp_path)["files"]) == ["a.json", "builds/full-1.json", "builds/quick-2.json"]
+    assert list(bundle_results(tmp_path, ("", "builds"))["files"]) == ["a.json", "builds/full-1.json",
+                                                                      "builds/quick-2.json"]
+    assert list(bundle_results(tmp_path)["files"]) == ["a.json"], "only the folders the chapters read ship"
     (tmp_path / "builds" / "bad.json").write_text("{")
     with pytest.raises(ValueError, match=r"bad\.json is not JSON"):
-        bundle_results(tmp_path)
+        bundle_results(tmp_path, ("builds",))
 
 
 def test_a_target_can_be_on_another_clock():

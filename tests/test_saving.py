@@ -67,16 +67,19 @@ def saved(tmp_path_factory):
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))
+@pytest.mark.slow
 def test_every_builders_model_loads_with_plain_keras_after_import_cvtutor(saved, name):
     out = _python(LOAD.format(imports="import cvtutor\nimport keras"), saved, name, 0, cwd=saved)
     assert f"loaded {name}" in out
 
 
+@pytest.mark.slow
 def test_a_model_compiled_with_the_smoothed_loss_loads_compiled(saved):
     out = _python(LOAD.format(imports="import keras\nimport cvtutor"), saved, "compiled", 1, cwd=saved)
     assert "loaded compiled" in out
 
 
+@pytest.mark.slow
 def test_without_import_cvtutor_keras_cannot_find_the_layers(saved):
     """The check above could fail: plain Keras alone does not know cvtutor's layers."""
     result = subprocess.run([sys.executable, "-c", LOAD.format(imports="import keras"), saved, "attention", "0"],

@@ -149,7 +149,9 @@ def shortest_chapter() -> Path:
 
 @pytest.mark.book
 @pytest.mark.skipif(not REAL_DATA, reason="the chapters need CIFAR-10: set CVTUTOR_DATA")
-def test_the_shortest_chapter_runs_alone_and_its_setup_cell_installs_the_wheel(standin, tmp_path, monkeypatch):
+def test_the_shortest_chapter_runs_alone_and_its_setup_cell_installs_the_wheel(built_book, standin, tmp_path,
+                                                                               monkeypatch):
+    """After the build (it uninstalls cvtutor from the environment the build's notebooks use)."""
     import nbformat
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import KernelManager
