@@ -30,27 +30,42 @@ GLUED: dict[str, object] = {}
 _QUOTED_FOLDER = "quoted"
 
 
+# The MIME-type prefix of a value glued without being shown: myst-nb's (and papermill's) record.
+GLUE_PREFIX = "application/papermill.record/"
+
+
 def glue(name: str, value, display: bool = False):
     """Store ``value`` under ``name`` for the book's prose (``{glue:text}`name```).
 
-    Uses myst-nb's ``glue`` when it is installed (the book build, CI). In Colab
-    or a plain Jupyter where it is not, the value is only shown if ``display``.
-    Either way the value is kept in :data:`GLUED`, for :func:`show_quoted`.
-    NumPy scalars are stored as Python numbers, so format specs such as
-    ``{glue:text}`name:.2f``` work on them (NumPy 2 reprs them as ``np.float64(...)``).
+    Writes the output myst-nb's ``glue`` writes (the scrapbook protocol, the same bytes), so that a
+    book build reads it, without needing myst-nb in the kernel: the book's notebooks run in an
+    environment with only cvtutor, its ``notebooks`` extra and ipykernel, as in Colab. The value's
+    display data (``IPython.core.formatters.format_display_data``) goes out as one display
+    output whose metadata names it (``{"scrapbook": {"name": name, "mime_prefix": ...}}``); unless
+    ``display``, its MIME types carry the prefix :data:`GLUE_PREFIX`, which no front end renders,
+    so the value is not shown. Outside IPython nothing is displayed.
+
+    Either way the value is kept in :data:`GLUED`, for :func:`show_quoted`. NumPy scalars are
+    stored as Python numbers, so format specs such as ``{glue:text}`name:.2f``` work on them
+    (NumPy 2 reprs them as ``np.float64(...)``).
+
+    Source: ``myst_nb.glue`` (myst-nb 1.x, ``myst_nb/ext/glue/__init__.py``).
     """
     if hasattr(value, "item") and getattr(value, "ndim", None) == 0:
         value = value.item()
     GLUED[name] = value
     try:
-        from myst_nb import glue as myst_glue
-    except ImportError:
-        if display:
-            from IPython.display import display as show
-
-            show(value)
+        from IPython import get_ipython
+        from IPython.core.formatters import format_display_data
+        from IPython.display import display as show
+    except ImportError:  # pragma: no cover - no IPython: nothing can show or record the value
         return
-    myst_glue(name, value, display=display)
+    if get_ipython() is None:
+        return
+    bundle, metadata = format_display_data(value)
+    prefix = "" if display else GLUE_PREFIX
+    metadata["scrapbook"] = {"name": name, "mime_prefix": prefix}
+    show({prefix + kind: data for kind, data in bundle.items()}, raw=True, metadata=metadata)
 
 
 def parse_glue_ref(ref: str) -> tuple[str | None, str, str]:

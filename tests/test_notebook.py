@@ -142,3 +142,32 @@ def test_portable_hides_this_machines_folders(monkeypatch, tmp_path):
     assert notebook.portable("--data-dir=/elsewhere/x") == "--data-dir=$CVTUTOR_DATA"
     assert notebook.portable(f"{tempfile.gettempdir()}/run-1/model.keras") == "$TMPDIR/run-1/model.keras"
     assert notebook.portable(str(Path.home() / "notes")) == "~/notes"
+
+
+@pytest.mark.parametrize("display", [False, True])
+@pytest.mark.parametrize("value", [0.8123, np.float64(3.5), "AlexNet", 12_000])
+def test_glue_writes_what_myst_nbs_glue_writes_without_needing_myst_nb(monkeypatch, glued, value, display):
+    """The book's kernels have no myst-nb (only cvtutor, its notebooks extra and ipykernel, as in
+    Colab): cvtutor's glue must write the very output myst-nb's glue writes, which the build reads."""
+    import IPython
+    import IPython.display
+    import myst_nb.ext.glue as myst_glue
+
+    calls = []
+    monkeypatch.setattr(IPython, "get_ipython", lambda: object())
+    monkeypatch.setattr(IPython.display, "display", lambda *a, **k: calls.append(("cvtutor", a, k)))
+    monkeypatch.setattr(myst_glue, "ipy_display", lambda *a, **k: calls.append(("myst-nb", a, k)))
+    notebook.glue("name", value, display=display)
+    myst_glue.glue("name", value.item() if hasattr(value, "item") else value, display=display)
+    (_, ours, our_kwargs), (_, theirs, their_kwargs) = calls
+    assert ours == theirs and our_kwargs == their_kwargs
+    assert our_kwargs["metadata"]["scrapbook"]["name"] == "name"
+    assert all(kind.startswith("application/papermill.record/") != display for kind in ours[0])
+
+
+def test_glue_outside_ipython_only_remembers(glued, capsys, monkeypatch):
+    import IPython
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
+    notebook.glue("n", 3, display=True)
+    assert glued == {"n": 3} and capsys.readouterr().out == ""

@@ -1,0 +1,175 @@
+"""The Chinese edition: nothing silently stale, the translation's coverage, and a link to the other language.
+
+Sphinx translates each message of a page (a paragraph, heading, list item, table cell, caption)
+whose English text has a sound translation in the page's catalog (``catalogs.py``); any other
+message stays English. In a Chinese build this extension makes that visible: an English message
+gets a short notice, **本段尚未翻译** when the catalog has nothing for it, and **译文可能已过期**
+when the catalog has a translation of an earlier wording of it (an entry marked fuzzy, or one
+whose English is close to it by Babel's own fuzzy matching, as ``msgmerge`` would pair them): the
+old translation is never shown. Messages inside cell outputs (measured tables, printed text) are
+left as executed. The API reference (``book/api/``), generated from the package's docstrings,
+stays English and says so once at its top.
+
+Every page, in both editions, links to the same page in the other one (the English edition at
+``_build/html/``, the Chinese at ``_build/html/zh/``).
+
+The counts per page (messages, translated, stale, missing) are written at the end of a Chinese
+build to ``translation-coverage.json`` beside its output folder; ``tools/book.py translations
+coverage`` reads them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from docutils import nodes
+from sphinx.transforms import SphinxTransform
+from sphinx.util import logging
+from sphinx.util.i18n import docname_to_domain
+from sphinx.util.nodes import extract_messages
+
+import catalogs
+
+LOGGER = logging.getLogger(__name__)
+MISSING = "本段尚未翻译"
+STALE = "译文可能已过期"
+ENGLISH_ONLY = "book/api/"  # pages that stay English
+API_NOTE = "本附录（API 参考）由 cvtutor 的文档字符串生成，保持英文原文。"
+COVERAGE_FILE = "translation-coverage.json"
+OTHER = {"en": ("zh", "中文版", "zh-CN"), "zh": ("en", "English edition", "en")}
+
+
+def is_chinese(config) -> bool:
+    return (config.language or "").lower().startswith("zh")
+
+
+def in_output(node: nodes.Node) -> bool:
+    """Whether ``node`` lies inside a notebook cell's output (left as executed)."""
+    parent = node.parent
+    while parent is not None:
+        if isinstance(parent, nodes.Element) and "cell_output" in parent.get("classes", []):
+            return True
+        parent = parent.parent
+    return False
+
+
+class RememberMessages(SphinxTransform):
+    """Before Sphinx translates (``Locale``, priority 20): note each translatable node's English message."""
+
+    default_priority = 19
+
+    def apply(self, **kwargs) -> None:
+        if not is_chinese(self.config) or self.app.builder.name == "gettext":
+            return
+        for node, msg in extract_messages(self.document):
+            node["cvtutor_msgid"] = msg
+
+
+class MarkUntranslated(SphinxTransform):
+    """After Sphinx translated: a notice on every message left English, and the page's counts."""
+
+    default_priority = 26
+
+    def apply(self, **kwargs) -> None:
+        if not is_chinese(self.config) or self.app.builder.name == "gettext":
+            return
+        docname = self.env.docname
+        if docname.startswith(ENGLISH_ONLY):
+            section = next(self.document.findall(nodes.section), None)
+            if section is not None:  # below the page's title
+                section.insert(1, nodes.note("", nodes.paragraph(text=API_NOTE)))
+            return
+        known = known_messages(Path(self.env.srcdir), docname_to_domain(docname, self.config.gettext_compact))
+        counts = {"messages": 0, "translated": 0, "stale": 0, "missing": 0}
+        for node in list(self.document.findall(nodes.Element)):
+            msg = node.get("cvtutor_msgid")
+            if msg is None or in_output(node):
+                continue
+            counts["messages"] += 1
+            if node.get("translated"):
+                counts["translated"] += 1
+                continue
+            state = "stale" if is_stale(msg, known) else "missing"
+            counts[state] += 1
+            text = STALE if state == "stale" else MISSING
+            node += nodes.inline("", f" [{text}]", classes=["cvtutor-i18n", f"cvtutor-i18n-{state}"])
+        self.env.cvtutor_translation[docname] = counts
+
+
+_KNOWN: dict[tuple[str, str], tuple[set, set, dict]] = {}
+
+
+def known_messages(root: Path, domain: str) -> tuple[set, set, dict]:
+    """From the page's catalog: (msgids translated and current, msgids marked fuzzy, fuzzy-match keys
+    of every translated msgid), read once per build."""
+    key = (str(root), domain)
+    if key not in _KNOWN:
+        current, fuzzy, candidates = set(), set(), {}
+        path = catalogs.catalog_files(root).get(domain)
+        if path is not None:
+            for message in catalogs.read_catalog(path):
+                if not message.id or not message.string:
+                    continue
+                (fuzzy if message.fuzzy else current).add(message.id)
+                candidates[message.id.lower().strip()] = message.id
+        _KNOWN[key] = (current, fuzzy, candidates)
+    return _KNOWN[key]
+
+
+def is_stale(msg: str, known: tuple[set, set, dict]) -> bool:
+    """Whether the catalog translates an earlier wording of ``msg`` (fuzzy, or a close match)."""
+    from babel.messages.catalog import get_close_matches
+
+    current, fuzzy, candidates = known
+    if msg in fuzzy:
+        return True
+    return bool(get_close_matches(msg.lower().strip(), candidates.keys(), 1))
+
+
+def language_link(app, pagename, templatename, context, doctree) -> None:
+    """html-page-context: a link to this page in the other edition, at the top of its body."""
+    if "body" not in context:
+        return
+    here = "zh" if is_chinese(app.config) else "en"
+    other, label, hreflang = OTHER[here]
+    up = "../" * pagename.count("/")
+    href = f"{up}{'zh/' if other == 'zh' else '../'}{pagename}.html"
+    link = (f'<p class="cvtutor-language"><a href="{href}" hreflang="{hreflang}" lang="{hreflang}">'
+            f"{label}</a></p>\n")
+    context["body"] = link + context["body"]
+
+
+def _purge(app, env, docname) -> None:
+    env.cvtutor_translation.pop(docname, None)
+
+
+def _merge(app, env, docnames, other) -> None:
+    env.cvtutor_translation.update({d: c for d, c in other.cvtutor_translation.items() if d in docnames})
+
+
+def _init(app) -> None:
+    if not hasattr(app.env, "cvtutor_translation"):
+        app.env.cvtutor_translation = {}
+    _KNOWN.clear()
+
+
+def write_coverage(app, exception) -> None:
+    """build-finished: the counts per page, beside the output folder."""
+    if exception is not None or not is_chinese(app.config) or app.builder.name == "gettext":
+        return
+    path = Path(app.outdir).parent / COVERAGE_FILE
+    report = {"language": app.config.language, "english_only": ENGLISH_ONLY,
+              "pages": dict(sorted(app.env.cvtutor_translation.items()))}
+    path.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def setup(app):
+    app.add_transform(RememberMessages)
+    app.add_transform(MarkUntranslated)
+    app.connect("builder-inited", _init)
+    app.connect("env-purge-doc", _purge)
+    app.connect("env-merge-info", _merge)
+    app.connect("html-page-context", language_link)
+    app.connect("build-finished", write_coverage)
+    return {"parallel_read_safe": True, "parallel_write_safe": True, "env_version": 1}

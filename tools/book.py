@@ -1,0 +1,168 @@
+"""Build the book in both editions, and keep the Chinese edition's catalogs.
+
+    python tools/book.py build                      # English in _build/html/, Chinese in _build/html/zh/
+    python tools/book.py translations extract       # the English messages into the catalogs (translators)
+    python tools/book.py translations check         # every translation keeps its numbers, math and links
+    python tools/book.py translations coverage      # per page: translated, stale, missing (after a build)
+
+``build`` runs ``jupyter-book build . --all -W --keep-going`` (the English edition, every notebook
+executed unless the execution cache holds it), then the Chinese edition in a process of its own
+(myst-nb keeps glue data per process) from the same sources and the same execution cache, so no
+notebook executes twice: Sphinx with ``language = "zh_CN"``, reading the ``.mo`` files that
+``book/_ext/catalogs.py`` compiles from ``locales/zh_CN/LC_MESSAGES/*.po``, searching with jieba
+and the glossary's terms (``locales/zh_CN/search_words.txt``), into ``_build/zh/html``, copied to
+``_build/html/zh``.
+
+``translations extract`` runs Sphinx's gettext builder with execution off (measured outputs never
+reach a catalog) into ``_build/gettext`` and merges it into the catalogs with sphinx-intl: new
+messages appear untranslated, changed ones are marked fuzzy with their old translation kept for
+the translator, and the Chinese build shows neither (see ``book/_ext/translation.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+
+import catalogs  # noqa: E402
+
+BUILD = ROOT / "_build"
+ENGLISH_COMMAND = ["jupyter-book", "build", ".", "--all", "-W", "--keep-going"]
+SEARCH_WORDS = ROOT / catalogs.LOCALES / catalogs.LANGUAGE / "search_words.txt"
+COVERAGE_MIN = 95.0  # percent of a page's messages translated and current, below which coverage fails
+
+
+def _program(name: str) -> str:
+    beside = Path(sys.executable).with_name(name)
+    return str(beside) if beside.exists() else name
+
+
+def chinese_overrides(root: Path = ROOT) -> dict:
+    """The Sphinx settings of the Chinese edition, on top of _config.yml's."""
+    return {
+        "language": catalogs.LANGUAGE,
+        "locale_dirs": [str(root / "_build" / "zh" / "locales")],
+        "gettext_compact": False,
+        "gettext_auto_build": False,  # the .mo files are compiled by catalogs.compile_catalogs
+        "nb_execution_cache_path": str(root / "_build" / ".jupyter_cache"),  # the English build's
+        "html_search_language": "zh",
+        "html_search_options": {"dict": str(root / catalogs.LOCALES / catalogs.LANGUAGE / "search_words.txt")},
+    }
+
+
+CHINESE_BUILD = """
+import json, sys
+from jupyter_book.sphinx import build_sphinx
+root, out, overrides = sys.argv[1], sys.argv[2], json.loads(sys.argv[3])
+result = build_sphinx(root, out, confoverrides=overrides, force_all=True, freshenv=True,
+                      warningiserror=True, keep_going=True, doctreedir=out + "/../.doctrees")
+sys.exit(0 if result == 0 else 1)
+"""
+
+
+def build_chinese(root: Path = ROOT) -> int:
+    """The Chinese edition into ``_build/zh/html``, then copied to ``_build/html/zh``; its exit code."""
+    zh = root / "_build" / "zh"
+    shutil.rmtree(zh / "locales", ignore_errors=True)
+    problems = catalogs.check_catalogs(root)
+    if problems:
+        print("\n".join(problems), file=sys.stderr)
+        print(f"{len(problems)} translation(s) break what they must keep: see above", file=sys.stderr)
+        return 1
+    catalogs.compile_catalogs(root, zh / "locales")
+    html = zh / "html"
+    result = subprocess.run([sys.executable, "-c", CHINESE_BUILD, str(root), str(html),
+                             json.dumps(chinese_overrides(root))], cwd=root)
+    if result.returncode == 0:
+        shutil.rmtree(root / "_build" / "html" / "zh", ignore_errors=True)
+        shutil.copytree(html, root / "_build" / "html" / "zh")
+    return result.returncode
+
+
+def build(root: Path = ROOT) -> int:
+    english = subprocess.run([_program("jupyter-book"), *ENGLISH_COMMAND[1:]], cwd=root)
+    if english.returncode != 0:
+        return english.returncode
+    return build_chinese(root)
+
+
+GETTEXT_BUILD = """
+import sys
+from jupyter_book.sphinx import build_sphinx
+root, out = sys.argv[1], sys.argv[2]
+result = build_sphinx(root, out, builder="gettext", force_all=True, freshenv=True,
+                      confoverrides={"nb_execution_mode": "off", "gettext_compact": False},
+                      doctreedir=out + "/../.doctrees-gettext")
+sys.exit(0 if result == 0 else 1)
+"""
+
+
+def extract(root: Path = ROOT) -> int:
+    """The English messages (execution off) into ``_build/gettext``, merged into the catalogs."""
+    pot = root / "_build" / "gettext"
+    shutil.rmtree(pot, ignore_errors=True)
+    result = subprocess.run([sys.executable, "-c", GETTEXT_BUILD, str(root), str(pot)], cwd=root)
+    if result.returncode != 0:
+        return result.returncode
+    from sphinx_intl.basic import update
+
+    update(str(root / catalogs.LOCALES), str(pot), (catalogs.LANGUAGE,))
+    return 0
+
+
+def coverage(root: Path = ROOT, minimum: float = COVERAGE_MIN) -> int:
+    """Print each page's share of messages translated and current; 1 if a page is below ``minimum``."""
+    path = root / "_build" / "zh" / "translation-coverage.json"
+    if not path.is_file():
+        print(f"no {path.relative_to(root)}: build the Chinese edition first (python tools/book.py build)",
+              file=sys.stderr)
+        return 1
+    report = json.loads(path.read_text(encoding="utf-8"))
+    low = []
+    print(f"{'page':32s} {'messages':>8s} {'current':>8s} {'stale':>6s} {'missing':>7s} {'share':>7s}")
+    for page, counts in report["pages"].items():
+        share = 100.0 * counts["translated"] / counts["messages"] if counts["messages"] else 100.0
+        print(f"{page:32s} {counts['messages']:8d} {counts['translated']:8d} {counts['stale']:6d} "
+              f"{counts['missing']:7d} {share:6.1f}%")
+        if share < minimum:
+            low.append(page)
+    print(f"pages of {report['english_only']} stay English (generated from docstrings)")
+    if low:
+        print(f"{len(low)} page(s) below {minimum:g}%: {', '.join(low)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python tools/book.py", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("build", help="both editions (the README's build command)")
+    translations = sub.add_parser("translations", help="the Chinese edition's catalogs")
+    action = translations.add_subparsers(dest="action", required=True)
+    action.add_parser("extract", help="merge the English messages into the catalogs")
+    action.add_parser("check", help="every translation keeps its glued numbers, math and links")
+    cover = action.add_parser("coverage", help="per page: translated and current, after a build")
+    cover.add_argument("--min", type=float, default=COVERAGE_MIN, help=f"percent (default {COVERAGE_MIN:g})")
+    args = parser.parse_args(argv)
+    if args.command == "build":
+        return build()
+    if args.action == "extract":
+        return extract()
+    if args.action == "check":
+        problems = catalogs.check_catalogs(ROOT)
+        print("\n".join(problems) if problems else "every translation keeps what it must")
+        return 1 if problems else 0
+    return coverage(minimum=args.min)
+
+
+if __name__ == "__main__":
+    os.chdir(ROOT)
+    sys.exit(main())
