@@ -102,7 +102,8 @@ def main(argv=None) -> int:
     if args.action == "run":
         commit = _commit_of(ROOT, args.commit)
         log, code = run(commit, args.workdir)
-        command = " ".join(["python", "-m", "benchmarks.suite", *(argv if argv is not None else sys.argv[1:])])
+        # the clone's folder relative to the checkout: records name no folder of this machine
+        command = f"python -m benchmarks.suite run --commit {args.commit} --workdir {os.path.relpath(args.workdir, ROOT)}"
         record = record_of(log, commit, command, code, load)
     else:
         record = record_of(args.log.read_text(errors="replace"), args.commit, args.command, args.returncode, load)

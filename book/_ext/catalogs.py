@@ -156,3 +156,24 @@ def compile_catalogs(root: Path, out: Path) -> dict[str, int]:
             write_mo(f, sound)
         written[domain] = len(sound)
     return written
+
+
+def glossary_terms(glossary: str) -> list[str]:
+    """The Chinese terms of the glossary's table (its second column), one per name given, in order:
+    ``批次, 批量`` gives both, ``logits（未归一化的分数）`` gives ``未归一化的分数``, Latin names
+    such as ``Adam`` are left out."""
+    terms = []
+    for line in glossary.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) < 3 or cells[0] == "English" or not re.search(r"[\u4e00-\u9fff]", cells[1]):
+            continue
+        for part in re.split(r"[,，、；;]|[（(]|[）)]", cells[1]):
+            part = part.strip()
+            if len(part) >= 2 and re.fullmatch(r"[\u4e00-\u9fff]+", part) and part not in terms:
+                terms.append(part)
+    return terms
+
+
+def search_words_text(glossary: str) -> str:
+    """jieba's user dictionary (one word per line) for the Chinese edition's search: the glossary's terms."""
+    return "".join(f"{term}\n" for term in glossary_terms(glossary))

@@ -164,7 +164,45 @@ def write_coverage(app, exception) -> None:
     path.write_text(json.dumps(report, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+# Chinese search. Sphinx indexes Chinese pages with jieba (``cut_for_search``: every word and its
+# shorter dictionary words), given the glossary's terms as a user dictionary (``search_dict``).
+# The query is split in the browser, where jieba is not: Sphinx's default splitQuery keeps a
+# run of Chinese characters as one term (卷积神经网络的参数 finds nothing). This one cuts each
+# run of Chinese characters by forward maximum matching against the terms of the page index
+# itself, so a query is cut into the words the pages were indexed by; single characters (的) are
+# dropped, as the indexer drops them (SearchChinese.word_filter).
+SPLIT_QUERY_JS = r"""
+function splitQuery(query) {
+  const index = (typeof Search !== "undefined" && Search._index) ? Search._index.terms : {};
+  const words = [];
+  for (const chunk of query.split(/[^\p{Letter}\p{Number}_\p{Emoji_Presentation}]+/gu)) {
+    for (const run of chunk.match(/\p{Script=Han}+|[^\p{Script=Han}]+/gu) || []) {
+      if (!/\p{Script=Han}/u.test(run)) { words.push(run); continue; }
+      let start = 0;
+      while (start < run.length) {
+        let end = Math.min(run.length, start + 12);
+        while (end > start + 1 && !(run.slice(start, end) in index)) end--;
+        if (end - start > 1) words.push(run.slice(start, end));
+        start = end;
+      }
+    }
+  }
+  return words;
+}
+"""
+
+
+def chinese_search_language():
+    from sphinx.search.zh import SearchChinese
+
+    class SearchChineseByIndexTerms(SearchChinese):
+        js_splitter_code = SPLIT_QUERY_JS
+
+    return SearchChineseByIndexTerms
+
+
 def setup(app):
+    app.add_search_language(chinese_search_language())
     app.add_transform(RememberMessages)
     app.add_transform(MarkUntranslated)
     app.connect("builder-inited", _init)

@@ -1,0 +1,64 @@
+"""The Chinese edition's catalogs: a translation keeps every glued number, math expression, reference,
+link and piece of code, and types no number of its own; same-notebook glue references are qualified
+for the build; the search dictionary comes from the glossary."""
+
+import sys
+
+import pytest
+from conftest import ROOT
+
+sys.path.insert(0, str(ROOT / "book" / "_ext"))
+import catalogs  # noqa: E402
+
+MSGID = ("The CNN reached {glue:text}`acc:.1f`% on {glue:text}`n_test:,` images after "
+         "$E$ epochs ({ref}`clf-augmentation`, {doc}`complex_structures`); see "
+         "[the results](results.ipynb) and `make_dataset`, chapter 1.4.1.")
+GOOD = ("CNN 在 {glue:text}`n_test:,` 张图像上达到 {glue:text}`acc:.1f`%，共训练 $E$ 轮"
+        "（{ref}`数据增强 <clf-augmentation>`，{doc}`complex_structures`）；见"
+        "[结果](results.ipynb)与 `make_dataset`，第 1.4.1 节。")
+
+
+def test_a_faithful_translation_has_no_problems():
+    assert catalogs.problems(MSGID, GOOD, "cnn_classifier.ipynb") == []
+
+
+@pytest.mark.parametrize("broken, problem", [
+    (GOOD.replace("{glue:text}`acc:.1f`%", "67.3%"), "drops glue 'text acc:.1f'"),
+    (GOOD.replace("{glue:text}`acc:.1f`%", "67.3%"), "types the number '67.3'"),
+    (GOOD.replace("acc:.1f", "acc:.2f"), "adds glue 'text acc:.2f'"),
+    (GOOD.replace("$E$", "E"), "drops math 'E'"),
+    (GOOD.replace("<clf-augmentation>", "<clf-warmup-cosine>"), "adds reference 'ref clf-warmup-cosine'"),
+    (GOOD.replace("(results.ipynb)", "(faq.ipynb)"), "drops link 'results.ipynb'"),
+    (GOOD.replace("`make_dataset`", "`make_datasets`"), "drops code 'make_dataset'"),
+    (GOOD + "共 10 类。", "types the number '10'"),
+])
+def test_what_a_translation_breaks_is_named(broken, problem):
+    found = catalogs.problems(MSGID, broken, "cnn_classifier.ipynb")
+    assert any(problem in p for p in found), found
+
+
+def test_a_reference_qualified_with_its_own_notebook_is_the_same_reference():
+    qualified = GOOD.replace("{glue:text}`acc:.1f`", "{glue:text}`cnn_classifier.ipynb::acc:.1f`")
+    assert catalogs.problems(MSGID, qualified, "cnn_classifier.ipynb") == []
+    assert catalogs.problems(MSGID, qualified, "faq.ipynb") != [], "another notebook's value is another value"
+
+
+def test_numbers_with_thousands_separators_are_the_same_number():
+    assert catalogs.problems("2,000 training images", "2000 张训练图像") == []
+
+
+def test_same_notebook_glue_references_are_qualified_for_the_build():
+    text = "{glue:text}`acc:.1f` and {glue}`other.ipynb::x` and {glue:md}`table`"
+    assert catalogs.qualify_glue(text, "cnn_classifier.ipynb") == (
+        "{glue:text}`cnn_classifier.ipynb::acc:.1f` and {glue}`other.ipynb::x` and "
+        "{glue:md}`cnn_classifier.ipynb::table`")
+    assert catalogs.qualify_glue(text, None) == text, "a Markdown page has no glue of its own"
+
+
+def test_the_search_dictionary_holds_the_glossarys_chinese_terms():
+    glossary = ("| English | 中文 | Definition |\n|---|---|---|\n"
+                "| batch | 批次, 批量 | A group |\n| logits | logits（未归一化的分数） | Raw |\n"
+                "| Adam | Adam | An optimizer |\n| self-attention | 自注意力 | Mixing |\n")
+    assert catalogs.glossary_terms(glossary) == ["批次", "批量", "未归一化的分数", "自注意力"]
+    terms = catalogs.glossary_terms((ROOT / "book" / "glossary.md").read_text(encoding="utf-8"))
+    assert {"卷积", "卷积神经网络", "自注意力", "参数"} <= set(terms)
