@@ -118,6 +118,35 @@ def extract(root: Path = ROOT) -> int:
     return 0
 
 
+NOTEBOOKS = ROOT / catalogs.LOCALES / catalogs.LANGUAGE / "notebooks"
+
+
+def generated_files(root: Path = ROOT) -> dict[Path, str]:
+    """{path: text} of what the catalogs and the glossary generate: every chapter's Chinese notebook
+    (``locales/zh_CN/notebooks/book/*.ipynb``, which the Chinese pages' Colab and download buttons
+    open) and the search dictionary (``locales/zh_CN/search_words.txt``)."""
+    base = root / catalogs.LOCALES / catalogs.LANGUAGE
+    files = {base / "search_words.txt": catalogs.search_words_text(
+        (root / "book" / "glossary.md").read_text(encoding="utf-8"))}
+    for path in sorted((root / "book").glob("*.ipynb")):
+        files[base / "notebooks" / path.relative_to(root)] = catalogs.chinese_notebook(path, root)
+    return files
+
+
+def write_generated(root: Path = ROOT, check: bool = False) -> list[str]:
+    """Bring the generated files up to date (only report with ``check``); returns the stale ones."""
+    from cvtutor.files import atomic_write
+
+    stale = []
+    for path, text in generated_files(root).items():
+        if not path.is_file() or path.read_text(encoding="utf-8") != text:
+            stale.append(str(path.relative_to(root)))
+            if not check:
+                with atomic_write(path, "w") as f:
+                    f.write(text)
+    return stale
+
+
 def coverage(root: Path = ROOT, minimum: float = COVERAGE_MIN) -> int:
     """Print each page's share of messages translated and current; 1 if a page is below ``minimum``."""
     path = root / "_build" / "zh" / "translation-coverage.json"
@@ -148,7 +177,10 @@ def main(argv=None) -> int:
     translations = sub.add_parser("translations", help="the Chinese edition's catalogs")
     action = translations.add_subparsers(dest="action", required=True)
     action.add_parser("extract", help="merge the English messages into the catalogs")
-    action.add_parser("check", help="every translation keeps its glued numbers, math and links")
+    action.add_parser("check", help="every translation keeps its glued numbers, math and links; "
+                                    "the generated files are up to date")
+    notebooks = action.add_parser("notebooks", help="write the Chinese notebooks and the search dictionary")
+    notebooks.add_argument("--check", action="store_true", help="change nothing; exit 1 naming what is stale")
     cover = action.add_parser("coverage", help="per page: translated and current, after a build")
     cover.add_argument("--min", type=float, default=COVERAGE_MIN, help=f"percent (default {COVERAGE_MIN:g})")
     args = parser.parse_args(argv)
@@ -156,9 +188,13 @@ def main(argv=None) -> int:
         return build()
     if args.action == "extract":
         return extract()
-    if args.action == "check":
-        problems = catalogs.check_catalogs(ROOT)
-        print("\n".join(problems) if problems else "every translation keeps what it must")
+    if args.action in ("check", "notebooks"):
+        check = args.action == "check" or args.check
+        problems = catalogs.check_catalogs(ROOT) if args.action == "check" else []
+        stale = write_generated(ROOT, check=check)
+        problems += [f"{name} is out of date: run python tools/book.py translations notebooks" for name in stale] \
+            if check else []
+        print("\n".join(problems) if problems else (f"updated: {', '.join(stale)}" if stale else "all up to date"))
         return 1 if problems else 0
     return coverage(minimum=args.min)
 

@@ -177,3 +177,153 @@ def glossary_terms(glossary: str) -> list[str]:
 def search_words_text(glossary: str) -> str:
     """jieba's user dictionary (one word per line) for the Chinese edition's search: the glossary's terms."""
     return "".join(f"{term}\n" for term in glossary_terms(glossary))
+
+
+# --- the Chinese notebooks: the same code cells, the Markdown cells through the catalogs ----------
+
+# Directives whose body is prose (parsed as Markdown by MyST); their bodies are translated too.
+PROSE_DIRECTIVES = {"note", "tip", "important", "warning", "caution", "attention", "danger", "error", "hint",
+                    "seealso", "admonition", "figure", "dropdown", "margin", "sidebar", "topic", "epigraph"}
+MYST_EXTENSIONS = {"dollarmath", "amsmath", "colon_fence", "deflist", "substitution"}
+
+
+def _parser():
+    from markdown_it.renderer import RendererHTML
+    from myst_parser.config.main import MdParserConfig
+    from myst_parser.parsers.mdit import create_md_parser
+
+    return create_md_parser(MdParserConfig(enable_extensions=MYST_EXTENSIONS), RendererHTML)
+
+
+def message_of(inline_source: str) -> str:
+    """A block's message as Sphinx extracts it: its inline source, line breaks as spaces."""
+    return inline_source.replace("\n", " ").strip()
+
+
+def translate_markdown(source: str, translate, parser=None) -> str:
+    """``source`` with the text of each paragraph, heading, list item, table cell, admonition and
+    caption replaced by ``translate(message)`` (a message is what Sphinx extracts: the block's
+    inline source on one line); a block for which it returns None stays as it is. The Markdown
+    around the text (heading marks, bullets, table pipes, directive fences and options) is kept."""
+    parser = parser or _parser()
+    lines = source.split("\n")
+    edits = []  # (first line, end line, new lines)
+    tokens = parser.parse(source)
+    row = None
+    for i, token in enumerate(tokens):
+        if token.type == "tr_open":
+            row = token.map
+        if token.type in ("fence", "colon_fence"):
+            edits += _directive_edits(token, lines, translate, parser)
+            continue
+        if token.type != "inline" or i == 0:
+            continue
+        opener = tokens[i - 1]
+        text = translate(message_of(token.content))
+        if text is None:
+            continue
+        if opener.type in ("th_open", "td_open") and row is not None:
+            line = lines[row[0]]
+            if token.content.strip() in line:
+                lines[row[0]] = line.replace(token.content.strip(), text.replace("|", "\\|"), 1)
+            continue
+        if opener.map is None or opener.type not in ("paragraph_open", "heading_open", "dt_open"):
+            continue
+        start, end = opener.map
+        first = token.content.split("\n")[0].strip()
+        at = lines[start].find(first)
+        if at < 0:
+            continue
+        tail = lines[end - 1][lines[end - 1].find(token.content.split("\n")[-1]) + len(token.content.split("\n")[-1]):] \
+            if opener.type == "heading_open" else ""
+        edits.append((start, end, [lines[start][:at] + text + tail]))
+    for start, end, new in sorted(edits, reverse=True):
+        lines[start:end] = new
+    return "\n".join(lines)
+
+
+def _directive_edits(token, lines, translate, parser):
+    name = token.info.strip()
+    if not (name.startswith("{") and "}" in name) or token.map is None:
+        return []
+    directive, argument = name[1:name.index("}")], name[name.index("}") + 1:].strip()
+    if directive not in PROSE_DIRECTIVES:
+        return []
+    start, end = token.map
+    edits = []
+    if argument and directive in ("admonition", "dropdown", "topic", "sidebar"):
+        title = translate(message_of(argument))
+        if title is not None:
+            edits.append((start, start + 1, [lines[start].replace(argument, title, 1)]))
+    body_start = start + 1
+    while body_start < end and re.match(r"\s*:[\w-]+:", lines[body_start]):  # the directive's options
+        body_start += 1
+    body_end = end - 1 if end - 1 > body_start and lines[end - 1].strip().startswith((token.markup[:3], ":::")) else end
+    body = "\n".join(lines[body_start:body_end])
+    translated = translate_markdown(body, translate, parser)
+    if translated != body:
+        edits.append((body_start, body_end, translated.split("\n")))
+    return edits
+
+
+MISSING = "本段尚未翻译"
+STALE = "译文可能已过期"
+
+
+class PageCatalog:
+    """One page's catalog as the Chinese edition reads it.
+
+    Args:
+        root: the book's root.
+        domain: the page, e.g. ``"book/cnn_classifier"``.
+    """
+
+    def __init__(self, root: Path, domain: str):
+        self.notebook = notebook_of(domain, root)
+        self.current: dict[str, str] = {}  # msgid -> sound, non-fuzzy translation
+        self.fuzzy: set[str] = set()
+        self._candidates: dict[str, str] = {}  # fuzzy-match key -> msgid, of every translated entry
+        path = catalog_files(root).get(domain)
+        for message in read_catalog(path) if path is not None else ():
+            if not message.id or not message.string:
+                continue
+            if message.fuzzy or problems(message.id, message.string, self.notebook):
+                self.fuzzy.add(message.id)
+            else:
+                self.current[message.id] = message.string
+            self._candidates[message.id.lower().strip()] = message.id
+
+    def state(self, msg: str) -> str:
+        """``"translated"``, ``"stale"`` (the catalog translates an earlier wording of it: marked
+        fuzzy, or close to it by Babel's fuzzy matching, as msgmerge pairs them) or ``"missing"``."""
+        from babel.messages.catalog import get_close_matches
+
+        if msg in self.current:
+            return "translated"
+        if msg in self.fuzzy or get_close_matches(msg.lower().strip(), self._candidates.keys(), 1):
+            return "stale"
+        return "missing"
+
+    def for_notebook(self, msg: str) -> str:
+        """What a Chinese notebook shows for a message: its translation, else the English with the notice."""
+        state = self.state(msg)
+        if state == "translated":
+            return self.current[msg]
+        return f"{msg} [{STALE if state == 'stale' else MISSING}]"
+
+
+def chinese_notebook(path: Path, root: Path) -> str:
+    """The Chinese notebook of the chapter at ``path``, as text: every code cell byte-identical,
+    every Markdown cell through the page's catalog (:func:`translate_markdown`)."""
+    import json
+
+    nb = json.loads(path.read_text(encoding="utf-8"))
+    catalog = PageCatalog(root, path.relative_to(root).with_suffix("").as_posix())
+    parser = _parser()
+    for cell in nb["cells"]:
+        if cell["cell_type"] == "markdown":
+            source = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            cell["source"] = translate_markdown(source, catalog.for_notebook, parser).splitlines(keepends=True)
+    nb["metadata"]["cvtutor"] = {"language": LANGUAGE, "generated_from": path.relative_to(root).as_posix(),
+                                 "by": "python tools/book.py translations notebooks"}
+    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"

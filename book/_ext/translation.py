@@ -32,8 +32,6 @@ from sphinx.util.nodes import extract_messages
 import catalogs
 
 LOGGER = logging.getLogger(__name__)
-MISSING = "本段尚未翻译"
-STALE = "译文可能已过期"
 ENGLISH_ONLY = "book/api/"  # pages that stay English
 API_NOTE = "本附录（API 参考）由 cvtutor 的文档字符串生成，保持英文原文。"
 COVERAGE_FILE = "translation-coverage.json"
@@ -80,51 +78,30 @@ class MarkUntranslated(SphinxTransform):
             if section is not None:  # below the page's title
                 section.insert(1, nodes.note("", nodes.paragraph(text=API_NOTE)))
             return
-        known = known_messages(Path(self.env.srcdir), docname_to_domain(docname, self.config.gettext_compact))
+        catalog = page_catalog(Path(self.env.srcdir), docname_to_domain(docname, self.config.gettext_compact))
         counts = {"messages": 0, "translated": 0, "stale": 0, "missing": 0}
         for node in list(self.document.findall(nodes.Element)):
             msg = node.get("cvtutor_msgid")
             if msg is None or in_output(node):
                 continue
             counts["messages"] += 1
-            if node.get("translated"):
-                counts["translated"] += 1
-                continue
-            state = "stale" if is_stale(msg, known) else "missing"
+            # Sphinx leaves a message whose translation is itself (a number, a name) untranslated.
+            state = "translated" if node.get("translated") else catalog.state(msg)
             counts[state] += 1
-            text = STALE if state == "stale" else MISSING
-            node += nodes.inline("", f" [{text}]", classes=["cvtutor-i18n", f"cvtutor-i18n-{state}"])
+            if state != "translated":
+                text = catalogs.STALE if state == "stale" else catalogs.MISSING
+                node += nodes.inline("", f" [{text}]", classes=["cvtutor-i18n", f"cvtutor-i18n-{state}"])
         self.env.cvtutor_translation[docname] = counts
 
 
-_KNOWN: dict[tuple[str, str], tuple[set, set, dict]] = {}
+_CATALOGS: dict[tuple[str, str], catalogs.PageCatalog] = {}
 
 
-def known_messages(root: Path, domain: str) -> tuple[set, set, dict]:
-    """From the page's catalog: (msgids translated and current, msgids marked fuzzy, fuzzy-match keys
-    of every translated msgid), read once per build."""
-    key = (str(root), domain)
-    if key not in _KNOWN:
-        current, fuzzy, candidates = set(), set(), {}
-        path = catalogs.catalog_files(root).get(domain)
-        if path is not None:
-            for message in catalogs.read_catalog(path):
-                if not message.id or not message.string:
-                    continue
-                (fuzzy if message.fuzzy else current).add(message.id)
-                candidates[message.id.lower().strip()] = message.id
-        _KNOWN[key] = (current, fuzzy, candidates)
-    return _KNOWN[key]
-
-
-def is_stale(msg: str, known: tuple[set, set, dict]) -> bool:
-    """Whether the catalog translates an earlier wording of ``msg`` (fuzzy, or a close match)."""
-    from babel.messages.catalog import get_close_matches
-
-    current, fuzzy, candidates = known
-    if msg in fuzzy:
-        return True
-    return bool(get_close_matches(msg.lower().strip(), candidates.keys(), 1))
+def page_catalog(root: Path, domain: str) -> catalogs.PageCatalog:
+    """The page's catalog, read once per build."""
+    if (str(root), domain) not in _CATALOGS:
+        _CATALOGS[str(root), domain] = catalogs.PageCatalog(root, domain)
+    return _CATALOGS[str(root), domain]
 
 
 def language_link(app, pagename, templatename, context, doctree) -> None:
@@ -151,7 +128,7 @@ def _merge(app, env, docnames, other) -> None:
 def _init(app) -> None:
     if not hasattr(app.env, "cvtutor_translation"):
         app.env.cvtutor_translation = {}
-    _KNOWN.clear()
+    _CATALOGS.clear()
 
 
 def write_coverage(app, exception) -> None:
