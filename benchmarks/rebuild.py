@@ -92,15 +92,17 @@ def edit_prose(notebook: Path) -> str:
 
 
 def outputs(html_root: Path) -> dict[str, str]:
-    """Each notebook's glued values and executed outputs (``jupyter_execute/**``), as text."""
+    """What a reader sees of each executed page: its glued values (``jupyter_execute/**.glue.json``,
+    parsed) and its HTML from the start of the page's content on, the edited sentence taken out."""
     executed = html_root.parent / "jupyter_execute"
     found = {}
     for path in sorted(executed.rglob("*.glue.json")):
-        found[path.relative_to(executed).as_posix()] = path.read_text(encoding="utf-8")
+        glued = json.loads(path.read_text(encoding="utf-8"))
+        found[path.relative_to(executed).as_posix()] = json.dumps(glued, sort_keys=True)
     for path in sorted(executed.rglob("*.ipynb")):
-        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-        found[path.relative_to(executed).as_posix()] = json.dumps(
-            [c.get("outputs", []) for c in cells if c["cell_type"] == "code"], sort_keys=True)
+        page = html_root / path.relative_to(executed).with_suffix(".html")
+        text = page.read_text(encoding="utf-8").replace(SENTENCE, "")
+        found[page.relative_to(html_root).as_posix()] = text[text.find('id="main-content"'):]
     return found
 
 
@@ -119,7 +121,7 @@ def build(book: Path, out: Path, env: dict) -> dict:
             "cached": cached, "failed": failed, "error_tail": log[-2000:] if result.returncode else ""}
 
 
-def run(profile: str, scratch: Path, chapter: str, module_edit: bool, data_dir: str | None) -> dict:
+def run(profile: str, scratch: Path, chapter: str, module_edit: bool, data_dir: str | None, command: str = "") -> dict:
     book, site = copy_sources(scratch)
     env = os.environ | {"CVTUTOR_PROFILE": profile, "JUPYTER_PATH": str(write_kernel(scratch, site))}
     env.pop("PYTHONPATH", None)
@@ -138,14 +140,14 @@ def run(profile: str, scratch: Path, chapter: str, module_edit: bool, data_dir: 
         module.write_text(module.read_text(encoding="utf-8") + "\n# edited by benchmarks/rebuild.py\n", encoding="utf-8")
         steps["module"] = build(book, out, env)
         steps["module"]["edited"] = "cvtutor/profiles.py: a comment appended"
-    notebooks = sorted(p.relative_to(book).as_posix() for p in (book / "book").glob("*.ipynb"))
+    notebooks = steps["first"]["executed"] or steps["first"]["cached"]  # every executed page (book/api/cli.md too)
     prose = steps["prose"]
     return {
         "benchmark": "rebuild",
         "profile": profile,
         "steps": steps,
         "notebooks": len(notebooks),
-        "prose_executed_nothing": prose["returncode"] == 0 and not prose["executed"] and len(prose["cached"]) == len(notebooks),
+        "prose_executed_nothing": prose["returncode"] == 0 and not prose["executed"] and prose["cached"] == notebooks,
         "prose_outputs_unchanged": prose["returncode"] == 0 and not prose["outputs_changed"],
         "prose_within_target": prose["returncode"] == 0 and prose["seconds"] <= TARGET_PROSE_SECONDS,
         "target_prose_seconds": TARGET_PROSE_SECONDS,
@@ -154,7 +156,7 @@ def run(profile: str, scratch: Path, chapter: str, module_edit: bool, data_dir: 
         "load_average_end": os.getloadavg()[0],
         "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "commit": _commit(ROOT),
-        "command": " ".join(["python", "-m", "benchmarks.rebuild", *sys.argv[1:]]),
+        "command": command,
     }
 
 
@@ -169,8 +171,13 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if not (ROOT / "book" / args.chapter).is_file():
         parser.error(f"--chapter: no notebook book/{args.chapter}")
+    # the command as run, its scratch folder relative to the checkout (records name no machine's folder)
+    command = " ".join(["python", "-m", "benchmarks.rebuild", f"--profile {args.profile}", f"--chapter {args.chapter}",
+                        *(["--module-edit"] if args.module_edit else []),
+                        *([f"--data-dir {args.data_dir}"] if args.data_dir else []),
+                        *([f"--keep {os.path.relpath(args.keep, ROOT)}"] if args.keep else [])])
     with tempfile.TemporaryDirectory(prefix="cvtutor-rebuild-") as scratch:
-        record = run(args.profile, args.keep or Path(scratch), args.chapter, args.module_edit, args.data_dir)
+        record = run(args.profile, args.keep or Path(scratch), args.chapter, args.module_edit, args.data_dir, command)
     path = write_record(record, args.out, args.profile, data_dir=args.data_dir)
     print(f"wrote {path}")
     for name, step in record["steps"].items():

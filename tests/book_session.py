@@ -1,7 +1,7 @@
 """The test session's wheel, its stand-in for Colab and its one book build, made in the background.
 
 Making them is mostly waiting on other processes (``python -m build``, pip installing TensorFlow into
-a fresh virtual environment, ``jupyter-book build`` executing every notebook), so
+a fresh virtual environment, the book build executing every notebook), so
 ``tests/conftest.py`` starts a :class:`BookPipeline` as soon as the session knows it will need one of
 them, and the unit tests run while it works; the tests that read the build run last
 (``conftest.pytest_collection_modifyitems``) and wait for it there. The three stages run one after
@@ -25,8 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-# The README's build command, run exactly as written there (tests/test_book.py checks that).
-BUILD_COMMAND = ["jupyter-book", "build", ".", "--all", "-W", "--keep-going"]
+# The README's build command, run exactly as written there (tests/test_book.py checks that): both
+# editions, the English one with `jupyter-book build . --all -W --keep-going`, then the Chinese one.
+BUILD_COMMAND = ["python", "tools/book.py", "build"]
 HTML = ROOT / "_build" / "html"
 STAGES = ("wheel", "standin", "book")
 
@@ -218,9 +219,8 @@ class BookPipeline:
         keras_home.mkdir()
         env = dict(self.env, CVTUTOR_DATA=self.data, KERAS_HOME=str(keras_home), JUPYTER_PATH=str(standin.jupyter_path))
         env.pop("CVTUTOR_CACHE", None)
-        # The jupyter-book beside this interpreter, so the tests need no activated environment.
-        program = Path(sys.executable).with_name("jupyter-book")
-        command = [str(program) if program.exists() else shutil.which("jupyter-book"), *BUILD_COMMAND[1:]]
+        # This interpreter for `python` (and its jupyter-book), so the tests need no activated environment.
+        command = [sys.executable, *BUILD_COMMAND[1:]]
         shutil.rmtree(HTML, ignore_errors=True)
         start = time.monotonic()
         result = self._call(command, cwd=ROOT, env=env)

@@ -8,8 +8,10 @@ text. It also reads the page as a reader does (#17, items 7 and 8): at 1280 px a
 width, no table, code block, output or figure is wider than the content column or hides part of
 itself behind a scroll bar; no output shows a stray repr (``Text(...)``, ``<matplotlib...>``,
 ``<Figure size ...>``, a raw dict), a machine's path (``/tmp/``, ``/home/``, ``/work/``) or
-printed lines split into one box per write (Keras's epoch lines). A full-page screenshot of each
-page at each width is kept in ``_build/screenshots/`` for review.
+printed lines split into one box per write (Keras's epoch lines). A screenshot of each page is kept
+in ``_build/screenshots/`` for review: the whole page at 1280 px, its first screen on a phone (JPEG:
+a PNG of a 40,000 px chapter takes seconds to encode, and both editions are read, English and
+Chinese).
 
 Every ``.html`` page is opened, ``genindex`` and ``search`` included: they are cheap, and the
 search page is the one that runs the most JavaScript offline (it loads ``searchindex.js``).
@@ -307,9 +309,9 @@ def test_every_page_reads_offline_in_chromium(built_book, book_url, browser):
                 errors.append("math on the page but no MathJax script")
         errors += [f"remote request blocked: {url}" for url in blocked[blocked_before:]]
 
-        shot = SCREENSHOTS / path.relative_to(html).with_suffix(".png")
+        shot = SCREENSHOTS / path.relative_to(html).with_suffix(".jpg")
         shot.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(shot), full_page=True)
+        page.screenshot(path=str(shot), full_page=True, type="jpeg", quality=60)
         assert shot.stat().st_size > 0
 
         page.remove_listener("console", on_console)
@@ -327,9 +329,9 @@ def test_every_page_reads_offline_in_chromium(built_book, book_url, browser):
         wide = page.evaluate(LAYOUT)["wide"]
         if wide:
             problems.setdefault(rel, []).extend(f"at {PHONE['width']} px: {w}" for w in wide)
-        shot = SCREENSHOTS / "phone" / path.relative_to(html).with_suffix(".png")
+        shot = SCREENSHOTS / "phone" / path.relative_to(html).with_suffix(".jpg")
         shot.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(shot), full_page=True)
+        page.screenshot(path=str(shot), type="jpeg", quality=60)
 
     report = "\n".join(f"{rel}:\n  " + "\n  ".join(errs) for rel, errs in problems.items())
     assert not problems, f"{len(problems)} of {len(all_pages)} pages have problems:\n{report}"
@@ -339,3 +341,31 @@ def test_every_page_reads_offline_in_chromium(built_book, book_url, browser):
     assert code_chars and min(code_chars) >= MAX_CODE_LINE, (
         f"a code cell's line holds {min(code_chars or [0])} characters at {DESKTOP['width']} px, "
         f"fewer than MAX_CODE_LINE = {MAX_CODE_LINE}")
+
+
+# Chinese search (the Chinese edition, _build/html/zh): each query must find one of the pages about it.
+# The index is made with jieba and the glossary's terms; the query is cut in the page by the index's
+# own terms (book/_ext/translation.py), so a phrase finds the pages holding its words.
+CHINESE_QUERIES = {
+    "卷积": {"book/convolution"},
+    "自注意力": {"book/attention", "book/attention_classifier"},
+    "卷积神经网络": {"book/convolution"},
+    "卷积神经网络的参数": {"book/convolution", "book/core_concepts", "book/cnn_classifier", "book/glossary"},
+}
+
+
+def test_chinese_and_english_search_find_their_chapters(built_book, book_url, browser):
+    """A build whose Chinese search index is empty fails here: no query would find anything."""
+    context, blocked = browser
+    page = context.new_page()
+    found = {}
+    for edition, queries in (("zh/", CHINESE_QUERIES), ("", {SEARCH_QUERY: {"book/attention"}})):
+        for query, expected in queries.items():
+            page.goto(f"{book_url}{edition}search.html?q={urllib.parse.quote(query)}", wait_until="load")
+            page.wait_for_selector("#search-results ul.search li", state="attached")
+            links = page.eval_on_selector_all("#search-results ul.search li a", "as => as.map(a => a.href)")
+            hits = {urllib.parse.urlsplit(link).path.removeprefix(f"/{edition}").removesuffix(".html")
+                    for link in links}
+            found[f"{edition}{query}"] = sorted(hits)
+            assert hits & expected, f"searching {query!r} in /{edition} found {sorted(hits)}, none of {sorted(expected)}"
+    assert not blocked, blocked

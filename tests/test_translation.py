@@ -48,10 +48,10 @@ def test_numbers_with_thousands_separators_are_the_same_number():
 
 
 def test_same_notebook_glue_references_are_qualified_for_the_build():
-    text = "{glue:text}`acc:.1f` and {glue}`other.ipynb::x` and {glue:md}`table`"
+    text = "{glue:text}`acc:.1f` and {glue:text}`years` and {glue}`other.ipynb::x` and {glue:md}`table`"
     assert catalogs.qualify_glue(text, "cnn_classifier.ipynb") == (
-        "{glue:text}`cnn_classifier.ipynb::acc:.1f` and {glue}`other.ipynb::x` and "
-        "{glue:md}`cnn_classifier.ipynb::table`")
+        "{glue:text}`cnn_classifier.ipynb::acc:.1f` and {glue:text}`cnn_classifier.ipynb::years:s` and "
+        "{glue}`other.ipynb::x` and {glue:md}`cnn_classifier.ipynb::table`")
     assert catalogs.qualify_glue(text, None) == text, "a Markdown page has no glue of its own"
 
 
@@ -62,3 +62,10 @@ def test_the_search_dictionary_holds_the_glossarys_chinese_terms():
     assert catalogs.glossary_terms(glossary) == ["批次", "批量", "未归一化的分数", "自注意力"]
     terms = catalogs.glossary_terms((ROOT / "book" / "glossary.md").read_text(encoding="utf-8"))
     assert {"卷积", "卷积神经网络", "自注意力", "参数"} <= set(terms)
+
+
+def test_a_number_said_at_chinese_scale_is_the_same_number():
+    assert catalogs.problems("ImageNet's 1.28 million images", "ImageNet 的 128 万张图像") == []
+    assert catalogs.problems("from 10 thousand", "从 1 万") == []
+    assert catalogs.problems("1.28 million images", "129 万张图像") != [], "another value"
+    assert catalogs.problems("chapter 1.4.1", "第 1.4.1 节") == []

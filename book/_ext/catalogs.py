@@ -33,7 +33,9 @@ MATH = re.compile(r"(?<!\\)\$\$(?P<display>.+?)\$\$|(?<![\\$])\$(?P<inline>[^$\n
 ROLE = re.compile(r"\{(?P<role>[\w:.-]+)\}`(?P<body>[^`]+)`")
 LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
 CODE = re.compile(r"(?<![`{}])`(?P<code>[^`]+)`")
-NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+NUMBER = re.compile(r"(?P<digits>\d+(?:[.,]\d+)*)\s*(?P<scale>thousand|million|billion|千|万|亿)?")
+# A number may be said at another scale in Chinese: 1.28 million = 128 万.
+SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "千": 1e3, "万": 1e4, "亿": 1e8}
 
 
 def glue_key(target: str, notebook: str | None) -> str:
@@ -69,8 +71,18 @@ def tokens(text: str, notebook: str | None = None) -> dict[str, collections.Coun
         found["link"][match["target"]] += 1
     rest = LINK.sub("] ", rest)
     for match in NUMBER.finditer(rest):
-        found["number"][match.group(0).replace(",", "")] += 1
+        found["number"][_number_value(match)] += 1
     return found
+
+
+def _number_value(match) -> str:
+    """A stated number as a comparable string: ``2,000`` -> ``2000``, ``1.28 million`` and ``128 万``
+    -> ``1280000``; a dotted chapter number such as ``1.4.1`` stays as written."""
+    digits = match["digits"].replace(",", "")
+    if match["scale"] is None or digits.count(".") > 1:
+        return digits
+    value = float(digits) * SCALES[match["scale"]]
+    return f"{value:.6g}" if value != int(value) else str(int(value))
 
 
 def problems(msgid: str, msgstr: str, notebook: str | None = None) -> list[str]:
@@ -97,7 +109,12 @@ def qualify_glue(msgstr: str, notebook: str | None) -> str:
 
     def qualified(match):
         kind = f":{match['kind']}" if match["kind"] else ""
-        target = match["target"] if "::" in match["target"] else f"{notebook}::{match['target']}"
+        target = match["target"]
+        if "::" not in target:
+            # {glue:text} splits a format off at the last colon: "nb.ipynb::key" alone would read as
+            # key "nb.ipynb:" with format "key", so the default format "s" is written out.
+            spec = "" if match["kind"] != "text" or ":" in target else ":s"
+            target = f"{notebook}::{target}{spec}"
         return f"{{glue{kind}}}`{target}`"
 
     return GLUE.sub(qualified, msgstr)

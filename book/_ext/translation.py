@@ -88,7 +88,9 @@ class MarkUntranslated(SphinxTransform):
             # Sphinx leaves a message whose translation is itself (a number, a name) untranslated.
             state = "translated" if node.get("translated") else catalog.state(msg)
             counts[state] += 1
-            if state != "translated":
+            # A title's notice would follow it into the navigation and the browser's tab: it is
+            # counted, and shown by the first paragraph below it that is English too.
+            if state != "translated" and not isinstance(node, nodes.title):
                 text = catalogs.STALE if state == "stale" else catalogs.MISSING
                 node += nodes.inline("", f" [{text}]", classes=["cvtutor-i18n", f"cvtutor-i18n-{state}"])
         self.env.cvtutor_translation[docname] = counts
