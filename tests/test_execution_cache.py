@@ -88,6 +88,21 @@ def test_the_key_changes_with_the_run_profile_and_the_backend(monkeypatch, varia
     assert seen[0] != seen[1]
 
 
+def test_the_key_is_the_same_before_and_after_keras_writes_its_config(monkeypatch, tmp_path):
+    # A fresh KERAS_HOME has no keras.json until Keras first runs (in the English build's first
+    # notebook); the Chinese build that follows must find the same key (CI found it did not).
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.delenv("KERAS_BACKEND", raising=False)
+    before = key.components()
+    subprocess.run([sys.executable, "-c", "import keras"], env=dict(os.environ, KERAS_HOME=str(tmp_path)), check=True)
+    assert (tmp_path / "keras.json").is_file()
+    assert key.components() == before
+    (tmp_path / "keras.json").write_text(json.dumps({**key.KERAS_DEFAULTS, "floatx": "float16"}))
+    assert key.components()["keras_config"] != before["keras_config"]
+    (tmp_path / "keras.json").write_text("{not json")
+    assert key.components()["keras_config"] != before["keras_config"]
+
+
 def test_the_key_changes_with_the_data(monkeypatch, tmp_path):
     write_class_tree(tmp_path / "tree")
     (tmp_path / "data").mkdir()

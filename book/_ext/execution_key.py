@@ -12,7 +12,8 @@ environment the notebooks really execute in:
   the other Keras backends, as installed;
 - ``python``: the interpreter's version and machine;
 - ``profile``: the run profile (``$CVTUTOR_PROFILE``, default ``full``), ``keras_backend`` and
-  ``keras_config`` (``$KERAS_BACKEND`` and ``$KERAS_HOME/keras.json``);
+  ``keras_config`` (``$KERAS_BACKEND`` and the settings of ``$KERAS_HOME/keras.json``, Keras's
+  defaults where it is absent, as it is before Keras first runs);
 - ``data``: the identity of the CIFAR-10 copy the chapters will load (the official archive's
   published checksum, which the loader verifies; a class-folder tarball's SHA-256; a folder
   tree's listing of paths, sizes and modification times), found the way
@@ -90,12 +91,25 @@ def data_identity() -> dict:
     return {"kind": source.kind, "fingerprint": folders.fingerprint(source.path)}
 
 
-def keras_config() -> str | None:
+# What Keras uses when $KERAS_HOME/keras.json is absent; it writes this file on first import, so
+# a build that starts without it and one that starts after it must get the same key.
+KERAS_DEFAULTS = {"floatx": "float32", "epsilon": 1e-07, "backend": "tensorflow", "image_data_format": "channels_last"}
+
+
+def keras_config() -> dict | str:
+    """The settings Keras will read from ``$KERAS_HOME/keras.json``, its defaults filled in; the
+    file's text where it is not a JSON object (Keras then falls back to its defaults too, but
+    an unreadable file is worth a key of its own)."""
     path = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")).expanduser() / "keras.json"
     try:
-        return path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
     except OSError:
-        return None
+        return dict(KERAS_DEFAULTS)
+    try:
+        settings = json.loads(text)
+    except ValueError:
+        return text
+    return {**KERAS_DEFAULTS, **settings} if isinstance(settings, dict) else text
 
 
 def components() -> dict:
