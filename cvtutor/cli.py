@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import errno
 import json
 import os
 import re
 import sys
+import warnings
 from pathlib import Path
 
 from cvtutor.recipes import MODEL_NAMES, RECIPES
@@ -83,7 +85,8 @@ class _Output:
             yield
 
     def result(self, data: dict, text: str) -> None:
-        print(json.dumps(data, indent=2) if self.json else text, flush=True)
+        # allow_nan=False: a NaN would print as NaN, which is not JSON (ValueError, one line, instead)
+        print(json.dumps(data, indent=2, allow_nan=False) if self.json else text, flush=True)
 
 
 # --- cvtutor data ------------------------------------------------------------------------------
@@ -167,10 +170,19 @@ def _load_folder(out: _Output, directory, image_size, channels, validation_split
     """The reader's class folders: ``((x_train, y_train), (x_test, y_test), class_names)``."""
     from cvtutor.data import load_image_folder
 
+    import numpy as np
+
     out.info(f"data: {directory} (class folders, images resized to {image_size[0]}x{image_size[1]}, "
              f"{'RGB' if channels == 3 else 'grayscale'})")
-    return load_image_folder(directory, tuple(image_size), validation_split=validation_split, channels=channels,
-                             progress=out.decoding_bar(f"decoding {Path(directory).name}"))
+    loaded = load_image_folder(directory, tuple(image_size), validation_split=validation_split, channels=channels,
+                               progress=out.decoding_bar(f"decoding {Path(directory).name}"))
+    (_, y_train), (_, y_test), names = loaded
+    trained, held = (np.bincount(y, minlength=len(names)) for y in (y_train, y_test))
+    for name, n_train, n_held in zip(names, trained, held):
+        if n_held == 0:  # a class of one image: trained on, never tested; a reader must know
+            out.info(f"note: class {name!r} has no held-out images ({n_train} image{'s' if n_train != 1 else ''} "
+                     f"in all, every one trained on): its accuracy cannot be measured; give it more images")
+    return loaded
 
 
 def _pretrained(path):
@@ -321,6 +333,16 @@ def _model_and_contract(args, out: _Output, show_notes: bool = True):
     return model, contract, notes
 
 
+def _probabilities(model_file, model, images, contract):
+    """``predict_probabilities``, its refusals naming the model file."""
+    from cvtutor.contract import predict_probabilities
+
+    try:
+        return predict_probabilities(model, images, contract)
+    except ValueError as error:
+        raise ValueError(f"{model_file}: {error}") from None
+
+
 def _table(names, counts) -> list[str]:
     """The confusion matrix as text: short column names if they stay distinct, else column numbers."""
     short = [name[:6] for name in names]
@@ -337,7 +359,7 @@ def cmd_evaluate(args, out: _Output) -> int:
     import numpy as np
 
     from cvtutor import get_profile
-    from cvtutor.contract import contract_layer, model_contract, predict_probabilities
+    from cvtutor.contract import contract_layer, model_contract
     from cvtutor.metrics import confusion_counts, per_class_accuracy
 
     model, contract, notes = _model_and_contract(args, out, show_notes=args.data is None)
@@ -376,7 +398,7 @@ def cmd_evaluate(args, out: _Output) -> int:
     if len(x_test) == 0:
         raise ValueError(f"no test images in {source}")
     out.info(f"evaluating {args.model_file} on {len(x_test):,} images...")
-    predicted = predict_probabilities(model, x_test, contract).argmax(axis=1)
+    predicted = _probabilities(args.model_file, model, x_test, contract).argmax(axis=1)
     counts = confusion_counts(y_test, predicted, len(names))
     per_class = per_class_accuracy(counts)
     accuracy = float((predicted == y_test).mean())
@@ -404,13 +426,12 @@ def cmd_evaluate(args, out: _Output) -> int:
 def cmd_predict(args, out: _Output) -> int:
     import numpy as np
 
-    from cvtutor.contract import predict_probabilities
     from cvtutor.data import load_image
     from cvtutor.metrics import top_k
 
     model, contract, notes = _model_and_contract(args, out)
     images = np.stack([load_image(p, contract.image_size, channels=contract.channels) for p in args.images])
-    probabilities = predict_probabilities(model, images, contract)
+    probabilities = _probabilities(args.model_file, model, images, contract)
     results, lines = [], []
     for path, p, best in zip(args.images, probabilities, top_k(probabilities, args.top_k)):
         top = [{"class": contract.class_names[i], "probability": round(float(p[i]), 4)} for i in best]
@@ -542,8 +563,66 @@ def _one_line(error: BaseException) -> str:
     return first if len(first) <= 500 else first[:497] + "..."
 
 
-def main(argv=None) -> int:
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # TensorFlow's start-up chatter is not for users
+def _warnings_as_notes(message, category, filename, lineno, file=None, line=None) -> None:
+    """``warnings.showwarning`` for the command line: a library's warning as one ``note:`` line."""
+    print(f"note: {message}", file=sys.stderr, flush=True)
+
+
+def _readable_console() -> None:
+    """Print what the console cannot show as escapes (``\\u732b``) instead of failing: class names
+    such as 猫 on a Windows code page, or folder names that are not UTF-8 (Latin-1 bytes from a
+    Windows zip, read as surrogates) on a strict UTF-8 console."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
+
+
+def _quiet_tensorflow() -> None:
+    """Import TensorFlow with its C++ start-up lines (absl's warnings from before its logging starts)
+    kept off the console, so that an error stays one line. Python's own errors still reach the
+    user: an import that fails raises as usual."""
+    if "tensorflow" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(null, 2)
+        import tensorflow  # noqa: F401
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(null)
+
+
+def _python_only_stderr() -> None:
+    """For the rest of the process, stderr for Python's writes only: what C++ libraries write
+    straight to file descriptor 2 (TensorFlow's CUDA probe when the first model runs, h5py's HDF5
+    diagnostics, their lines at exit) goes to the null device, while ``sys.stderr`` (messages,
+    progress, warnings, tracebacks) writes to the console through a copy of the descriptor."""
+    sys.stderr.flush()
+    console_fd, null = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(null, 2)
+    os.close(null)
+    encoding = getattr(sys.stderr, "encoding", None) or "utf-8"
+    sys.stderr = open(console_fd, "w", encoding=encoding, errors="backslashreplace", buffering=1)
+
+
+# The commands that run a model: they import TensorFlow (through Keras).
+TENSORFLOW_COMMANDS = ("train", "evaluate", "predict")
+
+
+def _disk_full(error: OSError, args) -> str:
+    """One line for a full disk: which file, and that nothing was lost."""
+    where = getattr(args, "output", None) or error.filename or "a file"
+    resume = " (training continues from its last checkpoint with --resume)" if args.command == "train" else ""
+    return (f"no space left on device while writing {where}: free some space and run the command again{resume}; "
+            f"no earlier file was replaced")
+
+
+def main(argv=None, *, hard_exit: bool = False) -> int:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")  # TensorFlow's chatter is not for users
+    _readable_console()
+    warnings.showwarning = _warnings_as_notes
     parser = build_parser()
     args = parser.parse_args(argv)
     out = _Output(args)
@@ -551,6 +630,8 @@ def main(argv=None) -> int:
     if problem:
         args.command_parser.error(problem)  # usage line and message, exit 2, as argparse's own errors
     try:
+        if args.command in TENSORFLOW_COMMANDS:
+            _quiet_tensorflow()
         return args.func(args, out)
     except KeyboardInterrupt:
         out.end_line()
@@ -558,12 +639,27 @@ def main(argv=None) -> int:
         return 130
     except Exception as e:  # one line, never a traceback: the loader's, model files' and Keras' errors alike
         out.end_line()
-        message = _one_line(e)
+        full = isinstance(e, OSError) and e.errno == errno.ENOSPC
+        message = _disk_full(e, args) if full else _one_line(e)
         print(f"cvtutor {args.command}: error: {message}", file=sys.stderr)
         if out.json:  # a script that parses stdout gets a document too, not an empty string
             print(json.dumps({"command": args.command, "error": message}), flush=True)
+        if full and hard_exit:
+            # A write that h5py began on a full disk leaves it broken: error messages at every later
+            # garbage collection and a segmentation fault at exit. The program stops here, cleanly.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(1)
         return 1
 
 
+def console() -> None:
+    """The ``cvtutor`` program (``python -m cvtutor.cli``): :func:`main`, with the C++ libraries'
+    own stderr lines kept off the console, and a process that ends as soon as it has said a disk
+    is full (``hard_exit``)."""
+    _python_only_stderr()
+    sys.exit(main(hard_exit=True))
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()

@@ -197,6 +197,10 @@ class Contract:
         return shifted / shifted.sum(axis=1, keepdims=True)
 
 
+# The key of a saved contract's metadata that names the cvtutor version that wrote the file.
+WRITER_KEY = "cvtutor_version"
+
+
 @keras.saving.register_keras_serializable(package="cvtutor")
 class ModelContract(keras.layers.Layer):
     """A pass-through layer that carries a :class:`Contract` (and free-form metadata) inside a model file.
@@ -230,6 +234,8 @@ class ModelContract(keras.layers.Layer):
         kwargs.setdefault("name", "contract")
         super().__init__(autocast=False, **kwargs)
         self.contract = Contract(tuple(class_names), tuple(image_size), channels, outputs, pixel_scale, pixel_offset)
+        if isinstance(metadata, dict) and WRITER_KEY in metadata:  # from a file: who wrote it, kept apart
+            metadata = {k: v for k, v in metadata.items() if k != WRITER_KEY}
         self.metadata = metadata
 
     @property
@@ -258,7 +264,13 @@ class ModelContract(keras.layers.Layer):
         return keras.KerasTensor(inputs.shape, dtype=inputs.dtype)
 
     def get_config(self):
-        return {**super().get_config(), **self.contract.to_dict(), "metadata": self.metadata}
+        # The cvtutor that writes the file goes into its metadata (an argument every version takes): an
+        # older cvtutor that cannot read the file can then say which version wrote it
+        # (cvtutor.modelfiles.load_model). Loading takes it out again.
+        from cvtutor import __version__
+
+        return {**super().get_config(), **self.contract.to_dict(),
+                "metadata": {**self.metadata, WRITER_KEY: __version__}}
 
 
 def _single_io(model) -> bool:
@@ -499,7 +511,9 @@ def predict_probabilities(model, images, contract: Contract | None = None, batch
         logits only, never to probabilities).
 
     Raises:
-        ValueError: images of the wrong dtype or shape (see :meth:`Contract.prepare`).
+        ValueError: images of the wrong dtype or shape (see :meth:`Contract.prepare`); outputs that are
+            not finite numbers (NaN or infinity: weights broken, e.g. by a training run that diverged),
+            which would otherwise read as confident predictions of the first class.
     """
     if contract is None:
         contract, _ = model_contract(model)
@@ -508,6 +522,11 @@ def predict_probabilities(model, images, contract: Contract | None = None, batch
     if len(images) == 0:
         contract.prepare(images)  # still checks dtype and shape
         return np.zeros((0, contract.num_classes))
-    outputs = [np.asarray(model.predict_on_batch(contract.prepare(images[i:i + batch_size])))
-               for i in range(0, len(images), batch_size)]
-    return contract.to_probabilities(np.concatenate(outputs))
+    outputs = np.concatenate([np.asarray(model.predict_on_batch(contract.prepare(images[i:i + batch_size])))
+                              for i in range(0, len(images), batch_size)])
+    broken = int((~np.isfinite(outputs)).any(axis=1).sum())
+    if broken:
+        raise ValueError(f"the model's outputs are not finite numbers (NaN or infinity) for {broken} of "
+                         f"{len(outputs)} images: its weights are broken, e.g. by a training run that diverged; "
+                         f"train it again with a lower learning rate")
+    return contract.to_probabilities(outputs)

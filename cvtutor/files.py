@@ -37,7 +37,11 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-__all__ = ["atomic_path", "atomic_write", "plain_write_mode"]
+__all__ = ["atomic_path", "atomic_write", "ensure_room", "plain_write_mode", "fitting_name", "write_target"]
+
+# The longest file name (in bytes) that the common file systems take (ext4, APFS, NTFS's 255 UTF-16
+# units are at least as many): a temporary name built from a long legal name must stay within it.
+NAME_MAX = 255
 
 _UMASK_LOCK = threading.Lock()
 
@@ -80,6 +84,58 @@ def _fsync_folder(folder: Path) -> None:
         os.close(fd)
 
 
+def fitting_name(name: str, extra: int) -> str:
+    """``name`` shortened, if need be, so that ``extra`` more bytes still fit a file name (``NAME_MAX``).
+
+    A shortened name keeps its start, cut at a character boundary, and ends in 8 hex digits of
+    its SHA-256, so that two long names that share a start stay apart.
+
+    Raises:
+        ValueError: ``extra`` leaves no room for a name.
+    """
+    import hashlib
+
+    room = NAME_MAX - extra
+    encoded = name.encode("utf-8", "surrogateescape")
+    if len(encoded) <= room:
+        return name
+    if room < 16:
+        raise ValueError(f"no room for a file name: {extra} of {NAME_MAX} bytes are taken")
+    digest = hashlib.sha256(encoded).hexdigest()[:8]
+    return encoded[: room - 9].decode("utf-8", "ignore") + "-" + digest
+
+
+def ensure_room(path: str | os.PathLike, needed_bytes: int) -> None:
+    """Refuse to start a write of about ``needed_bytes`` to ``path`` that the disk cannot take.
+
+    Some writers cannot fail cleanly half way: h5py, which Keras saves weights with, is left in a
+    broken state by a full disk (error messages at every later garbage collection, and a
+    segmentation fault at exit). Checking the free space first turns the common case into one
+    clean error, before anything is written.
+
+    Raises:
+        OSError: ``errno.ENOSPC``, naming ``path``, the bytes needed and the bytes free.
+    """
+    import errno
+    import shutil
+
+    folder = write_target(path).parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    free = shutil.disk_usage(folder).free
+    if free < needed_bytes:
+        raise OSError(errno.ENOSPC, f"No space left on device: writing {path} needs about "
+                      f"{needed_bytes / 2**20:.1f} MiB, {free / 2**20:.1f} MiB are free", str(path))
+
+
+def write_target(path: str | os.PathLike) -> Path:
+    """The file a write to ``path`` changes: ``path`` itself, or, where ``path`` is a symbolic link
+    (to a shared model, say), the file it points to, so that the link stays a link. A plain
+    ``open(path, "w")`` writes through links the same way."""
+    path = Path(path)
+    return Path(os.path.realpath(path)) if path.is_symlink() else path
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike, *, suffix: str = ".tmp") -> Iterator[Path]:
     """A temporary path to write instead of ``path``; on success it replaces ``path`` atomically.
@@ -87,6 +143,10 @@ def atomic_path(path: str | os.PathLike, *, suffix: str = ".tmp") -> Iterator[Pa
     Use it for writers that take a file name (``model.save``,
     ``model.save_weights``, ``np.savez`` with a name). The temporary file is
     created empty (so the name is reserved); the writer may replace it.
+
+    A ``path`` that is a symbolic link is written where it points (:func:`write_target`): the
+    link stays. A name near the file-name limit gets a shortened temporary name
+    (:func:`fitting_name`), so every legal name can be written.
 
     Args:
         path: the file to write. Its folder is created if missing.
@@ -101,9 +161,11 @@ def atomic_path(path: str | os.PathLike, *, suffix: str = ".tmp") -> Iterator[Pa
         OSError: from creating, syncing or renaming the file; the previous
             ``path`` is then untouched and the temporary file removed.
     """
-    path = Path(path)
+    path = write_target(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    # mkstemp adds 8 random characters; a dot before and after the name
+    stem = fitting_name(path.name, 2 + 8 + len(suffix.encode()))
+    fd, name = tempfile.mkstemp(dir=path.parent, prefix=f".{stem}.", suffix=suffix)
     os.close(fd)
     tmp = Path(name)
     try:

@@ -12,7 +12,7 @@ import os
 import zipfile
 from pathlib import Path
 
-from cvtutor.files import atomic_path
+from cvtutor.files import atomic_path, ensure_room
 
 
 class ModelFileError(ValueError):
@@ -46,12 +46,35 @@ def save_model(model, path: str | os.PathLike) -> Path:
 
     Raises:
         ValueError: ``path`` does not end in ``.keras``.
+        OSError: ``errno.ENOSPC`` before anything is written, when the disk has less room than the
+            file needs (:func:`cvtutor.files.ensure_room`); any other error of the write, the
+            previous file then untouched.
     """
     path = Path(path)
     _check_suffix(path)
+    ensure_room(path, saved_bytes(model))
     with atomic_path(path, suffix=".keras") as tmp:
         model.save(tmp)
     return path
+
+
+def saved_bytes(model) -> int:
+    """About the bytes a save of ``model`` writes: its variables and its optimizer's, plus room for
+    the configuration and the file's own structure."""
+    import numpy as np
+
+    variables = list(model.weights)
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and getattr(optimizer, "built", False):
+        variables += list(optimizer.variables)
+    def itemsize(variable) -> int:
+        try:
+            return np.dtype(str(getattr(variable, "dtype", "float32"))).itemsize
+        except TypeError:  # a dtype NumPy does not know (bfloat16 without ml_dtypes): at most 4 bytes
+            return 4
+
+    payload = sum(int(np.prod(v.shape)) * itemsize(v) for v in variables)
+    return int(payload * 1.05) + (1 << 20)
 
 
 def load_model(path: str | os.PathLike, compile: bool = True):
@@ -59,7 +82,9 @@ def load_model(path: str | os.PathLike, compile: bool = True):
 
     Raises:
         FileNotFoundError: no file at ``path`` (the message names it).
-        ModelFileError: the file is truncated, damaged or not a Keras model.
+        ModelFileError: the file is truncated, damaged or not a Keras model, or Keras cannot build it
+            (e.g. written by a newer Keras or cvtutor); one line naming the file, Keras's reason, the
+            Keras and cvtutor versions that wrote it and the installed ones.
     """
     import keras
 
@@ -85,4 +110,62 @@ def load_model(path: str | os.PathLike, compile: bool = True):
     except ModelFileError:
         raise
     except Exception as e:  # Keras raises many types for damaged content
-        raise ModelFileError(path, f"could not be loaded ({type(e).__name__}: {str(e)[:300]})") from None
+        raise ModelFileError(path, f"could not be loaded: {_root_cause(e)}; {_versions(path)}") from None
+
+
+def _root_cause(error: BaseException) -> str:
+    """The part of a Keras loading error that says what went wrong: Keras wraps the cause in advice
+    (``... Exception encountered: <cause>``); the cause, on one line, at most 300 characters."""
+    text = str(error)
+    if "Exception encountered:" in text:
+        text = text.rsplit("Exception encountered:", 1)[1]
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    cause = " ".join(lines[:3]) if lines else type(error).__name__
+    cause = cause if cause.startswith(type(error).__name__) else f"{type(error).__name__}: {cause}"
+    return cause if len(cause) <= 300 else cause[:297] + "..."
+
+
+def writer_versions(path: str | os.PathLike) -> dict:
+    """The versions that wrote a ``.keras`` file, read from the archive without loading it:
+    ``{"keras": ... (its metadata.json), "cvtutor": ... (its contract's metadata)}``, None where absent."""
+    import json
+    import re
+
+    found = {"keras": None, "cvtutor": None}
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+            if "metadata.json" in names:
+                found["keras"] = json.loads(archive.read("metadata.json")).get("keras_version")
+            if "config.json" in names:
+                match = re.search(r'"cvtutor_version":\s*"([^"]+)"', archive.read("config.json").decode("utf-8", "replace"))
+                found["cvtutor"] = match.group(1) if match else None
+    except (OSError, ValueError, zipfile.BadZipFile):
+        pass
+    return found
+
+
+def _newer(written: str | None, installed: str) -> bool:
+    if not written:
+        return False
+    try:
+        from packaging.version import Version
+
+        return Version(written) > Version(installed)
+    except Exception:  # noqa: BLE001 - an unparsable version is not known to be newer
+        return False
+
+
+def _versions(path) -> str:
+    """Which Keras and cvtutor wrote ``path`` and which are installed, and what to do if newer."""
+    import keras
+
+    from cvtutor import __version__
+
+    writer = writer_versions(path)
+    wrote = f"written by Keras {writer['keras'] or '(unknown)'}" + (
+        f" and cvtutor {writer['cvtutor']}" if writer["cvtutor"] else "")
+    text = f"{wrote}; installed: Keras {keras.__version__}, cvtutor {__version__}"
+    if _newer(writer["keras"], keras.__version__) or _newer(writer["cvtutor"], __version__):
+        text += " (the file is newer: pip install --upgrade keras cvtutor)"
+    return text

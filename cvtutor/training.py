@@ -413,7 +413,7 @@ def _backup_class():
         return _BACKUP_CLASS
     import keras
 
-    from cvtutor.files import atomic_path, atomic_write
+    from cvtutor.files import atomic_path, atomic_write, ensure_room
 
     class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
         """Keras' ``BackupAndRestore`` whose backups are written atomically and say which run they belong to.
@@ -436,7 +436,10 @@ def _backup_class():
             restore_backup(self.model, self.backup_dir, self.run)
 
         def _save_model(self):
+            from cvtutor.modelfiles import saved_bytes
+
             name = f"epoch-{self._current_epoch}.weights.h5"
+            ensure_room(os.path.join(self.backup_dir, name), saved_bytes(self.model))  # h5py fails badly on a full disk
             with atomic_path(os.path.join(self.backup_dir, name), suffix=".weights.h5") as tmp:
                 self.model.save_weights(str(tmp), overwrite=True)
             with atomic_write(self._training_metadata_path, "w") as f:
@@ -556,6 +559,80 @@ class Stage:
     prepare: object = None
 
 
+class RunInProgress(RuntimeError):
+    """Another process is training into the same model file right now."""
+
+
+def _lock_run(folder, output):
+    """Take the run's lock (``<checkpoint folder>/lock``, ``fcntl.flock``, POSIX only): the open lock
+    file, or None where file locks are not available.
+
+    Raises:
+        RunInProgress: another process holds it; the message names that process.
+    """
+    try:
+        import fcntl
+    except ImportError:  # Windows: no advisory locks here; a second run is not detected
+        return None
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = open(folder / "lock", "a+", encoding="utf-8")
+    try:
+        fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "a process"
+        lock.close()
+        raise RunInProgress(f"another run ({holder}) is training into {output} right now: wait for it to "
+                            f"finish, or train into another file") from None
+    lock.seek(0)
+    lock.truncate()
+    lock.write(f"process {os.getpid()} on {platform.node()}, started {time.strftime('%Y-%m-%d %H:%M:%S')}")
+    lock.flush()
+    return lock
+
+
+def _unlock_run(lock, folder) -> None:
+    """Release the run's lock; a checkpoint folder that holds nothing else goes too."""
+    if lock is None:
+        return
+    lock.close()
+    if folder.is_dir() and [p.name for p in folder.iterdir()] == ["lock"]:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+class TrainingDiverged(ValueError):
+    """The training loss became NaN or infinite: the run stopped there and saved nothing."""
+
+
+def _divergence_watch():
+    """A Keras ``TerminateOnNaN`` that also remembers where the loss stopped being finite."""
+    import math
+
+    import keras
+
+    class StopAtNonFiniteLoss(keras.callbacks.TerminateOnNaN):
+        """Stops training at the first batch whose loss is NaN or infinite (Keras' ``TerminateOnNaN``,
+        https://keras.io/api/callbacks/terminate_on_nan/) and keeps ``stopped``: the epoch and step
+        (both counted from 1) and the loss, or None."""
+
+        def __init__(self):
+            super().__init__()
+            self.epoch, self.stopped = 0, None
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+
+        def on_batch_end(self, batch, logs=None):
+            loss = (logs or {}).get("loss")
+            if loss is not None and not math.isfinite(float(loss)) and self.stopped is None:
+                self.stopped = {"epoch": self.epoch + 1, "step": batch + 1, "loss": float(loss)}
+                self.model.stop_training = True
+
+    return StopAtNonFiniteLoss()
+
+
 @dataclasses.dataclass
 class FileRun:
     """What :func:`train_to_file` did.
@@ -588,11 +665,14 @@ class FileRun:
 
 
 def checkpoint_dir(output: str | os.PathLike):
-    """The folder holding the checkpoints of a run that writes ``output``: ``<output>.partial``."""
+    """The folder holding the checkpoints of a run that writes ``output``: ``<output>.partial``
+    (its name shortened where ``output``'s is near the file-name limit: :func:`cvtutor.files.fitting_name`)."""
     from pathlib import Path
 
+    from cvtutor.files import fitting_name
+
     output = Path(output)
-    return output.with_name(output.name + ".partial")
+    return output.with_name(fitting_name(output.name, len(".partial")) + ".partial")
 
 
 def checkpoint_progress(output: str | os.PathLike) -> dict | None:
@@ -712,7 +792,15 @@ def train_to_file(output, build, train, test, *, epochs: int, settings: dict, re
     Returns:
         a :class:`FileRun`.
 
+    A run whose training loss becomes NaN or infinite stops at that step (Keras' ``TerminateOnNaN``),
+    leaves ``output`` as it was and removes its checkpoint: :class:`TrainingDiverged`. Two runs never
+    train into one file at once: the second stops with :class:`RunInProgress` naming the first (a
+    lock in the checkpoint folder, where the system has file locks).
+
     Raises:
+        TrainingDiverged: (a ``ValueError``) the loss stopped being finite; the message names the
+            epoch and step, and what to try.
+        RunInProgress: another process is training into ``output`` now.
         ValueError: a checkpoint exists but ``resume`` is False; the run was
             started with other settings; the finished model has more epochs
             than asked for, or records no run; the model has no contract (all
@@ -733,90 +821,103 @@ def train_to_file(output, build, train, test, *, epochs: int, settings: dict, re
     stages = list(stages or [Stage("train")])
     ends = [min(int(s.until), epochs) if s.until is not None else epochs for s in stages[:-1]] + [int(epochs)]
     folder = checkpoint_dir(output)
-    state = _read_state(folder)
+    lock = _lock_run(folder, output)
+    try:
+        state = _read_state(folder)
 
-    if state is not None:
-        if not resume:
-            raise ValueError(f"an interrupted run of {output} has its checkpoint in {folder}: resume it "
-                             f"(--resume), or delete that folder to start over")
-        _refuse_other_settings(output, f"the checkpoint in {folder}", state["settings"], settings)
-        model = load_model(folder / state["model_file"])
-        stage, done = int(state["stage"]), int(state["initial_epoch"])
-        backup = read_backup(folder / "epochs")
-        if backup is not None and backup.get("run", {}).get("stage") == stage:
-            # The last completed epoch's state, restored now: a run killed right at the end of a
-            # stage prepares the next stage from it.
-            done = max(done, restore_backup(model, folder / "epochs", {"settings": settings, "stage": stage}))
-        elif backup is not None:  # left over from the stage before (killed as this one began)
-            shutil.rmtree(folder / "epochs", ignore_errors=True)
-        started_from = "checkpoint"
-        note(f"resuming {output} from its checkpoint after epoch {done} (stage '{stages[stage].name}')")
-    elif resume and output.is_file():
-        model = load_model(output)
-        layer = contract_layer(model)
-        run = (layer.metadata.get("run") if layer is not None else None) or {}
-        if "epochs_done" not in run:
-            raise ValueError(f"cannot resume {output}: it records no run of cvtutor's (train without resume "
-                             f"into another file)")
-        _refuse_other_settings(output, "it", run.get("settings"), settings)
-        done, stage = int(run["epochs_done"]), int(run.get("stage", len(stages) - 1))
-        if done > epochs:
-            raise ValueError(f"cannot resume {output}: it has been trained for {done} epochs already, more than "
-                             f"the {epochs} asked for")
-        started_from = "finished"
-        note(f"{output} finished {done} epochs; " + (f"training it on to {epochs}" if done < epochs
-                                                    else "nothing more to do"))
-    else:
-        if resume:
-            note(f"nothing to resume at {folder} or {output}; starting from epoch 0")
-        model, stage, done, started_from = build(), 0, 0, "new"
-    if contract_layer(model) is None:
-        raise ValueError(f"the model to be trained into {output} carries no contract "
-                         f"(cvtutor.contract.attach_contract): its file would not say what its outputs mean")
-    resumed_after = done
+        if state is not None:
+            if not resume:
+                raise ValueError(f"an interrupted run of {output} has its checkpoint in {folder}: resume it "
+                                 f"(--resume), or delete that folder to start over")
+            _refuse_other_settings(output, f"the checkpoint in {folder}", state["settings"], settings)
+            model = load_model(folder / state["model_file"])
+            stage, done = int(state["stage"]), int(state["initial_epoch"])
+            backup = read_backup(folder / "epochs")
+            if backup is not None and backup.get("run", {}).get("stage") == stage:
+                # The last completed epoch's state, restored now: a run killed right at the end of a
+                # stage prepares the next stage from it.
+                done = max(done, restore_backup(model, folder / "epochs", {"settings": settings, "stage": stage}))
+            elif backup is not None:  # left over from the stage before (killed as this one began)
+                shutil.rmtree(folder / "epochs", ignore_errors=True)
+            started_from = "checkpoint"
+            note(f"resuming {output} from its checkpoint after epoch {done} (stage '{stages[stage].name}')")
+        elif resume and output.is_file():
+            model = load_model(output)
+            layer = contract_layer(model)
+            run = (layer.metadata.get("run") if layer is not None else None) or {}
+            if "epochs_done" not in run:
+                raise ValueError(f"cannot resume {output}: it records no run of cvtutor's (train without resume "
+                                 f"into another file)")
+            _refuse_other_settings(output, "it", run.get("settings"), settings)
+            done, stage = int(run["epochs_done"]), int(run.get("stage", len(stages) - 1))
+            if done > epochs:
+                raise ValueError(f"cannot resume {output}: it has been trained for {done} epochs already, more than "
+                                 f"the {epochs} asked for")
+            started_from = "finished"
+            note(f"{output} finished {done} epochs; " + (f"training it on to {epochs}" if done < epochs
+                                                        else "nothing more to do"))
+        else:
+            if resume:
+                note(f"nothing to resume at {folder} or {output}; starting from epoch 0")
+            model, stage, done, started_from = build(), 0, 0, "new"
+        if contract_layer(model) is None:
+            raise ValueError(f"the model to be trained into {output} carries no contract "
+                             f"(cvtutor.contract.attach_contract): its file would not say what its outputs mean")
+        resumed_after = done
 
-    history, seconds, result = {}, 0.0, None
-    while done < epochs:
-        current = next(i for i, end in enumerate(ends) if end > done)
-        fresh_stage = state is None or int(state["stage"]) != current or stage != current
-        for k in range(stage + 1, current + 1):
-            if stages[k].prepare is not None:
-                model = stages[k].prepare(model)
-        stage = current
-        if fresh_stage:  # the stage's starting model: what a kill during this stage resumes from
-            if model.optimizer is not None and not model.optimizer.built:
-                model.optimizer.build(model.trainable_variables)  # saved with its state, loaded without warnings
-            model_file = f"stage-{stage}.keras"
-            save_model(model, folder / model_file)
-            state = {"settings": settings, "stage": stage, "model_file": model_file, "initial_epoch": done}
-            with atomic_write(folder / "state.json", "w") as f:
-                json.dump(state, f, indent=2)
-            for old in folder.iterdir():
-                if old.name.startswith("stage-") and old.name != model_file:
-                    old.unlink()
-            shutil.rmtree(folder / "epochs", ignore_errors=True)
-        set_seed(seed + done)
-        backup = backup_and_restore(folder / "epochs", run={"settings": settings, "stage": stage},
-                                    delete_checkpoint=False)
-        result = fit(model, train, test, epochs=ends[stage], initial_epoch=done, batch_size=batch_size,
-                     augment=augment, seed=seed + done, verbose=verbose, callbacks=[backup, *(callbacks or [])],
-                     validation_split=validation_split)
-        seconds += result.train_seconds
-        for key, values in result.history.items():
-            history.setdefault(key, []).extend(values)
-        done = ends[stage]
+        history, seconds, result = {}, 0.0, None
+        while done < epochs:
+            current = next(i for i, end in enumerate(ends) if end > done)
+            fresh_stage = state is None or int(state["stage"]) != current or stage != current
+            for k in range(stage + 1, current + 1):
+                if stages[k].prepare is not None:
+                    model = stages[k].prepare(model)
+            stage = current
+            if fresh_stage:  # the stage's starting model: what a kill during this stage resumes from
+                if model.optimizer is not None and not model.optimizer.built:
+                    model.optimizer.build(model.trainable_variables)  # saved with its state, loaded without warnings
+                model_file = f"stage-{stage}.keras"
+                save_model(model, folder / model_file)
+                state = {"settings": settings, "stage": stage, "model_file": model_file, "initial_epoch": done}
+                with atomic_write(folder / "state.json", "w") as f:
+                    json.dump(state, f, indent=2)
+                for old in folder.iterdir():
+                    if old.name.startswith("stage-") and old.name != model_file:
+                        old.unlink()
+                shutil.rmtree(folder / "epochs", ignore_errors=True)
+            set_seed(seed + done)
+            backup = backup_and_restore(folder / "epochs", run={"settings": settings, "stage": stage},
+                                        delete_checkpoint=False)
+            watch = _divergence_watch()
+            result = fit(model, train, test, epochs=ends[stage], initial_epoch=done, batch_size=batch_size,
+                         augment=augment, seed=seed + done, verbose=verbose,
+                         callbacks=[watch, backup, *(callbacks or [])], validation_split=validation_split)
+            if watch.stopped is not None:  # nothing of a run that diverged is kept: its checkpoint holds NaN weights
+                shutil.rmtree(folder, ignore_errors=True)
+                rate = settings.get("learning_rate") or settings.get("fine_tune_learning_rate")
+                kept = f"{output} was left as it was" if output.exists() else f"nothing was saved to {output}"
+                raise TrainingDiverged(
+                    f"training diverged: the loss became {watch.stopped['loss']} at epoch {watch.stopped['epoch']}, "
+                    f"step {watch.stopped['step']}; {kept}. Try a lower learning rate"
+                    + (f" than {rate:g}" if isinstance(rate, (int, float)) else "") + " (--learning-rate)")
+            seconds += result.train_seconds
+            for key, values in result.history.items():
+                history.setdefault(key, []).extend(values)
+            done = ends[stage]
 
-    if result is None:
-        test_loss, test_accuracy = evaluate(model, test)
-    else:
-        test_loss, test_accuracy = result.test_loss, result.test_accuracy
-    if started_from != "finished" or resumed_after < done:
-        layer = contract_layer(model)
-        layer.metadata = {**layer.metadata, "run": {"settings": settings, "epochs_done": done, "stage": stage}}
-        save_model(model, output)
-    shutil.rmtree(folder, ignore_errors=True)
-    from cvtutor.data import held_out_count, trained_count
+        if result is None:
+            test_loss, test_accuracy = evaluate(model, test)
+        else:
+            test_loss, test_accuracy = result.test_loss, result.test_accuracy
+        if started_from != "finished" or resumed_after < done:
+            layer = contract_layer(model)
+            layer.metadata = {**layer.metadata, "run": {"settings": settings, "epochs_done": done, "stage": stage}}
+            save_model(model, output)
+        shutil.rmtree(folder, ignore_errors=True)
+        from cvtutor.data import held_out_count, trained_count
 
-    return FileRun(output, model, done, resumed_after, started_from, test_loss, test_accuracy, seconds, history,
-                   train_size=trained_count(train[1], validation_split),
-                   validation_size=held_out_count(train[1], validation_split))
+        return FileRun(output, model, done, resumed_after, started_from, test_loss, test_accuracy, seconds, history,
+                       train_size=trained_count(train[1], validation_split),
+                       validation_size=held_out_count(train[1], validation_split))
+    finally:
+        _unlock_run(lock, folder)

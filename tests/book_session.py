@@ -101,9 +101,10 @@ class StandIn:
         return jupyter_path / "kernels"
 
     def reinstall_wheel(self) -> None:
-        """Put the wheel back (after a test uninstalled cvtutor), offline."""
-        subprocess.run([str(self.python), "-m", "pip", "install", "--quiet", "--no-deps", "--force-reinstall",
-                        "--no-index", str(self.wheel)], check=True, capture_output=True)
+        """Put the wheel and its notebooks extra back (after a test uninstalled them), offline: the
+        extra's wheels lie beside cvtutor's (:meth:`BookPipeline._standin` downloaded them)."""
+        subprocess.run([str(self.python), "-m", "pip", "install", "--quiet", "--no-index", "--find-links",
+                        str(self.wheel.parent), f"{self.wheel}[notebooks]"], check=True, capture_output=True)
 
     @staticmethod
     def origin_lines(origins: Path) -> list[dict]:
@@ -190,6 +191,15 @@ class BookPipeline:
         wheel = self._made["wheel"]
         folder = self.folder / "standin"
         python = self.make_venv(folder / "venv", f"{wheel}[notebooks]", "ipykernel")
+        # The notebooks extra's wheels beside cvtutor's, for a setup cell that installs the extra
+        # offline (PIP_NO_INDEX, as CI has no release of cvtutor to fetch from PyPI).
+        versions = self._call([str(python), "-c", "import importlib.metadata as m; print(' '.join("
+                               "f'{d}=={m.version(d)}' for d in ('scipy', 'scikit-image')))"])
+        self._check(versions, "reading the notebooks extra's versions")
+        pins = versions.stdout.split()
+        env = {k: v for k, v in self.env.items() if k not in ("PIP_NO_INDEX", "PIP_FIND_LINKS")}
+        self._check(self._call([str(python), "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
+                                "--dest", str(wheel.parent), *pins], env=env), "pip download of the notebooks extra")
         startup = folder / "ipython" / "profile_default" / "startup"
         startup.mkdir(parents=True)
         (startup / "00-cvtutor-origin.py").write_text(ORIGIN_STARTUP)

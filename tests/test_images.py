@@ -343,4 +343,6 @@ def test_image_extensions_are_ones_pillow_reads():
     known = images.image_extensions()
     assert {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".webp"} <= known
     assert ".pdf" not in known and ".mpg" not in known and ".txt" not in known
-    assert images.is_image_name("IMG_0001.JPG") and not images.is_image_name("IMG_0001.HEIC")
+    assert images.is_image_name("IMG_0001.JPG") and not images.is_image_name("notes.TXT")
+    # With or without pillow-heif: a photo it would read is never skipped as "not an image".
+    assert images.is_image_name("IMG_0001.HEIC") and images.is_image_name("x.heif")

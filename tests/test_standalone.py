@@ -73,9 +73,17 @@ def test_setup_cell_names_the_fix_when_another_version_is_installed(tmp_path):
     assert f'%pip install "cvtutor[notebooks]=={VERSION}"' in lines[0] and "restart the kernel" in lines[0]
 
 
+def _fake_modules(site: Path) -> None:
+    """The notebooks extra's modules, as empty packages the setup cell's find_spec finds."""
+    for module in sync_book.extra_modules():
+        (site / module).mkdir(parents=True)
+        (site / module / "__init__.py").write_text("")
+
+
 def test_setup_cell_is_a_no_op_where_the_right_version_is_installed(tmp_path):
     site = tmp_path / "site"
     _fake_distribution(site, VERSION)
+    _fake_modules(site)
     (site / "pip").mkdir()
     (site / "pip" / "__init__.py").write_text("")
     (site / "pip" / "__main__.py").write_text("raise SystemExit('pip must not run')")
@@ -94,6 +102,32 @@ def test_setup_cell_falls_back_to_the_repository_tag_when_pypi_has_no_release(tm
     assert [c[-1] for c in calls] == [f"cvtutor[notebooks]=={VERSION}", f"cvtutor[notebooks] @ git+{REPOSITORY}@v{VERSION}"]
     assert all(c[:2] == ["install", "--quiet"] for c in calls)
     assert result.stdout.strip().splitlines()[-1] == f"cvtutor {VERSION}"
+
+
+# A stand-in for `python -m pip` that installs the notebooks extra: logs its arguments, makes the modules.
+FAKE_PIP_EXTRA = """
+import json, pathlib, sys
+site = pathlib.Path(__file__).resolve().parent.parent
+with open(site / "pip-calls.jsonl", "a") as log:
+    log.write(json.dumps(sys.argv[1:]) + "\\n")
+for module in MODULES:
+    (site / module).mkdir(exist_ok=True)
+    (site / module / "__init__.py").write_text("")
+"""
+
+
+def test_setup_cell_installs_the_notebooks_extra_where_only_cvtutor_is_installed(tmp_path):
+    """`pip install cvtutor`, then a chapter: the chapters' own imports (scipy, scikit-image) come too."""
+    site = tmp_path / "site"
+    _fake_distribution(site, VERSION)
+    (site / "pip").mkdir()
+    (site / "pip" / "__init__.py").write_text("")
+    (site / "pip" / "__main__.py").write_text(FAKE_PIP_EXTRA.replace("MODULES", repr(sync_book.extra_modules())))
+    result = _run_setup_cell(tmp_path, site)
+    assert result.returncode == 0 and result.stdout.strip() == f"cvtutor {VERSION}", result.stdout + result.stderr
+    calls = [json.loads(line) for line in (site / "pip-calls.jsonl").read_text().splitlines()]
+    assert calls == [["install", "--quiet", f"cvtutor[notebooks]=={VERSION}"]]
+    assert sorted(sync_book.extra_modules()) == ["scipy", "skimage"], "pyproject.toml's notebooks extra"
 
 
 def test_the_repository_in_the_setup_cell_is_the_launch_buttons_repository():
@@ -151,7 +185,8 @@ def shortest_chapter() -> Path:
 @pytest.mark.skipif(not REAL_DATA, reason="the chapters need CIFAR-10: set CVTUTOR_DATA")
 def test_the_shortest_chapter_runs_alone_and_its_setup_cell_installs_the_wheel(built_book, standin, tmp_path,
                                                                                monkeypatch):
-    """After the build (it uninstalls cvtutor from the environment the build's notebooks use)."""
+    """cvtutor and its notebooks extra uninstalled, as in a fresh environment: the setup cell installs
+    both. After the build (it changes the environment the build's notebooks use)."""
     import nbformat
     from jupyter_client.kernelspec import KernelSpecManager
     from jupyter_client.manager import KernelManager
@@ -162,7 +197,9 @@ def test_the_shortest_chapter_runs_alone_and_its_setup_cell_installs_the_wheel(b
     monkeypatch.setenv("CVTUTOR_DATA", REAL_DATA)
     origins = tmp_path / "origins.jsonl"
     kernels = standin.write_kernel(tmp_path / "jupyter", origins)
-    subprocess.run([str(standin.python), "-m", "pip", "uninstall", "--quiet", "--yes", "cvtutor"], check=True)
+    # As after `pip install cvtutor` (no extra) in a fresh environment: the setup cell must bring the rest.
+    extra = ["scipy", "scikit-image"]
+    subprocess.run([str(standin.python), "-m", "pip", "uninstall", "--quiet", "--yes", "cvtutor", *extra], check=True)
     try:
         alone = tmp_path / "alone"
         alone.mkdir()
@@ -173,6 +210,8 @@ def test_the_shortest_chapter_runs_alone_and_its_setup_cell_installs_the_wheel(b
     finally:
         standin.reinstall_wheel()
     assert setup_cell_lines(nb)[-1:] == [f"cvtutor {VERSION}"], setup_cell_lines(nb)
+    have = subprocess.run([str(standin.python), "-c", "import scipy, skimage"], capture_output=True, text=True)
+    assert have.returncode == 0, f"the setup cell did not install the notebooks extra: {have.stderr[-500:]}"
     (origin,) = standin.origin_lines(origins)
     where = Path(origin["cvtutor"])
     assert where.is_relative_to(standin.python.parent.parent) and not where.is_relative_to(ROOT), where

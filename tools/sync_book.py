@@ -47,13 +47,16 @@ ROOT = Path(__file__).resolve().parent.parent
 # The first code cell of every notebook. Plain Python (no %pip magic), so the tests can run it
 # as a script; it prints one line either way.
 SETUP_CELL = '''\
-# Setup: this notebook runs against cvtutor {version}, the release the book was built from.
-# Where it is installed (locally, CI) this cell only checks; elsewhere (Colab, a new
-# environment) it installs it from PyPI, else from the book's repository at tag v{version}.
-import importlib, importlib.metadata, subprocess, sys
+# Setup: this notebook runs against cvtutor {version}, the release the book was built
+# from, with its "notebooks" extra ({modules_text}). Where they are installed
+# (locally, CI) this cell only checks; elsewhere (Colab, a new environment) it
+# installs them from PyPI, else from the book's repository at tag v{version}.
+import importlib, importlib.metadata, importlib.util, subprocess, sys
 
 CVTUTOR_VERSION = "{version}"
 CVTUTOR_SOURCE = "git+{repository}@v{version}"
+# What the chapters import beyond cvtutor's own requirements:
+EXTRA_MODULES = {modules}
 
 
 def installed_cvtutor():
@@ -63,7 +66,8 @@ def installed_cvtutor():
         return None
 
 
-if installed_cvtutor() is None:
+missing = [m for m in EXTRA_MODULES if importlib.util.find_spec(m) is None]
+if installed_cvtutor() is None or (installed_cvtutor() == CVTUTOR_VERSION and missing):
     pip = [sys.executable, "-m", "pip", "install", "--quiet"]
     release = f"cvtutor[notebooks]=={{CVTUTOR_VERSION}}"
     if subprocess.run([*pip, release], capture_output=True).returncode != 0:
@@ -94,9 +98,26 @@ def settings(root: Path = ROOT) -> tuple[str, str]:
     return version, repository
 
 
+# The modules the notebooks extra's distributions provide, for the setup cell's check.
+EXTRA_MODULE_OF = {"scikit-image": "skimage", "scipy": "scipy"}
+
+
+def extra_modules(root: Path = ROOT) -> list[str]:
+    """The import names of pyproject.toml's ``notebooks`` extra.
+
+    Raises:
+        KeyError: a distribution of the extra with no entry in ``EXTRA_MODULE_OF``.
+    """
+    extra = tomllib.loads((root / "pyproject.toml").read_text())["project"]["optional-dependencies"]["notebooks"]
+    names = [re.match(r"[A-Za-z0-9._-]+", requirement).group(0).lower() for requirement in extra]
+    return [EXTRA_MODULE_OF[name] for name in names]
+
+
 def setup_cell(version: str, repository: str) -> str:
     """The source of every notebook's first code cell for this release."""
-    return SETUP_CELL.format(version=version, repository=repository)
+    modules = extra_modules()
+    return SETUP_CELL.format(version=version, repository=repository, modules=json.dumps(modules),
+                             modules_text=", ".join(modules))
 
 
 def notebooks(root: Path = ROOT) -> list[Path]:

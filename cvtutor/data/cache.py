@@ -61,13 +61,34 @@ def load_with_extra(path: Path, fingerprint: str, extra: tuple[str, ...] = ()):
     return (arrays[0], arrays[1]), (arrays[2], arrays[3]), extras
 
 
-def save(path: Path, fingerprint: str, train, test, **extra) -> None:
+class CacheNotWritten(RuntimeWarning):
+    """The decoded data could not be cached (a folder that cannot be written, a full disk): the data
+    is used all the same, and decoded again next time."""
+
+
+def save(path: Path, fingerprint: str, train, test, **extra) -> bool:
     """Write the arrays atomically (:func:`cvtutor.files.atomic_write`); a failure leaves any previous file intact.
 
     ``extra`` names more arrays to store beside them (read back by :func:`load_with_extra`).
 
     The file gets the permissions a plain write would give it (umask
-    respected for a new file, an existing file's mode kept).
+    respected for a new file, an existing file's mode kept). Where the cache cannot be
+    written (its folder read-only or not creatable, as in a container run as another user
+    whose home does not exist; a full disk), nothing is lost: a :class:`CacheNotWritten`
+    warning names the folder and ``$CVTUTOR_CACHE``, and the caller goes on without a cache.
+
+    Returns:
+        whether the file was written.
     """
-    with atomic_write(path, "wb") as f:
-        np.savez(f, fingerprint=np.array(fingerprint), **dict(zip(_KEYS, (*train, *test))), **extra)
+    try:
+        with atomic_write(path, "wb") as f:
+            np.savez(f, fingerprint=np.array(fingerprint), **dict(zip(_KEYS, (*train, *test))), **extra)
+    except OSError as error:
+        import warnings
+
+        reason = error.strerror or type(error).__name__
+        warnings.warn(f"the decoded images were not cached in {path.parent} ({reason}): they are decoded again "
+                      f"next time; set ${ENV_VAR} to a folder you can write to keep them", CacheNotWritten,
+                      stacklevel=2)
+        return False
+    return True

@@ -206,12 +206,22 @@ def _list_tree(directory: Path) -> tuple[dict, set]:
     """``({parts: path}, {folder parts})`` of every non-junk file and folder under ``directory``.
 
     Symbolic links are followed (a class folder may be a link to where the photos
-    are), each real folder once, so a link back up the tree cannot loop.
+    are), each real folder once, so a link back up the tree cannot loop. A link that
+    points nowhere (a drive that is not mounted) is an error, never a class or an image
+    silently left out.
+
+    Raises:
+        CorruptDataError: a symbolic link whose target does not exist.
     """
     files: dict[_Parts, object] = {}
     folders: set[_Parts] = set()
     seen = {os.path.realpath(directory)}
     for top, dirnames, filenames in os.walk(directory, followlinks=True):
+        for name in filenames:
+            link = os.path.join(top, name)
+            if not is_junk(name) and os.path.islink(link) and not os.path.exists(link):
+                raise CorruptDataError(link, f"a symbolic link to {os.readlink(link)}, which does not exist "
+                                             f"(a drive or share that is not mounted?)")
         kept = []
         for d in dirnames:
             real = os.path.realpath(os.path.join(top, d))
@@ -260,6 +270,9 @@ def _list_tarball(path: Path) -> tuple[dict, set]:
                 elif member.isfile():
                     files[parts] = member
                     folders.update(parts[:i] for i in range(1, len(parts)))
+                elif member.issym() or member.islnk():
+                    raise CorruptDataError(f"{path}: {member.name}", f"a link (to {member.linkname}) inside the "
+                                                                      f"archive: store the files themselves")
     except (tarfile.TarError, EOFError, zlib.error, OSError) as e:
         raise CorruptDataError(str(path), f"archive is truncated or damaged ({type(e).__name__}: {e})") from None
     return files, folders

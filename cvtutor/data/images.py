@@ -17,7 +17,12 @@ those steps, with Pillow, before resizing:
 4. 16-bit greys (modes ``I;16``, ``I;16B``, ``I;16L``, ``I;16N``, ``I``) scaled
    by range, ``round(v * 255 / 65535)``, where Pillow's own ``convert("L")``
    clips everything above 255 to white (16-bit RGB(A) PNGs Pillow already
-   reads as 8-bit by their high byte, the same range scaling);
+   reads as 8-bit by their high byte, the same range scaling); floating-point
+   pixels (Pillow's mode ``F``; float16 or multi-channel float TIFFs, which
+   Pillow cannot open, through ``tifffile`` where it is installed) scaled by
+   their range (:func:`float_to_8_bit`: 0..1, as float images are usually
+   stored, times 255; 0..255 as they are; any other range stretched from its
+   minimum to its maximum), where ``convert("L")`` would read 0..1 as black;
 5. transparency (an alpha channel, or a palette or grey/RGB ``transparency``
    entry) composited on ``background``;
 6. palette, bilevel, grey, CMYK, YCbCr and other modes converted to RGB, or to
@@ -28,6 +33,8 @@ those steps, with Pillow, before resizing:
    resizes by default.
 
 Only the first frame of an animated or multi-page file is read, as Keras does.
+HEIF/HEIC photos (iPhones' default) are read where the ``pillow-heif`` plugin is
+installed (``pip install "cvtutor[images]"``); without it, the error says so.
 """
 
 from __future__ import annotations
@@ -49,20 +56,34 @@ _COMMON_EXTENSIONS = (
     ".avif", ".ppm", ".pgm", ".pbm", ".pnm", ".pfm", ".tga", ".ico", ".cur", ".qoi", ".jp2", ".j2k", ".j2c",
     ".jpc", ".jpf", ".jpx", ".psd", ".pcx", ".sgi", ".rgb", ".rgba", ".bw", ".dds", ".icns", ".xbm", ".xpm",
     ".msp", ".ras", ".im", ".blp", ".fits", ".fit", ".ftc", ".ftu", ".dcx", ".fli", ".flc",
-    ".heic", ".heif",  # only where a plugin (pillow-heif) has taught Pillow to open them
 )
+# HEIF/HEIC photos count as images with or without the plugin that reads them (pillow-heif), so a
+# folder of iPhone photos gets the error that names the plugin, not "no images found".
+_HEIF_EXTENSIONS = (".heic", ".heif")
 # Listed in messages that say what was expected.
 EXPECTED_FORMATS = ".jpg, .jpeg, .png, .bmp, .gif, .tif, .tiff, .webp (or another format Pillow reads)"
 _SIXTEEN_BIT_MODES = ("I;16", "I;16B", "I;16L", "I;16N", "I")
 _ALPHA_MODES = ("RGBA", "LA", "PA", "RGBa", "La")
 _EXIF_ORIENTATION = 0x0112
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*")
+# ISO base media "ftyp" brands of HEIF still images and HEIC photos (bytes 8..12 of the file).
+_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1")
+
+try:  # HEIF/HEIC through the pillow-heif plugin, where it is installed (cvtutor[images])
+    from pillow_heif import register_heif_opener as _register_heif
+
+    _register_heif()
+    HEIF_SUPPORT = True
+except ImportError:
+    HEIF_SUPPORT = False
 
 
 def image_extensions() -> frozenset[str]:
-    """The file name endings (lower case, with the dot) of the image formats this Pillow decodes."""
+    """The file name endings (lower case, with the dot) of the image formats this Pillow decodes,
+    and HEIF/HEIC's (read through ``pillow-heif``; without it, loading one says so)."""
     Image.init()
     readable = {ext for ext, fmt in Image.registered_extensions().items() if fmt in Image.OPEN}
-    return frozenset(ext for ext in _COMMON_EXTENSIONS if ext in readable)
+    return frozenset(ext for ext in _COMMON_EXTENSIONS if ext in readable) | frozenset(_HEIF_EXTENSIONS)
 
 
 def is_image_name(name: str) -> bool:
@@ -115,12 +136,33 @@ def _scale_16_bit(im: Image.Image) -> Image.Image:
     return Image.fromarray(((values * 255 + 32767) // 65535).astype(np.uint8))  # 2-D uint8: mode "L"
 
 
+def float_to_8_bit(values: np.ndarray) -> np.ndarray:
+    """Floating-point pixels to uint8 by their range: within 0..1 (the usual range of float images)
+    times 255; within 0..255 as they are; any other range stretched from its minimum (0) to its
+    maximum (255). Rounded to the nearest integer.
+
+    Raises:
+        ValueError: a pixel is NaN or infinite.
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise ValueError("a floating-point image with NaN or infinite pixels")
+    low, high = (float(values.min()), float(values.max())) if values.size else (0.0, 1.0)
+    if low >= 0 and high <= 1:
+        scaled = values * 255
+    elif low >= 0 and high <= 255:
+        scaled = values
+    else:
+        scaled = (values - low) * (255 / (high - low)) if high > low else np.zeros_like(values)
+    return np.clip(np.rint(scaled), 0, 255).astype(np.uint8)
+
+
 def _to_colour(im: Image.Image, channels: int, background: tuple[int, int, int]) -> Image.Image:
     """Any Pillow mode to ``"RGB"`` (channels 3) or ``"L"`` (channels 1), as a viewer shows it."""
     if im.mode in _SIXTEEN_BIT_MODES:
         im = _scale_16_bit(im)
-    elif im.mode == "F":  # 32-bit float: taken as 0..255 and clipped, as Pillow's convert("L") does
-        im = im.convert("L")
+    elif im.mode == "F":  # 32-bit float: by its range (float_to_8_bit), not clipped as convert("L") does
+        im = Image.fromarray(float_to_8_bit(np.asarray(im)))
     if im.mode in _ALPHA_MODES or (im.mode in ("P", "L", "RGB", "1") and im.info.get("transparency") is not None):
         rgba = im.convert("RGBA")
         flat = Image.new("RGB", rgba.size, background)
@@ -166,10 +208,60 @@ def decode(source, name: str, image_size=None, channels: int = 3, background=(25
     return _decode_file(source, name, image_size, channels, background)
 
 
+def _tiff_by_tifffile(file, name: str) -> Image.Image:
+    """A TIFF that Pillow cannot open (float16, multi-channel float, ...), read with ``tifffile``:
+    its first page, floats by their range (:func:`float_to_8_bit`), 16-bit integers by range.
+
+    Raises:
+        CorruptDataError: ``tifffile`` is not installed (the message says how to get it), or the
+            TIFF is damaged or has a layout that cannot be shown as an image.
+    """
+    try:
+        import tifffile
+    except ImportError:
+        raise CorruptDataError(name, "a TIFF layout Pillow does not read (such as 16-bit floats or floats in "
+                                     "several channels): pip install tifffile (or \"cvtutor[images]\") to read it, "
+                                     "or save it with 8- or 16-bit integers") from None
+    file.seek(0)
+    try:
+        array = np.asarray(tifffile.imread(file, key=0))
+    except Exception as e:  # tifffile raises many kinds for bad bytes
+        raise CorruptDataError(name, f"unreadable TIFF ({_one_line(e)})") from None
+    if array.ndim == 3 and array.shape[0] in (3, 4) and array.shape[-1] not in (3, 4):
+        array = np.moveaxis(array, 0, -1)  # planar (channels first) to interleaved
+    if array.ndim not in (2, 3) or (array.ndim == 3 and array.shape[-1] not in (1, 3, 4)):
+        raise CorruptDataError(name, f"a TIFF of shape {array.shape}: expected one grey, RGB or RGBA image")
+    if np.issubdtype(array.dtype, np.floating):
+        try:
+            array = float_to_8_bit(array)
+        except ValueError as e:
+            raise CorruptDataError(name, str(e)) from None
+    elif array.dtype != np.uint8:
+        array = ((np.clip(array.astype(np.int64), 0, 65535) * 255 + 32767) // 65535).astype(np.uint8)
+    return Image.fromarray(array[..., 0] if array.ndim == 3 and array.shape[-1] == 1 else array)
+
+
+def _open(file, name: str) -> Image.Image:
+    """``Image.open``, with the two common formats Pillow alone does not read handled by name:
+    TIFF layouts it cannot open (through ``tifffile``) and HEIF/HEIC photos (an error naming the
+    plugin where it is not installed)."""
+    try:
+        return Image.open(file)
+    except Image.UnidentifiedImageError:
+        file.seek(0)
+        head = file.read(16)
+        if head[:4] in _TIFF_MAGIC:
+            return _tiff_by_tifffile(file, name)
+        if head[4:8] == b"ftyp" and head[8:12] in _HEIF_BRANDS and not HEIF_SUPPORT:
+            raise CorruptDataError(name, "a HEIF/HEIC photo (the format iPhones save): pip install pillow-heif "
+                                         "(or \"cvtutor[images]\") to read it, or export it as JPEG") from None
+        raise
+
+
 def _decode_file(file, name: str, image_size, channels: int, background) -> np.ndarray:
     limit = Image.MAX_IMAGE_PIXELS
     try:
-        with Image.open(file) as im:
+        with _open(file, name) as im:
             width, height = im.size
             if limit is not None and width * height > limit:
                 raise CorruptDataError(
