@@ -22,7 +22,7 @@ from cvtutor.files import atomic_write, checkout_root, portable
 REQUIRED = ("recipe", "seed", "wall_seconds", "test_accuracy", "curve", "command")
 
 
-# The book's benchmarks/results, as the package ships it (written by tools/run_times.py): the
+# The book's benchmarks/results, as the package ships it (written by tools/book.py run-times): the
 # folders the chapters read (training records, longer runs, book builds, backends, the pipeline).
 RESULTS_RESOURCE = "benchmark_results.json"
 SHIPPED_FOLDERS = ("", "backends", "book-builds", "experiments", "pipeline")

@@ -2,7 +2,7 @@
 
 ``python -m benchmarks.book_build --profile full`` (and ``quick``) times a whole build of the
 book and records each notebook's execution seconds in ``benchmarks/results/book-builds/``.
-``tools/run_times.py`` condenses the latest successful record of each profile into
+``tools/book.py run-times`` condenses the latest successful record of each profile into
 ``cvtutor/resources/run_times.json``, which ships inside the package, so that a chapter opened
 alone (in Colab, from the wheel) can still say what it costs::
 
@@ -27,7 +27,7 @@ RESOURCE = "run_times.json"
 
 
 def summarize_builds(records: list[dict]) -> dict:
-    """The summary ``tools/run_times.py`` writes, from book-build records (dicts as written by
+    """The summary ``tools/book.py run-times`` writes, from book-build records (dicts as written by
     ``benchmarks/book_build.py``).
 
     For each profile the latest record (by ``finished``) whose build succeeded (return code 0,

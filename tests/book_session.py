@@ -16,6 +16,8 @@ tests run (they change it with ``monkeypatch``).
 from __future__ import annotations
 
 import json
+import os
+import signal
 import shutil
 import subprocess
 import sys
@@ -153,7 +155,9 @@ class BookPipeline:
         """Stop the running stage's process (the session is ending)."""
         self._stopped = True
         if self._process is not None and self._process.poll() is None:
-            self._process.kill()
+            # The whole process group: the build command's own children (jupyter-book, the kernels)
+            # would otherwise go on building after the session has ended.
+            os.killpg(self._process.pid, signal.SIGKILL)
 
     def _run(self) -> None:
         try:
@@ -171,7 +175,8 @@ class BookPipeline:
     def _call(self, command: list[str], **kwargs) -> subprocess.CompletedProcess:
         if self._stopped:
             raise StageFailed("the session ended")
-        self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+        self._process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                         start_new_session=True, **kwargs)
         stdout, stderr = self._process.communicate()
         return subprocess.CompletedProcess(command, self._process.returncode, stdout, stderr)
 

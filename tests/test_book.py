@@ -78,7 +78,7 @@ def test_notebook_conventions(path):
     assert all(not c["outputs"] and c["execution_count"] is None for c in code), "commit notebooks without outputs"
     version, repository = sync_book.settings()
     assert "".join(code[0]["source"]) == sync_book.setup_cell(version, repository), (
-        "the first code cell must be the setup cell for this release: run python tools/sync_book.py")
+        "the first code cell must be the setup cell for this release: run python tools/book.py sync")
     title = "".join(nb["cells"][0]["source"]).splitlines()[0]
     assert title.startswith("# ") and re.search(r"[\u4e00-\u9fff]", title), f"title lacks the Chinese heading: {title}"
 
@@ -177,7 +177,7 @@ def test_sync_book_keeps_one_show_quoted_cell_above_each_quoting_paragraph(tmp_p
     )))
     assert sync_book._sync_notebook(path, sync_book.setup_cell(version, repository), write=True)
     cells = json.loads(path.read_text())["cells"]
-    generated = [i for i, c in enumerate(cells) if sync_book._is_quoted_cell(c)]
+    generated = [i for i, c in enumerate(cells) if sync_book.is_quoted_cell(c)]
     assert [cells[i + 1]["id"] for i in generated] == ["c3", "c5"]
     first = _source(cells[generated[0]])
     assert 'show_quoted("acc:.1%", "n", chapter="chapter.ipynb")' in first
@@ -196,7 +196,7 @@ def test_sync_book_keeps_one_show_quoted_cell_above_each_quoting_paragraph(tmp_p
     assert sync_book._sync_notebook(path, sync_book.setup_cell(version, repository), write=False)
     sync_book._sync_notebook(path, sync_book.setup_cell(version, repository), write=True)
     cells = json.loads(path.read_text())["cells"]
-    generated = [c for c in cells if sync_book._is_quoted_cell(c)]
+    generated = [c for c in cells if sync_book.is_quoted_cell(c)]
     assert len(generated) == 1 and 'show_quoted("acc:.2f", chapter="chapter.ipynb")' in _source(generated[0])
 
 

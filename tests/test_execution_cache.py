@@ -241,3 +241,36 @@ def test_the_rebuild_benchmark_edits_one_paragraph_of_prose_and_no_code(tmp_path
     old, new = "".join(changed[0][0]["source"]), changed[0][1]["source"]
     assert new.count(rebuild.SENTENCE) == 1 and new.replace(rebuild.SENTENCE, "") == old and start in old
     assert not new.split(rebuild.SENTENCE)[0].rsplit("\n\n", 1)[-1].startswith("#"), "prose, not a heading"
+
+
+def test_a_session_that_ends_stops_its_build_with_every_process_it_started(tmp_path):
+    # The build command starts jupyter-book, which starts kernels: none may go on building (and
+    # loading the machine) after pytest has finished or been interrupted.
+    import threading
+    import time
+
+    from book_session import BookPipeline
+
+    pipeline = BookPipeline(tmp_path, dict(os.environ), None)
+    pid_file = tmp_path / "grandchild.pid"
+    code = ("import subprocess, sys, time\n"
+            "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(120)'])\n"
+            f"open({str(pid_file)!r}, 'w').write(str(child.pid))\n"
+            "time.sleep(120)")
+    caller = threading.Thread(target=pipeline._call, args=([sys.executable, "-c", code],))
+    caller.start()
+    for _ in range(200):
+        if pid_file.exists() and pid_file.read_text():
+            break
+        time.sleep(0.05)
+    grandchild = int(pid_file.read_text())
+    pipeline.stop()
+    caller.join(10)
+    assert not caller.is_alive()
+    for _ in range(100):
+        status = Path(f"/proc/{grandchild}/status")
+        if not status.exists() or "State:\tZ" in status.read_text():
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail(f"process {grandchild}, started by the build command, still runs after the session stopped")

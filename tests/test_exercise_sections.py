@@ -1,4 +1,4 @@
-"""The Exercises section at the end of chapters 1.2-1.5.4 (tools/exercise_sections.py): it is up to
+"""The Exercises section at the end of chapters 1.2-1.5.4 (tools/exercise_sections.py, run as tools/book.py exercises): it is up to
 date with cvtutor.exercises, every chapter has its graded exercises and open-ended experiments,
 every reader cell answers "not yet" and every worked solution "correct" when run, and --check
 catches a section that was edited by hand.
@@ -19,7 +19,7 @@ from cvtutor import notebook
 from cvtutor.exercises import EXERCISES, OPEN_ENDED, Result, solution
 
 ROOT = Path(__file__).resolve().parent.parent
-TOOL = ROOT / "tools" / "exercise_sections.py"
+TOOL = ROOT / "tools" / "book.py"  # python tools/book.py exercises
 sys.path.insert(0, str(ROOT / "tools"))
 import exercise_sections as sections  # noqa: E402
 
@@ -65,7 +65,7 @@ def run_cell(code: str, name: str):
 
 
 def test_check_passes_on_the_repository():
-    done = subprocess.run([sys.executable, str(TOOL), "--check"], capture_output=True, text=True, cwd=ROOT,
+    done = subprocess.run([sys.executable, str(TOOL), "exercises", "--check"], capture_output=True, text=True, cwd=ROOT,
                           check=False)
     assert done.returncode == 0, done.stdout + done.stderr
 
@@ -163,7 +163,7 @@ def test_worked_solution_cell_shows_the_solution_and_passes(exercise_id, monkeyp
 
 
 def _run_tool(root: Path, *args):
-    return subprocess.run([sys.executable, str(TOOL), "--root", str(root), *args],
+    return subprocess.run([sys.executable, str(TOOL), "--root", str(root), "exercises", *args],
                           capture_output=True, text=True, cwd=ROOT, check=False)
 
 

@@ -12,7 +12,7 @@ from cvtutor import run_times
 from cvtutor.run_times import describe, duration, summarize_builds
 
 ROOT = Path(__file__).resolve().parent.parent
-TOOL = ROOT / "tools" / "run_times.py"
+TOOL = ROOT / "tools" / "book.py"  # python tools/book.py run-times
 
 
 def _build(profile, finished, seconds, returncode=0, failures=(), commit=None):
@@ -69,7 +69,7 @@ def test_every_notebook_prints_its_run_time_right_after_the_setup_cell():
 
 
 def _tool(root, *args):
-    return subprocess.run([sys.executable, str(TOOL), "--root", str(root), *args],
+    return subprocess.run([sys.executable, str(TOOL), "--root", str(root), "run-times", *args],
                           capture_output=True, text=True, timeout=120)
 
 

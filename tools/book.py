@@ -1,9 +1,21 @@
-"""Build the book in both editions, and keep the Chinese edition's catalogs.
+"""The book's one tool: build both editions, and write everything in the notebooks that is generated.
 
     python tools/book.py build                      # English in _build/html/, Chinese in _build/html/zh/
+    python tools/book.py update                     # every generated part, in order (below)
+    python tools/book.py check                      # exit 1 naming whatever is out of date (CI's tests run it)
+
+    python tools/book.py sync [--check]             # setup cells, quoted-number cells, the version (sync_book.py)
+    python tools/book.py exercises [--check]        # each chapter's Exercises section (exercise_sections.py)
+    python tools/book.py run-times [--check]        # shipped records, each chapter's run time (run_times.py)
     python tools/book.py translations extract       # the English messages into the catalogs (translators)
+    python tools/book.py translations notebooks     # the Chinese notebooks and search words, from the catalogs
     python tools/book.py translations check         # every translation keeps its numbers, math and links
     python tools/book.py translations coverage      # per page: translated, stale, missing (after a build)
+    python tools/book.py wrap [--write]             # shorten long code lines (wrap_code_cells.py)
+
+Every notebook and generated file is written the one way ``notebook_files.py`` writes it: as
+Jupyter does, atomically. ``update`` runs the generators in the order their outputs depend on each
+other (the Chinese notebooks are made from the English ones last); running it twice changes nothing.
 
 ``build`` runs ``jupyter-book build . --all -W --keep-going`` (the English edition, every notebook
 executed unless the execution cache holds it), then the Chinese edition in a process of its own
@@ -33,6 +45,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "book" / "_ext"))
 
 import catalogs  # noqa: E402
+import exercise_sections  # noqa: E402
+import run_times  # noqa: E402
+import sync_book  # noqa: E402
 
 BUILD = ROOT / "_build"
 ENGLISH_COMMAND = ["jupyter-book", "build", ".", "--all", "-W", "--keep-going"]
@@ -188,12 +203,56 @@ def coverage(root: Path = ROOT, minimum: float = COVERAGE_MIN, pages=TRANSLATED_
     return 0
 
 
+def generators(root: Path = ROOT) -> dict:
+    """The generated parts of the notebooks, in the order ``update`` writes them: name ->
+    ``function(write) -> list of what was out of date``."""
+    return {
+        "sync": lambda write: sync_book.sync(root, write=write),
+        "exercises": lambda write: exercise_sections.sync(root, write=write),
+        "run-times": lambda write: run_times.sync(root, write=write),
+        "translations notebooks": lambda write: write_generated(root, check=not write),
+    }
+
+
+def run_generators(names, write: bool, root: Path = ROOT) -> int:
+    """Run the generators ``names``; with ``write=False`` print what is out of date and return 1 if
+    anything is (translations also checked for what they must keep)."""
+    problems = []
+    if "exercises" in names:
+        problems += [f"the exercise registry is incomplete: {p}" for p in exercise_sections.check_registry()]
+    if "translations notebooks" in names and not write:
+        problems += catalogs.check_catalogs(root)
+    stale = []
+    for name, generate in generators(root).items():
+        if name in names:
+            stale += [f"{path} (python tools/book.py {name.split()[0]}{' notebooks' if ' ' in name else ''})"
+                      for path in generate(write)]
+    if write:
+        print("\n".join(problems) if problems else (f"updated: {', '.join(stale)}" if stale else "all up to date"))
+        return 1 if problems else 0
+    problems += [f"out of date: {item}" for item in stale]
+    print("\n".join(problems) if problems else "all up to date")
+    return 1 if problems else 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python tools/book.py", description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, default=ROOT,
+                        help="the checkout whose notebooks the generators read and write (default: this one)")
     sub = parser.add_subparsers(dest="command", required=True)
     build_parser = sub.add_parser("build", help="both editions (the README's build command)")
     build_parser.add_argument("--editions", choices=["both", "en", "zh"], default="both",
                               help="build only one edition (default: both)")
+    sub.add_parser("update", help="write every generated part of the notebooks, in order")
+    sub.add_parser("check", help="change nothing; exit 1 naming whatever is out of date")
+    for name, text in (("sync", "the setup cells, quoted-number cells and the version from pyproject.toml"),
+                       ("exercises", "each chapter's Exercises section from cvtutor.exercises"),
+                       ("run-times", "the shipped benchmark records and each chapter's run time")):
+        one = sub.add_parser(name, help=text)
+        one.add_argument("--check", action="store_true", help="change nothing; exit 1 naming what is out of date")
+    wrap = sub.add_parser("wrap", help="shorten code lines longer than the page (list them; --write to change)")
+    wrap.add_argument("--write", action="store_true", help="change the notebooks")
+    wrap.add_argument("notebooks", nargs="*", help="default: every chapter")
     translations = sub.add_parser("translations", help="the Chinese edition's catalogs")
     action = translations.add_subparsers(dest="action", required=True)
     action.add_parser("extract", help="merge the English messages into the catalogs")
@@ -206,16 +265,19 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     if args.command == "build":
         return build(editions=args.editions)
+    if args.command in ("update", "check"):
+        return run_generators(list(generators()), write=args.command == "update", root=args.root)
+    if args.command in ("sync", "exercises", "run-times"):
+        return run_generators([args.command], write=not args.check, root=args.root)
+    if args.command == "wrap":
+        import wrap_code_cells
+
+        return wrap_code_cells.wrap(args.notebooks, write=args.write)
     if args.action == "extract":
         return extract()
     if args.action in ("check", "notebooks"):
-        check = args.action == "check" or args.check
-        problems = catalogs.check_catalogs(ROOT) if args.action == "check" else []
-        stale = write_generated(ROOT, check=check)
-        problems += [f"{name} is out of date: run python tools/book.py translations notebooks" for name in stale] \
-            if check else []
-        print("\n".join(problems) if problems else (f"updated: {', '.join(stale)}" if stale else "all up to date"))
-        return 1 if problems else 0
+        write = args.action == "notebooks" and not args.check
+        return run_generators(["translations notebooks"], write=write, root=args.root)
     return coverage(minimum=args.min)
 
 

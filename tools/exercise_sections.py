@@ -19,8 +19,8 @@ Every cell it writes carries ``"cvtutor": "exercises"`` in its metadata, so a re
 exactly those cells and puts the section back at the end; every other cell is kept byte for
 byte. Run it after changing an exercise in the package::
 
-    python tools/exercise_sections.py           # rewrite the sections that are out of date
-    python tools/exercise_sections.py --check   # exit 1 naming them (tests/test_exercise_sections.py)
+    python tools/book.py exercises           # rewrite the sections that are out of date
+    python tools/book.py exercises --check   # exit 1 naming them (tests/test_exercise_sections.py)
 
 Only notebooks that are out of date are rewritten, each read and written back in one step
 (written to a temporary file, then renamed over it); running it twice changes nothing.
@@ -28,16 +28,12 @@ Only notebooks that are out of date are rewritten, each read and written back in
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # the checkout's package, also where another cvtutor is installed
+from notebook_files import ROOT, read_notebook, write_notebook
 
-from cvtutor.exercises import EXERCISES, OPEN_ENDED, Exercise, exercises_for  # noqa: E402
-from cvtutor.files import atomic_write  # noqa: E402
+from cvtutor.exercises import EXERCISES, OPEN_ENDED, Exercise, exercises_for
 
 # Chapter -> notebook (book/<name>.ipynb).
 CHAPTERS = {
@@ -169,21 +165,15 @@ def with_section(nb: dict, chapter: str) -> list[dict]:
     return [c for c in nb["cells"] if not is_section_cell(c)] + section_cells(chapter, with_ids)
 
 
-def _write_json(path: Path, nb: dict) -> None:
-    """Write ``nb`` as the book's notebooks are written, replacing ``path`` in one rename."""
-    with atomic_write(path, "w") as f:
-        f.write(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
-
-
 def sync_notebook(path: Path, chapter: str, write: bool = True) -> bool:
     """True when ``path``'s section is missing, differs, or is not last (rewritten if ``write``)."""
-    nb = json.loads(path.read_text(encoding="utf-8"))
+    nb = read_notebook(path)
     cells = with_section(nb, chapter)
     if [_normal(c) for c in nb["cells"]] == [_normal(c) for c in cells]:
         return False
     if write:
         nb["cells"] = cells
-        _write_json(path, nb)
+        write_notebook(path, nb)
     return True
 
 
@@ -206,24 +196,3 @@ def sync(root: Path = ROOT, write: bool = True) -> list[str]:
     the notebooks that were out of date."""
     return [f"book/{name}.ipynb" for chapter, name in CHAPTERS.items()
             if sync_notebook(root / "book" / f"{name}.ipynb", chapter, write)]
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if a section is out of date")
-    parser.add_argument("--root", type=Path, default=ROOT, help="the checkout whose book/ to read (tests)")
-    args = parser.parse_args(argv)
-    problems = check_registry()
-    if problems:
-        print("the exercise registry is incomplete: " + "; ".join(problems))
-        return 1
-    stale = sync(args.root, write=not args.check)
-    if stale and args.check:
-        print("Exercises section missing or out of date (run python tools/exercise_sections.py): " + ", ".join(stale))
-        return 1
-    print("updated: " + ", ".join(stale) if stale else "every chapter's Exercises section matches cvtutor.exercises")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -16,23 +16,19 @@ Three places, one source (``benchmarks/results/``, written by ``python -m benchm
 
 Run after recording a benchmark or a book build::
 
-    python tools/run_times.py           # rewrite what is out of date
-    python tools/run_times.py --check   # exit 1 naming what is out of date (tests/test_run_times.py)
+    python tools/book.py run-times           # rewrite what is out of date
+    python tools/book.py run-times --check   # exit 1 naming what is out of date (tests/test_run_times.py)
 """
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))  # the checkout's package, also where another cvtutor is installed
+from notebook_files import ROOT, read_notebook, update_text, write_notebook
 
-from cvtutor.files import atomic_write  # noqa: E402
-from cvtutor.records import RESULTS_RESOURCE, bundle_results  # noqa: E402
-from cvtutor.run_times import RESOURCE, summarize_builds  # noqa: E402
+from cvtutor.records import RESULTS_RESOURCE, bundle_results
+from cvtutor.run_times import RESOURCE, summarize_builds
 
 MARK = "run_time"  # the value of the generated cells' "cvtutor" metadata
 CELL = '''\
@@ -65,15 +61,10 @@ def run_time_cell(notebook: str) -> dict:
             "source": CELL.format(notebook=notebook).splitlines(keepends=True)}
 
 
-def _write(path: Path, text: str) -> None:
-    with atomic_write(path, "w") as f:  # whole or not at all, the file's permissions kept
-        f.write(text)
-
-
 def _sync_notebook(path: Path, write: bool) -> bool:
     """True when the notebook's run-time cell is missing, differs or is not right after the
     setup cell (the first code cell); fixed if ``write``."""
-    nb = json.loads(path.read_text(encoding="utf-8"))
+    nb = read_notebook(path)
     cells = [c for c in nb["cells"] if c.get("metadata", {}).get("cvtutor") != MARK]
     setup = next(i for i, c in enumerate(cells) if c["cell_type"] == "code")
     wanted = run_time_cell(path.name)
@@ -85,7 +76,7 @@ def _sync_notebook(path: Path, write: bool) -> bool:
         return False
     if write:
         nb["cells"] = new
-        _write(path, json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
+        write_notebook(path, nb)
     return True
 
 
@@ -94,26 +85,7 @@ def sync(root: Path = ROOT, write: bool = True) -> list[str]:
     stale = []
     for name, text in ((RESULTS_RESOURCE, bundle_text(root)), (RESOURCE, summary_text(root))):
         resource = root / "cvtutor" / "resources" / name
-        if not resource.exists() or resource.read_text(encoding="utf-8") != text:
+        if update_text(resource, text, write):
             stale.append(str(resource.relative_to(root)))
-            if write:
-                _write(resource, text)
     stale += [str(p.relative_to(root)) for p in sorted((root / "book").glob("*.ipynb")) if _sync_notebook(p, write)]
     return stale
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if anything is out of date")
-    parser.add_argument("--root", type=Path, default=ROOT, help="the checkout (default: this one)")
-    args = parser.parse_args(argv)
-    stale = sync(args.root, write=not args.check)
-    if stale and args.check:
-        print("out of date (run python tools/run_times.py): " + ", ".join(stale))
-        return 1
-    print("updated: " + ", ".join(stale) if stale else "every chapter's run time matches the recorded builds")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -18,8 +18,8 @@ calls and ``assert`` statements is tagged ``remove-cell`` too: the page shows it
 prose (tests/test_book.py checks both). Run after changing either setting, and
 after editing any Markdown cell's glue references::
 
-    python tools/sync_book.py           # rewrite what is out of date
-    python tools/sync_book.py --check   # exit 1 naming what is out of date (tests/test_release.py)
+    python tools/book.py sync           # rewrite what is out of date
+    python tools/book.py sync --check   # exit 1 naming what is out of date (tests/test_release.py)
 
 Only notebooks that are out of date are rewritten, each read and written back in one step
 (written to a temporary file, then renamed over it); running it twice changes nothing.
@@ -27,15 +27,13 @@ Only notebooks that are out of date are rewritten, each read and written back in
 
 from __future__ import annotations
 
-import argparse
 import ast
 import json
-import os
 import re
-import sys
 from pathlib import Path
 
 import yaml
+from notebook_files import update_text, write_notebook
 
 try:
     import tomllib
@@ -160,7 +158,7 @@ def quoted_cell_source(refs: list[str], notebook: str) -> str:
     return QUOTED_HEADER + "\nshow_quoted(\n" + "\n".join(lines) + "\n)"
 
 
-def _is_quoted_cell(cell: dict) -> bool:
+def is_quoted_cell(cell: dict) -> bool:
     return cell["cell_type"] == "code" and cell.get("metadata", {}).get("cvtutor") == QUOTED_MARK
 
 
@@ -179,7 +177,7 @@ def with_quoted_cells(cells: list[dict], notebook: str) -> list[dict]:
     out: list[dict] = []
     seen_code = False
     for cell in cells:
-        if _is_quoted_cell(cell):
+        if is_quoted_cell(cell):
             continue
         if cell["cell_type"] == "markdown" and seen_code:
             refs = glue_refs("".join(cell["source"]))
@@ -197,7 +195,7 @@ def _same_cells(old: list[dict], new: list[dict]) -> bool:
     for a, b in zip(old, new):
         if a is b:
             continue
-        if not (_is_quoted_cell(a) and _is_quoted_cell(b)):
+        if not (is_quoted_cell(a) and is_quoted_cell(b)):
             return False
         if ("".join(a["source"]), a["metadata"].get("tags"), a.get("id")) != (
                 "".join(b["source"]), b["metadata"].get("tags"), b.get("id")):
@@ -269,19 +267,12 @@ def _hide_glue_cells(cells: list[dict]) -> bool:
     return changed
 
 
-def _write_json(path: Path, nb: dict) -> None:
-    """Write ``nb`` as the book's notebooks are written, replacing ``path`` in one rename."""
-    tmp = path.with_name(f".{path.name}.sync-{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _sync_notebook(path: Path, source: str, write: bool) -> bool:
     """True when the notebook's setup cell differs from ``source`` or its show_quoted cells are
     missing, stale or extra (all rewritten if ``write``)."""
     nb = json.loads(path.read_text(encoding="utf-8"))
     stale = False
-    cell = next(c for c in nb["cells"] if c["cell_type"] == "code" and not _is_quoted_cell(c))
+    cell = next(c for c in nb["cells"] if c["cell_type"] == "code" and not is_quoted_cell(c))
     tags = cell.setdefault("metadata", {}).get("tags", [])
     if "".join(cell["source"]) != source or not all(t in tags for t in SETUP_TAGS):
         stale = True
@@ -294,7 +285,7 @@ def _sync_notebook(path: Path, source: str, write: bool) -> bool:
         stale = True
         nb["cells"] = cells
     if stale and write:
-        _write_json(path, nb)
+        write_notebook(path, nb)
     return stale
 
 
@@ -302,11 +293,7 @@ def _sync_config(path: Path, version: str, write: bool) -> bool:
     """True when _config.yml's ``cvtutor_version`` substitution differs from ``version``."""
     text = path.read_text(encoding="utf-8")
     new = re.sub(r'(?m)^(\s*cvtutor_version:\s*)"[^"]*"', rf'\g<1>"{version}"', text)
-    if new == text:
-        return False
-    if write:
-        path.write_text(new, encoding="utf-8")
-    return True
+    return update_text(path, new, write)
 
 
 def sync(root: Path = ROOT, write: bool = True) -> list[str]:
@@ -317,19 +304,3 @@ def sync(root: Path = ROOT, write: bool = True) -> list[str]:
     if _sync_config(root / "_config.yml", version, write):
         stale.append("_config.yml (cvtutor_version)")
     return stale
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if anything is out of date")
-    args = parser.parse_args(argv)
-    stale = sync(write=not args.check)
-    if stale and args.check:
-        print("out of date (run python tools/sync_book.py): " + ", ".join(stale))
-        return 1
-    print("updated: " + ", ".join(stale) if stale else "everything matches pyproject.toml and _config.yml")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -11,8 +11,8 @@ page's content column (tests/test_book.py checks it). For each code cell with a 
 Every changed cell is checked: its syntax tree (comments aside) equals the old one, else the cell
 is left as it was. Lines it cannot shorten are listed. ::
 
-    python tools/wrap_code_cells.py           # list what it would change
-    python tools/wrap_code_cells.py --write   # change the notebooks
+    python tools/book.py wrap           # list what it would change
+    python tools/book.py wrap --write   # change the notebooks
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 import ast
 import glob
 import io
-import json
 import os
 import re
 import shutil
@@ -30,8 +29,8 @@ import textwrap
 import tokenize
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sync_book import LINE as MAX, ROOT, _is_quoted_cell  # noqa: E402
+from notebook_files import read_notebook, write_notebook
+from sync_book import LINE as MAX, ROOT, is_quoted_cell
 
 RUFF = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
 
@@ -183,18 +182,18 @@ def reformat(code):
     return magic + new if new != code else None
 
 
-def main(argv=None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    write = "--write" in args
-    files = [a for a in args if a.endswith(".ipynb")] or sorted(glob.glob(str(ROOT / "book" / "*.ipynb")))
+def wrap(files=None, write: bool = False) -> int:
+    """Shorten the long code lines of ``files`` (default: every chapter notebook), printing what
+    changed and what is left; the notebooks are rewritten only with ``write``. 1 if long lines are left."""
+    files = [Path(f) for f in files] if files else sorted(Path(p) for p in glob.glob(str(ROOT / "book" / "*.ipynb")))
     if not os.access(RUFF, os.X_OK):
         print("ruff not found (pip install ruff): only comments and strings are shortened")
     left_total = 0
     for f in files:
-        nb = json.loads(Path(f).read_text(encoding="utf-8"))
+        nb = read_notebook(f)
         changed, left = 0, []
         for i, c in enumerate(nb["cells"]):
-            if c["cell_type"] != "code" or _is_quoted_cell(c):
+            if c["cell_type"] != "code" or is_quoted_cell(c):
                 continue
             code = src(c)
             if code.startswith("# Setup: this notebook runs against cvtutor"):
@@ -206,16 +205,10 @@ def main(argv=None) -> int:
                 c["source"] = new.splitlines(keepends=True)
                 changed += 1
             left += [(i, line) for line in src(c).splitlines() if len(line) > MAX]
-        print(f"{Path(f).name}: {changed} cells shortened" + (f", {len(left)} long lines left:" if left else ""))
+        print(f"{f.name}: {changed} cells shortened" + (f", {len(left)} long lines left:" if left else ""))
         for i, line in left:
             print(f"    cell {i}: {line}")
         left_total += len(left)
         if write and changed:
-            tmp = Path(f).with_name(f".{Path(f).name}.wrap-{os.getpid()}.tmp")
-            tmp.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-            os.replace(tmp, f)
+            write_notebook(f, nb)
     return 1 if left_total else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

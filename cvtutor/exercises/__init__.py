@@ -31,7 +31,7 @@ title, its task in one line, a hint, a worked solution (a function in this
 package: ``solution(id)``) and plausible wrong answers, which the tests run:
 every solution passes, every wrong answer fails. :data:`OPEN_ENDED` lists, per
 chapter, the experiments where grading makes no sense. Title, task, hint and
-the open-ended experiments are Markdown: ``tools/exercise_sections.py`` writes
+the open-ended experiments are Markdown: ``tools/book.py exercises`` writes
 them into the "Exercises" section at the end of each chapter's notebook.
 
 Importing this package imports NumPy only; the checkers of parameter and
