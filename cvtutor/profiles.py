@@ -1,10 +1,11 @@
 """Run profiles: how much data and how many epochs a notebook or script uses.
 
 Readers get ``full`` (the whole data set, the epochs each chapter needs for its
-reported result). CI and the tests set ``CVTUTOR_PROFILE=quick``: a few
-thousand images and one or two epochs, so every notebook runs in well under a
-minute. Notebooks read the profile through :func:`get_profile`, never by
-editing cells.
+reported result). CI and the tests set ``CVTUTOR_PROFILE=quick``: 2,000
+training and 1,000 test images and at most one epoch per run, so the whole book
+runs in minutes rather than hours (each chapter's recorded time:
+:mod:`cvtutor.run_times`). Notebooks read the profile through :func:`get_profile`,
+never by editing cells.
 """
 
 from __future__ import annotations

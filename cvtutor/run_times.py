@@ -67,6 +67,23 @@ def duration(seconds: float) -> str:
     return f"{minutes} min" if minutes < 60 else f"{minutes // 60} h {minutes % 60} min"
 
 
+def profile_substitutions(summary: dict | None = None) -> dict[str, str]:
+    """What the preface says of each recorded profile, as MyST substitutions: ``<profile>_build_time``
+    (the whole build), ``<profile>_slowest_time`` and ``<profile>_slowest_chapter`` (its slowest
+    notebook, by file name), e.g. ``{"quick_slowest_time": "2 min", ...}``. ``tools/book.py
+    run-times`` writes them into ``_config.yml``, so the claim follows the latest recorded build."""
+    summary = load() if summary is None else summary
+    found = {}
+    for profile, build in summary["builds"].items():
+        times = {name: t[profile] for name, t in summary["chapters"].items() if profile in t and name.endswith(".ipynb")}
+        if not times:
+            continue
+        slowest = max(times, key=times.get)
+        found |= {f"{profile}_build_time": duration(build["seconds"]), f"{profile}_slowest_time": duration(times[slowest]),
+                  f"{profile}_slowest_chapter": slowest}
+    return found
+
+
 def _build_label(build: dict) -> str:
     label = f"book build of {build['finished'][:10]}"
     return label + (f", commit {build['commit'][:7]}" if build.get("commit") else "")

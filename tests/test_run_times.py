@@ -104,3 +104,24 @@ def test_the_tool_keeps_summary_and_notebooks_in_step_with_the_records(tmp_path)
     summary = json.loads((root / "cvtutor/resources/run_times.json").read_text())
     assert summary["chapters"]["convolution.ipynb"]["full"] == 1234.0
     assert describe("convolution.ipynb", summary).split(": ")[1].startswith("21 min in the full profile (book build of 2099-01-01")
+
+
+def test_the_preface_says_what_the_latest_builds_took():
+    summary = summarize_builds([
+        _build("quick", "2026-11-05T00:00:00+00:00", {"a.ipynb": 9.0, "b.ipynb": 125.0, "cli.md": 500.0}),
+        _build("full", "2026-11-02T00:00:00+00:00", {"a.ipynb": 1200.0, "b.ipynb": 30.0}),
+    ])
+    values = run_times.profile_substitutions(summary)
+    assert values == {"quick_build_time": "11 min", "quick_slowest_time": "2 min", "quick_slowest_chapter": "b.ipynb",
+                      "full_build_time": "21 min", "full_slowest_time": "20 min", "full_slowest_chapter": "a.ipynb"}
+    sys.path.insert(0, str(ROOT / "tools"))
+    import run_times as tool
+
+    config = 'parse:\n  # a comment\n  myst_substitutions:\n    cvtutor_version: "1.0"\n    quick_build_time: "1 h"\n'
+    written = tool.with_substitutions(config, {"quick_build_time": "2 min", "full_slowest_chapter": "a.ipynb"})
+    assert written == ('parse:\n  # a comment\n  myst_substitutions:\n    cvtutor_version: "1.0"\n'
+                       '    full_slowest_chapter: "a.ipynb"\n    quick_build_time: "2 min"\n')
+    # The repository's preface reads them, and they are the shipped summary's.
+    assert "{{ quick_slowest_time }}" in (ROOT / "book" / "intro.md").read_text()
+    shipped = (ROOT / "_config.yml").read_text()
+    assert all(f'{key}: "{value}"' in shipped for key, value in run_times.profile_substitutions().items())

@@ -23,12 +23,14 @@ Run after recording a benchmark or a book build::
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from notebook_files import ROOT, read_notebook, update_text, write_notebook
 
+from cvtutor.profiles import get_profile
 from cvtutor.records import RESULTS_RESOURCE, bundle_results
-from cvtutor.run_times import RESOURCE, summarize_builds
+from cvtutor.run_times import RESOURCE, profile_substitutions, summarize_builds
 
 MARK = "run_time"  # the value of the generated cells' "cvtutor" metadata
 CELL = '''\
@@ -88,4 +90,23 @@ def sync(root: Path = ROOT, write: bool = True) -> list[str]:
         if update_text(resource, text, write):
             stale.append(str(resource.relative_to(root)))
     stale += [str(p.relative_to(root)) for p in sorted((root / "book").glob("*.ipynb")) if _sync_notebook(p, write)]
+    config = root / "_config.yml"
+    quick = get_profile("quick")
+    values = profile_substitutions(summarize_builds(records(root))) | {
+        "quick_train_images": f"{quick.train_size:,}", "quick_max_epochs": str(quick.max_epochs)}
+    if config.is_file() and update_text(config, with_substitutions(config.read_text(encoding="utf-8"), values), write):
+        stale.append("_config.yml (the run profiles' times)")
     return stale
+
+
+def with_substitutions(config: str, values: dict[str, str]) -> str:
+    """``_config.yml``'s text with ``values`` as MyST substitutions (replaced where present, else
+    added after ``cvtutor_version``), its comments and layout kept."""
+    for key, value in sorted(values.items()):
+        line = re.compile(rf'(?m)^(\s*){re.escape(key)}:\s*".*"$')
+        if line.search(config):
+            config = line.sub(lambda m: f'{m.group(1)}{key}: {json.dumps(value)}', config)
+        else:
+            anchor = re.search(r'(?m)^(\s*)cvtutor_version:\s*".*"$', config)
+            config = config[:anchor.end()] + f"\n{anchor.group(1)}{key}: {json.dumps(value)}" + config[anchor.end():]
+    return config
