@@ -56,7 +56,7 @@ SEARCH_WORDS = ROOT / catalogs.LOCALES / catalogs.LANGUAGE / "search_words.txt"
 # and current (an English edit shows as stale, and fails only when a page drifts below it). The
 # other pages are reported, and show English with a notice.
 TRANSLATED_PAGES = ("book/background", "book/bibliography", "book/core_concepts", "book/errata", "book/glossary",
-                    "book/recurrence", "book/rnn_classifier")
+                    "book/intro", "book/recurrence", "book/rnn_classifier")
 COVERAGE_MIN = 95.0
 
 
@@ -142,6 +142,10 @@ def extract(root: Path = ROOT) -> int:
         return code
     from sphinx_intl.basic import update
 
+    # The API reference stays English (its prose is the package's docstrings): no catalogs for it.
+    from translation import ENGLISH_ONLY
+
+    shutil.rmtree(pot / ENGLISH_ONLY, ignore_errors=True)
     update(str(root / catalogs.LOCALES), str(pot), (catalogs.LANGUAGE,))
     return 0
 
