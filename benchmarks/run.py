@@ -63,19 +63,19 @@ def run_recipe(name: str, seed: int, train_size: int | None = None, test_size: i
     import keras
 
     from cvtutor.data import find_cifar10, load_cifar10, make_dataset
-    from cvtutor.training import flip_accuracy, set_seed
-    from cvtutor.whitening import adapt_whitening
+    from cvtutor.recipes import start_run
+    from cvtutor.training import fit, flip_accuracy
 
     recipe = RECIPES[name]
     source = find_cifar10(data_dir)
     (x_train, y_train), (x_test, y_test) = load_cifar10(data_dir)
     x_train, y_train = x_train[:train_size], y_train[:train_size]
     x_test, y_test = x_test[:test_size], y_test[:test_size]
-    epochs = epochs or recipe.epochs
-    set_seed(seed)
-    model = recipe.build(x_train.shape[1:], num_classes=10)
-    adapt_whitening(model, x_train)  # no-op unless the model has a patch-whitening stem
-    recipe.compile(model, recipe.steps(len(x_train), epochs))
+    # The one start of a recipe's run, as in the chapters and `cvtutor train --recipe`: a tenth of
+    # each class held out for validation, the model adapted to and compiled for the rest.
+    run = start_run(recipe, (x_train, y_train), seed=seed, epochs=epochs, num_classes=10)
+    epochs = run.epochs
+    model = run.build_model()
     test_ds = make_dataset(x_test, y_test, 512)
     curve = []
 
@@ -87,15 +87,12 @@ def run_recipe(name: str, seed: int, train_size: int | None = None, test_size: i
                   f"at {curve[-1]['seconds']:.1f} s", flush=True)
 
     load_seconds = time.perf_counter() - start
-    fit_start = time.perf_counter()
-    if recipe.pipeline == "arrays":  # exactly as the TensorFlow tutorial: float arrays, Keras batches them
-        model.fit(x_train / 255.0, y_train, epochs=epochs, batch_size=recipe.batch_size, verbose=0,
-                  callbacks=[TestAccuracy()])
-    else:
-        train_ds = make_dataset(x_train, y_train, recipe.batch_size, shuffle=True, augment=recipe.augment, seed=seed)
-        model.fit(train_ds, epochs=epochs, verbose=0, callbacks=[TestAccuracy()], shuffle=False)
-    fit_seconds = time.perf_counter() - fit_start
-    plain_accuracy = curve[-1]["test_accuracy"]
+    # fit as everywhere: per-epoch validation, batch-norm statistics re-estimated at the end.
+    result = fit(model, run.train, (x_test, y_test), epochs=epochs, batch_size=recipe.batch_size,
+                 augment=recipe.augment, seed=seed, verbose=0, callbacks=[TestAccuracy()],
+                 validation=run.validation, pipeline=recipe.pipeline)
+    fit_seconds = result.train_seconds
+    plain_accuracy = result.test_accuracy  # after the batch-norm re-estimate (the curve's last point is before it)
     final_accuracy = flip_accuracy(model, (x_test, y_test)) if recipe.test_time_flip else plain_accuracy
     wall_seconds = time.perf_counter() - start
     # A lever of #16, measured outside the wall time: flips and 1-pixel shifts at test time (airbench).
@@ -108,13 +105,15 @@ def run_recipe(name: str, seed: int, train_size: int | None = None, test_size: i
         "seed": seed,
         "epochs": epochs,
         "batch_size": recipe.batch_size,
-        "train_images": len(x_train),
+        **run.describe_data(),  # which images trained and which validated
         "test_images": len(x_test),
         "data_source": source.describe(),
         "wall_seconds": wall_seconds,
         "load_seconds": load_seconds,
         "fit_seconds": fit_seconds,
-        "images_per_second": len(x_train) * epochs / fit_seconds,
+        "images_per_second": len(run.train[1]) * epochs / fit_seconds,
+        "validation_accuracy": result.validation_accuracy,
+        "batchnorm_batches": result.batchnorm_batches,
         # With test-time flips where the recipe uses them; the curve holds plain accuracies.
         "test_accuracy": final_accuracy,
         "test_accuracy_plain": plain_accuracy,

@@ -202,13 +202,9 @@ def cmd_train(args, out: _Output) -> int:
     from cvtutor import get_profile
     from cvtutor.contract import Contract, attach_contract
     from cvtutor.data import CLASS_NAMES
-    from cvtutor.models import build_model
-    from cvtutor.data import trained_count
+    from cvtutor.recipes import Recipe, get_recipe, start_run
     from cvtutor.training import Stage, compile_model, flip_accuracy, saved_run_settings, set_seed, train_to_file
     from cvtutor.transfer import unfreeze, with_new_head
-    from cvtutor.whitening import adapt_whitening_before_fit
-
-    from cvtutor.recipes import Recipe, get_recipe
 
     model_name = args.model or (RECIPES[args.recipe].model if args.recipe else None)
     output = Path(args.output or f"{model_name or Path(args.pretrained).stem + '-tuned'}.keras")
@@ -255,6 +251,8 @@ def cmd_train(args, out: _Output) -> int:
                 "image_size": list(image_size), "channels": channels, "validation_split": (args.validation_split or 0.2) if args.data else None,
                 "seed": args.seed, "batch_size": recipe.batch_size, "learning_rate": recipe.learning_rate,
                 "augment": recipe.augment, "profile": profile.name}
+    # The validation split, made once here, as for every recipe's run (cvtutor.recipes.start_run).
+    start = start_run(recipe, train, seed=args.seed, num_classes=len(class_names), contract=contract)
     if pretrained is not None:
         head_epochs = args.head_epochs
         if head_epochs is None and args.resume:  # a resumed run keeps its stages when --epochs grows
@@ -280,18 +278,13 @@ def cmd_train(args, out: _Output) -> int:
         if args.recipe:
             out.info(f"recipe {recipe.name}: {recipe.description}")
 
-        def build():
-            set_seed(args.seed)
-            model = attach_contract(recipe.build((*image_size, channels), len(class_names)), contract)
-            adapt_whitening_before_fit(model, train)  # not on the validation split train_to_file holds out
-            return recipe.compile(model, recipe.steps(trained_count(train[1])))
-
-        stages = None
+        build, stages = start.build_model, None
 
     with out.progress():
-        run = train_to_file(output, build, train, test, epochs=recipe.epochs, settings=settings, resume=args.resume,
-                            stages=stages, batch_size=recipe.batch_size, augment=recipe.augment, seed=args.seed,
-                            verbose=out.keras_verbosity(), note=out.info)
+        run = train_to_file(output, build, start.train, test, epochs=recipe.epochs, settings=settings,
+                            resume=args.resume, stages=stages, batch_size=recipe.batch_size, augment=recipe.augment,
+                            seed=args.seed, verbose=out.keras_verbosity(), note=out.info,
+                            validation=start.validation, pipeline=recipe.pipeline)
     name = model_name or f"fine-tuned {Path(args.pretrained).name}"
     data = {"model": model_name, "recipe": args.recipe, "from": args.pretrained, "output": str(output),
             "epochs": run.epochs,

@@ -24,7 +24,7 @@ import math
 
 import numpy as np
 
-__all__ = ["BACKENDS", "MODEL_NAMES", "RECIPES", "Recipe", "get_recipe", "train_recipe"]
+__all__ = ["BACKENDS", "MODEL_NAMES", "RECIPES", "Recipe", "RunStart", "get_recipe", "start_run", "train_recipe"]
 
 #: The names of :data:`cvtutor.models.MODELS`, known without importing Keras (tests keep them equal).
 MODEL_NAMES = ("cnn", "resnet", "rnn", "attention", "vit")
@@ -67,10 +67,9 @@ class Recipe:
             benchmarks.backends``). ``benchmarks/`` refuses to time a recipe on another
             backend; the package code is backend-neutral, so :func:`train_recipe` trains it
             on whichever backend Keras runs.
-        pipeline: how ``benchmarks/run.py`` feeds the images: ``"tf.data"``
-            (:func:`cvtutor.data.make_dataset`) or ``"arrays"`` (float arrays
-            in memory, as the TensorFlow tutorial does). :func:`train_recipe`
-            always uses ``make_dataset``.
+        pipeline: how the training images are fed (``pipeline`` of :func:`cvtutor.training.fit`):
+            ``"tf.data"`` (:func:`cvtutor.data.make_dataset`) or ``"arrays"`` (float arrays in
+            memory, as the TensorFlow tutorial does), wherever the recipe runs.
         description: one line for tables and the results page.
 
     Raises:
@@ -247,15 +246,116 @@ def get_recipe(name: str) -> Recipe:
     return RECIPES[name]
 
 
+@dataclasses.dataclass
+class RunStart:
+    """A recipe's run, split and ready to build: what :func:`start_run` returns.
+
+    Attributes:
+        recipe: the :class:`Recipe` (with any epochs override applied).
+        train: ``(uint8 images (N, H, W, C), labels (N,))`` the model trains on.
+        validation: ``(images, labels)`` held out of the training images for per-epoch monitoring
+            (empty where the split is 0).
+        num_classes: outputs of the model.
+        seed: weights, shuffling and augmentation.
+        contract: a :class:`cvtutor.contract.Contract` to attach to the model, or None.
+    """
+
+    recipe: Recipe
+    train: tuple
+    validation: tuple
+    num_classes: int
+    seed: int = 0
+    contract: object = None
+
+    @property
+    def epochs(self) -> int:
+        return self.recipe.epochs
+
+    @property
+    def steps(self) -> int:
+        """Optimizer steps of the whole run, over the images it trains on (the schedule's length)."""
+        return self.recipe.steps(len(self.train[1]))
+
+    def build_model(self):
+        """The run's model, compiled: seeded with :attr:`seed`, built for the images' shape and
+        :attr:`num_classes`, the contract attached, anything fitted to data (a patch-whitening stem,
+        :func:`cvtutor.whitening.adapt_whitening`) fitted to exactly the images it trains on, and
+        compiled for :attr:`steps`. Called again (a run that starts over), it builds the same model."""
+        from cvtutor.training import set_seed
+        from cvtutor.whitening import adapt_whitening
+
+        set_seed(self.seed)
+        model = self.recipe.build(self.train[0].shape[1:], self.num_classes)
+        if self.contract is not None:
+            from cvtutor.contract import attach_contract
+
+            model = attach_contract(model, self.contract)
+        adapt_whitening(model, self.train[0])  # a no-op without a whitening stem
+        return self.recipe.compile(model, self.steps)
+
+    def describe_data(self) -> dict:
+        """Which images trained and which validated, for a run's record."""
+        from cvtutor.data import VALIDATION_SEED
+
+        return {"train_images": len(self.train[1]), "validation_images": len(self.validation[1]),
+                "validation": f"a stratified share of each class of the training images, split with seed "
+                              f"{VALIDATION_SEED} (cvtutor.data.split_validation); trained on the rest"}
+
+
+def start_run(recipe: Recipe | str, train, *, seed: int = 0, epochs: int | None = None,
+              validation_split: float | None = None, num_classes: int | None = None, contract=None) -> RunStart:
+    """The one start of a recipe's run, shared by :func:`train_recipe`, ``cvtutor train`` and
+    ``benchmarks/run.py``, so that a recipe's name means one procedure everywhere: the validation
+    set is split off ``train`` once, here (:func:`cvtutor.data.split_validation`), and
+    :meth:`RunStart.build_model` builds, adapts and compiles the model for exactly the images that
+    remain. Train it with :func:`cvtutor.training.fit` (``validation=start.validation``), which
+    re-estimates batch-norm statistics at the end.
+
+    Args:
+        recipe: a :class:`Recipe` or a name in :data:`RECIPES`.
+        train: ``(uint8 images (N, H, W, C), labels (N,))``.
+        seed: weights, shuffling and augmentation.
+        epochs: override the recipe's epochs.
+        validation_split: share of each class held out (0 to below 1); ``None``:
+            :data:`cvtutor.data.VALIDATION_SPLIT`.
+        num_classes: labels are 0 .. num_classes - 1; default: 10, or more if the labels need it.
+        contract: a :class:`cvtutor.contract.Contract` the model carries (``cvtutor train``).
+
+    Returns:
+        a :class:`RunStart`.
+
+    Raises:
+        ValueError: an unknown recipe name, a bad ``epochs``, images or labels of the wrong shape
+            or dtype, labels outside 0 .. num_classes - 1, a ``validation_split`` outside [0, 1).
+        TypeError: ``validation_split`` is not a number.
+    """
+    from cvtutor.checks import images_and_labels
+    from cvtutor.data import VALIDATION_SPLIT, split_validation
+
+    recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
+    x_train, y_train = images_and_labels("train", train)
+    if epochs is not None:
+        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
+            raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+        recipe = recipe.replace(epochs=int(epochs))
+    if num_classes is None:
+        num_classes = max(10, int(y_train.max(initial=0)) + 1)
+    if len(y_train) and (y_train.min() < 0 or y_train.max() >= num_classes):
+        raise ValueError(f"train labels must be in 0..{num_classes - 1}, got {y_train.min()}..{y_train.max()}")
+    fraction = VALIDATION_SPLIT if validation_split is None else validation_split
+    fit_part, held_out = split_validation(x_train, y_train, fraction)
+    return RunStart(recipe, fit_part, held_out, int(num_classes), int(seed), contract)
+
+
 def train_recipe(recipe: Recipe | str, train, test, *, seed: int = 0, epochs: int | None = None,
                  num_classes: int | None = None, verbose: int = 2, callbacks=None,
                  validation_split: float | None = None):
     """Build, compile and train ``recipe``'s model, then test it (with flips where the recipe says).
 
-    Seeds the run, builds the model for the images' shape, compiles it for the
-    steps it will actually take (:func:`cvtutor.training.fit` holds a
-    validation split out of ``train``) and trains it with
-    :func:`cvtutor.training.fit` (batch-norm statistics re-estimated at the end).
+    The run starts with :func:`start_run` (the validation split, the model built, adapted and
+    compiled for the steps it will take) and trains with :func:`cvtutor.training.fit`
+    (batch-norm statistics re-estimated at the end), as ``cvtutor train --recipe`` and
+    ``benchmarks/run.py`` do.
 
     Args:
         recipe: a :class:`Recipe` or a name in :data:`RECIPES`.
@@ -263,7 +363,8 @@ def train_recipe(recipe: Recipe | str, train, test, *, seed: int = 0, epochs: in
         seed: weights, shuffling and augmentation.
         epochs: override the recipe's epochs (e.g. ``profile.epochs(recipe.epochs)``).
         num_classes: labels are 0 .. num_classes - 1; default: 10, or more if the labels need it.
-        verbose, callbacks, validation_split: as for :func:`cvtutor.training.fit`.
+        verbose, callbacks: as for :func:`cvtutor.training.fit`.
+        validation_split: as for :func:`start_run`.
 
     Returns:
         a :class:`cvtutor.training.TrainResult` with ``model`` set; ``test_accuracy_flip``
@@ -271,31 +372,24 @@ def train_recipe(recipe: Recipe | str, train, test, *, seed: int = 0, epochs: in
 
     Raises:
         ValueError: an unknown recipe name, labels outside 0 .. num_classes - 1, or what
-            :func:`cvtutor.training.fit` raises.
+            :func:`start_run` and :func:`cvtutor.training.fit` raise.
     """
-    from cvtutor.data import trained_count
     from cvtutor.checks import images_and_labels
-    from cvtutor.training import fit, flip_accuracy, set_seed
-    from cvtutor.whitening import adapt_whitening_before_fit
+    from cvtutor.training import fit, flip_accuracy
 
-    recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
     x_train, y_train = images_and_labels("train", train)
     _, y_test = images_and_labels("test", test)
     if num_classes is None:
         num_classes = max(10, int(max(y_train.max(initial=0), y_test.max(initial=0))) + 1)
-    for name, y in (("train", y_train), ("test", y_test)):
-        if len(y) and (y.min() < 0 or y.max() >= num_classes):
-            raise ValueError(f"{name} labels must be in 0..{num_classes - 1}, got {y.min()}..{y.max()}")
-    epochs = recipe.epochs if epochs is None else epochs
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-    set_seed(seed)
-    model = recipe.build(x_train.shape[1:], num_classes)
-    adapt_whitening_before_fit(model, (x_train, y_train), validation_split)  # not on fit's validation images
-    recipe.compile(model, recipe.steps(trained_count(y_train, validation_split), epochs))
-    result = fit(model, train, test, epochs=int(epochs), batch_size=recipe.batch_size, augment=recipe.augment,
-                 seed=seed, verbose=verbose, callbacks=callbacks, validation_split=validation_split)
-    if recipe.test_time_flip:
+    if len(y_test) and (y_test.min() < 0 or y_test.max() >= num_classes):
+        raise ValueError(f"test labels must be in 0..{num_classes - 1}, got {y_test.min()}..{y_test.max()}")
+    start = start_run(recipe, (x_train, y_train), seed=seed, epochs=epochs, validation_split=validation_split,
+                      num_classes=num_classes)
+    model = start.build_model()
+    result = fit(model, start.train, test, epochs=start.epochs, batch_size=start.recipe.batch_size,
+                 augment=start.recipe.augment, seed=seed, verbose=verbose, callbacks=callbacks,
+                 validation=start.validation, pipeline=start.recipe.pipeline)
+    if start.recipe.test_time_flip:
         result.test_accuracy_flip = flip_accuracy(model, test)
     result.model = model
     return result

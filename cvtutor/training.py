@@ -154,6 +154,7 @@ def fit(
     validation=None,
     backup_dir: str | os.PathLike | None = None,
     batchnorm_statistics: str = "recompute",
+    pipeline: str = "tf.data",
 ) -> TrainResult:
     """Train a compiled model on uint8 images, validating on held-out training images, then test it once.
 
@@ -201,14 +202,18 @@ def fit(
             ``val_`` entries still use the running averages of the moment.
             ``"moving"``: Keras's running averages as training left them. Models
             without batch norm are not affected.
+        pipeline: how the training images are fed: ``"tf.data"``
+            (:func:`cvtutor.data.make_dataset`, shuffled and augmented there) or ``"arrays"``
+            (float arrays in [0, 1] in memory, batched and shuffled by Keras, as the TensorFlow
+            CNN tutorial does; no augmentation). A recipe's ``pipeline`` field.
 
     Returns:
         a :class:`TrainResult`: ``train_size`` counts the images trained on,
         ``validation_*`` the final model on the validation set, ``test_*`` on ``test``.
 
     Raises:
-        ValueError: a bad ``epochs``, ``validation_split`` or ``batchnorm_statistics``,
-            or images and labels that do not match.
+        ValueError: a bad ``epochs``, ``validation_split``, ``batchnorm_statistics`` or
+            ``pipeline`` (or ``augment`` with ``"arrays"``), or images and labels that do not match.
         TypeError: ``validation_split`` is not a number.
     """
     from cvtutor.batchnorm import recompute_batchnorm_statistics
@@ -220,26 +225,32 @@ def fit(
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     if batchnorm_statistics not in ("recompute", "moving"):
         raise ValueError(f"batchnorm_statistics must be 'recompute' or 'moving', got {batchnorm_statistics!r}")
+    if pipeline not in ("tf.data", "arrays"):
+        raise ValueError(f"pipeline must be 'tf.data' or 'arrays', got {pipeline!r}")
+    if pipeline == "arrays" and augment:
+        raise ValueError("augment needs pipeline='tf.data' (the 'arrays' pipeline feeds the images as they are)")
     if validation is not None:
         x_val, y_val = images_and_labels("validation", validation)
     else:
         split = VALIDATION_SPLIT if validation_split is None else validation_split
         (x_train, y_train), (x_val, y_val) = split_validation(x_train, y_train, split)
-    train_ds = make_dataset(x_train, y_train, batch_size, shuffle=True, augment=augment, seed=seed)
+    if pipeline == "arrays":  # Keras batches and shuffles the arrays itself
+        train_data = {"x": x_train.astype("float32") / 255.0, "y": y_train, "batch_size": int(batch_size), "shuffle": True}
+    else:  # the dataset reshuffles itself every epoch; shuffle=False stops Keras warning about it
+        train_data = {"x": make_dataset(x_train, y_train, batch_size, shuffle=True, augment=augment, seed=seed),
+                      "shuffle": False}
     test_ds = make_dataset(x_test, y_test, 512)
     validation_ds = make_dataset(x_val, y_val, 512) if len(x_val) else None
     if backup_dir is not None:
         callbacks = [backup_and_restore(backup_dir), *(callbacks or [])]
     start = time.perf_counter()
-    # The dataset reshuffles itself every epoch; shuffle=False stops Keras warning about it.
     history = model.fit(
-        train_ds,
+        **train_data,
         epochs=int(epochs),
         initial_epoch=int(initial_epoch),
         validation_data=validation_ds,
         verbose=verbose,
         callbacks=callbacks,
-        shuffle=False,
     )
     batchnorm_batches = 0
     if batchnorm_statistics == "recompute":
@@ -745,7 +756,8 @@ def _refuse_other_settings(output, where, saved, settings):
 
 def train_to_file(output, build, train, test, *, epochs: int, settings: dict, resume: bool = False,
                   stages=None, batch_size: int = 64, augment: bool = False, seed: int = 0, verbose: int = 2,
-                  callbacks=None, note=None, validation_split: float | None = None) -> FileRun:
+                  callbacks=None, note=None, validation_split: float | None = None, validation=None,
+                  pipeline: str = "tf.data") -> FileRun:
     """Train a model into a ``.keras`` file, with a checkpoint after every epoch and resuming.
 
     The model (which must carry a :mod:`cvtutor.contract`) is trained in
@@ -785,8 +797,10 @@ def train_to_file(output, build, train, test, *, epochs: int, settings: dict, re
         stages: :class:`Stage` list; default one stage. E.g. a new head on
             frozen layers until epoch 3, then everything unfrozen:
             ``[Stage("head", until=3), Stage("fine-tune", prepare=unfreeze_and_compile)]``.
-        batch_size, augment, seed, verbose, callbacks, validation_split: as for :func:`fit`
-            (per-epoch validation on a fixed split of ``train``; ``test`` is evaluated at the end).
+        batch_size, augment, seed, verbose, callbacks, validation_split, validation, pipeline: as
+            for :func:`fit` (per-epoch validation on ``validation``, else on a fixed split of
+            ``train``; ``test`` is evaluated at the end). A recipe's run passes the split that
+            :func:`cvtutor.recipes.start_run` made as ``validation``.
         note: called with one-line messages (what was resumed, ...); default: none.
 
     Returns:
@@ -891,7 +905,8 @@ def train_to_file(output, build, train, test, *, epochs: int, settings: dict, re
             watch = _divergence_watch()
             result = fit(model, train, test, epochs=ends[stage], initial_epoch=done, batch_size=batch_size,
                          augment=augment, seed=seed + done, verbose=verbose,
-                         callbacks=[watch, backup, *(callbacks or [])], validation_split=validation_split)
+                         callbacks=[watch, backup, *(callbacks or [])], validation_split=validation_split,
+                         validation=validation, pipeline=pipeline)
             if watch.stopped is not None:  # nothing of a run that diverged is kept: its checkpoint holds NaN weights
                 shutil.rmtree(folder, ignore_errors=True)
                 rate = settings.get("learning_rate") or settings.get("fine_tune_learning_rate")
@@ -916,8 +931,12 @@ def train_to_file(output, build, train, test, *, epochs: int, settings: dict, re
         shutil.rmtree(folder, ignore_errors=True)
         from cvtutor.data import held_out_count, trained_count
 
+        if validation is not None:
+            sizes = {"train_size": len(train[1]), "validation_size": len(validation[1])}
+        else:
+            sizes = {"train_size": trained_count(train[1], validation_split),
+                     "validation_size": held_out_count(train[1], validation_split)}
         return FileRun(output, model, done, resumed_after, started_from, test_loss, test_accuracy, seconds, history,
-                       train_size=trained_count(train[1], validation_split),
-                       validation_size=held_out_count(train[1], validation_split))
+                       **sizes)
     finally:
         _unlock_run(lock, folder)

@@ -17,9 +17,9 @@ import numpy as np
 from keras import ops
 
 from cvtutor import checks
-from cvtutor.data import VALIDATION_SPLIT, split_validation, to_float
+from cvtutor.data import to_float
 
-__all__ = ["PatchWhitening", "patch_covariance", "adapt_whitening", "adapt_whitening_before_fit"]
+__all__ = ["PatchWhitening", "patch_covariance", "adapt_whitening"]
 
 
 def _patches(images: np.ndarray, patch_size: int) -> np.ndarray:
@@ -162,8 +162,8 @@ def adapt_whitening(model, images, max_images: int = 5000) -> int:
     so uint8 ``images`` are scaled the same way. At most ``max_images`` of them are used (the
     first ones; :func:`cvtutor.data.load_cifar10` returns them in a mixed class order).
 
-    Before :func:`cvtutor.training.fit`, which holds a validation split out of its training
-    images, use :func:`adapt_whitening_before_fit`, so that the validation images stay unseen.
+    Give it the images the model trains on, without the validation split, so that the validation
+    images stay unseen: :meth:`cvtutor.recipes.RunStart.build_model` does.
 
     Returns:
         the number of layers adapted (0 for a model without patch whitening).
@@ -177,29 +177,3 @@ def adapt_whitening(model, images, max_images: int = 5000) -> int:
     for layer in layers:
         layer.adapt(sample)
     return len(layers)
-
-
-def adapt_whitening_before_fit(model, train, validation_split: float | None = None) -> int:
-    """:func:`adapt_whitening` on the images :func:`cvtutor.training.fit` will train on.
-
-    ``fit`` holds ``validation_split`` of each class of ``train`` out
-    (:func:`cvtutor.data.split_validation`, the same split); the whitening is fitted to the rest, so
-    the validation accuracy is measured on images the model has never seen, not even without labels.
-
-    Args:
-        model: a Keras model; nothing happens unless it has a :class:`PatchWhitening` layer.
-        train: ``(uint8 images (N, H, W, C), labels (N,))``, as passed to ``fit``.
-        validation_split: as for ``fit`` (``None``: :data:`cvtutor.data.VALIDATION_SPLIT`).
-
-    Returns:
-        the number of layers adapted.
-
-    Raises:
-        TypeError, ValueError: a bad ``validation_split`` (:func:`cvtutor.data.split_validation`).
-    """
-    if not _whitening_layers(model):
-        return 0
-    images, labels = train
-    fraction = VALIDATION_SPLIT if validation_split is None else validation_split
-    (fit_images, _), _ = split_validation(np.asarray(images), np.asarray(labels), fraction)
-    return adapt_whitening(model, fit_images)

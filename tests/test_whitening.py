@@ -6,7 +6,8 @@ import pytest
 
 from cvtutor.models import build_resnet
 from cvtutor.data import split_validation
-from cvtutor.whitening import PatchWhitening, adapt_whitening, adapt_whitening_before_fit, patch_covariance
+from cvtutor.recipes import get_recipe, start_run
+from cvtutor.whitening import PatchWhitening, adapt_whitening, patch_covariance
 
 
 def correlated_images(n=64, size=8, seed=0):
@@ -87,14 +88,16 @@ def test_adapt_whitening_leaves_other_models_alone():
 
 
 @pytest.mark.backend
-def test_adapt_whitening_before_fit_leaves_the_validation_split_unseen():
+def test_a_runs_whitening_is_fitted_without_the_validation_split():
     images = (correlated_images(n=40, size=32) * 255).clip(0, 255).astype("uint8")
     labels = np.arange(40) % 4
     (fit_index, _), (held_out, _) = split_validation(np.arange(40), labels, 0.25)
     # The held-out images made wildly different: had the whitening seen them, its filters would change.
     images[held_out] = 255 - images[held_out] // 8
-    model = build_resnet(width=4, blocks=(0, 0, 0), stem="whiten")
-    assert adapt_whitening_before_fit(model, (images, labels), validation_split=0.25) == 1
+    recipe = get_recipe("fast-cnn-whiten").replace(model_args={"width": 4, "blocks": (0, 0, 0), "stem": "whiten"})
+    start = start_run(recipe, (images, labels), validation_split=0.25, num_classes=4)
+    np.testing.assert_array_equal(start.train[0], images[fit_index])
+    model = start.build_model()
     expected, everything = (build_resnet(width=4, blocks=(0, 0, 0), stem="whiten") for _ in range(2))
     adapt_whitening(expected, images[fit_index])
     adapt_whitening(everything, images)
@@ -104,9 +107,8 @@ def test_adapt_whitening_before_fit_leaves_the_validation_split_unseen():
 
     np.testing.assert_allclose(kernel(model), kernel(expected), rtol=1e-5, atol=1e-6)
     assert not np.allclose(kernel(model), kernel(everything), rtol=1e-2)
-    assert adapt_whitening_before_fit(build_resnet(width=4, blocks=(0, 0, 0)), (images, labels)) == 0
     with pytest.raises(ValueError, match="validation fraction must be from 0 to below 1, got 1.5"):
-        adapt_whitening_before_fit(model, (images, labels), validation_split=1.5)
+        start_run(recipe, (images, labels), validation_split=1.5)
 
 
 @pytest.mark.backend
