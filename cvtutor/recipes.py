@@ -269,6 +269,7 @@ class RunStart:
 
     @property
     def epochs(self) -> int:
+        """Epochs of the run (the recipe's, or the override given to :func:`start_run`)."""
         return self.recipe.epochs
 
     @property
