@@ -116,7 +116,7 @@ def test_the_translation_coverage_of_translated_pages_holds(built_book, capsys):
 
 # --- a one-chapter book, built in both editions, then edited ---------------------------------------
 
-TOY_CODE = "from cvtutor.notebook import glue\nglue('answer', 42)\nglue('name', 'CIFAR-10')"
+TOY_CODE = "from cvtutor.notebook import glue\nglue('answer', 42)\nglue('name', \"the archive's copy\")"
 PARAGRAPHS = {
     "kept": "This paragraph stays as it was translated.",
     "edited": "This paragraph will be edited after its translation was written.",
@@ -183,7 +183,9 @@ def test_an_edited_english_paragraph_shows_the_english_marked_stale_never_the_ol
         assert book_tool.build(root) == 0
     text = _text(root / "_build" / "html" / "zh" / "book" / "toy.html")
     assert "这一段保持翻译时的样子。" in text
-    assert "答案是 42 ，数据集是 CIFAR-10" in text.replace("  ", " "), "numbers glued in the same notebook"
+    assert "答案是 42 ，数据集是 the archive’s copy" in text.replace("  ", " "), "numbers glued in the same notebook"
+    # a glued value reads the same in both editions, typographic apostrophe included
+    assert "the data set is the archive’s copy" in _text(root / "_build" / "html" / "book" / "toy.html")
     assert f"This paragraph was edited after its translation was written. [{catalogs.STALE}]" in text
     assert "这一段在译文写好之后会被修改" not in text, "never the old translation"
     assert f"Nobody has translated this paragraph yet. [{catalogs.MISSING}]" in text

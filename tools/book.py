@@ -74,6 +74,10 @@ def chinese_overrides(root: Path = ROOT) -> dict:
         "gettext_auto_build": False,  # the .mo files are compiled by catalogs.compile_catalogs
         "nb_execution_cache_path": str(root / "_build" / ".jupyter_cache"),  # the English build's
         "html_search_language": "zh",
+        # Sphinx turns ASCII quotes into typographic ones except for a few languages, Chinese among
+        # them; then a glued English value ("the archive's copy") would read differently on the two
+        # editions' pages. Chinese prose already uses full-width quotes, which this leaves alone.
+        "smartquotes_excludes": {"languages": [], "builders": ["man", "text"]},
         "html_search_options": {"dict": str(root / catalogs.LOCALES / catalogs.LANGUAGE / "search_words.txt")},
         # The Colab button opens the Chinese notebook (generated from the catalogs, committed).
         "html_theme_options": {"path_to_docs": f"{catalogs.LOCALES}/{catalogs.LANGUAGE}/notebooks"},

@@ -24,7 +24,8 @@ import json
 from pathlib import Path
 
 from docutils import nodes
-from sphinx.transforms import SphinxTransform
+from sphinx.transforms import SphinxSmartQuotes, SphinxTransform
+from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 from sphinx.util.i18n import docname_to_domain
 from sphinx.util.nodes import extract_messages
@@ -180,7 +181,21 @@ def chinese_search_language():
     return SearchChineseByIndexTerms
 
 
+class GlueSmartQuotes(SphinxPostTransform):
+    """Typographic quotes in glued text too, as in the rest of the page: myst-nb inserts values glued
+    from another notebook (and, on a translated page, from its own: see ``catalogs.qualify_glue``)
+    after Sphinx's SmartQuotes transform has run, so "the archive's copy" would read differently on
+    the two editions' pages. SmartQuotes again over the page changes only what it has not seen:
+    quotes it made are no longer ASCII, and code is left alone as before."""
+
+    default_priority = 6  # right after myst-nb's ReplacePendingGlueReferences (5)
+
+    def run(self, **kwargs):
+        SphinxSmartQuotes(self.document, startnode=None).apply()
+
+
 def setup(app):
+    app.add_post_transform(GlueSmartQuotes)
     app.add_search_language(chinese_search_language())
     app.add_transform(RememberMessages)
     app.add_transform(MarkUntranslated)
