@@ -12,10 +12,10 @@ import catalogs  # noqa: E402
 
 MSGID = ("The CNN reached {glue:text}`acc:.1f`% on {glue:text}`n_test:,` images after "
          "$E$ epochs ({ref}`clf-augmentation`, {doc}`complex_structures`); see "
-         "[the results](results.ipynb) and `make_dataset`, chapter 1.4.1.")
+         "[the results](results.ipynb) and `make_dataset`, chapter 1.4.1, cvtutor {{ cvtutor_version }}.")
 GOOD = ("CNN 在 {glue:text}`n_test:,` 张图像上达到 {glue:text}`acc:.1f`%，共训练 $E$ 轮"
         "（{ref}`数据增强 <clf-augmentation>`，{doc}`complex_structures`）；见"
-        "[结果](results.ipynb)与 `make_dataset`，第 1.4.1 节。")
+        "[结果](results.ipynb)与 `make_dataset`，第 1.4.1 节，cvtutor {{cvtutor_version}}。")
 
 
 def test_a_faithful_translation_has_no_problems():
@@ -31,6 +31,7 @@ def test_a_faithful_translation_has_no_problems():
     (GOOD.replace("(results.ipynb)", "(faq.ipynb)"), "drops link 'results.ipynb'"),
     (GOOD.replace("`make_dataset`", "`make_datasets`"), "drops code 'make_dataset'"),
     (GOOD + "共 10 类。", "types the number '10'"),
+    (GOOD.replace("{{cvtutor_version}}", "0.1.0"), "drops substitution 'cvtutor_version'"),
 ])
 def test_what_a_translation_breaks_is_named(broken, problem):
     found = catalogs.problems(MSGID, broken, "cnn_classifier.ipynb")

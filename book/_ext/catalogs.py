@@ -33,6 +33,7 @@ MATH = re.compile(r"(?<!\\)\$\$(?P<display>.+?)\$\$|(?<![\\$])\$(?P<inline>[^$\n
 ROLE = re.compile(r"\{(?P<role>[\w:.-]+)\}`(?P<body>[^`]+)`")
 LINK = re.compile(r"\]\((?P<target>[^)\s]+)\)")
 CODE = re.compile(r"(?<![`{}])`(?P<code>[^`]+)`")
+SUBSTITUTION = re.compile(r"\{\{\s*(?P<name>[\w.-]+)\s*\}\}")  # MyST substitutions: {{ cvtutor_version }}
 NUMBER = re.compile(r"(?P<digits>\d+(?:[.,]\d+)*)\s*(?P<scale>thousand|million|billion|千|万|亿)?")
 # A number may be said at another scale in Chinese: 1.28 million = 128 万.
 SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "千": 1e3, "万": 1e4, "亿": 1e8}
@@ -53,8 +54,12 @@ def role_target(body: str) -> str:
 
 def tokens(text: str, notebook: str | None = None) -> dict[str, collections.Counter]:
     """What a message computes or links, and the numbers it states in its prose."""
-    found = {kind: collections.Counter() for kind in ("glue", "math", "reference", "link", "code", "number")}
+    found = {kind: collections.Counter()
+             for kind in ("glue", "substitution", "math", "reference", "link", "code", "number")}
     rest = text
+    for match in SUBSTITUTION.finditer(text):
+        found["substitution"][match["name"]] += 1
+    rest = SUBSTITUTION.sub(" ", rest)
     for match in GLUE.finditer(text):
         found["glue"][f"{match['kind'] or 'glue'} {glue_key(match['target'], notebook)}"] += 1
     rest = GLUE.sub(" ", rest)
@@ -93,7 +98,7 @@ def problems(msgid: str, msgstr: str, notebook: str | None = None) -> list[str]:
     """
     source, translation = tokens(msgid, notebook), tokens(msgstr, notebook)
     found = []
-    for kind in ("glue", "math", "reference", "link", "code"):
+    for kind in ("glue", "substitution", "math", "reference", "link", "code"):
         missing, added = source[kind] - translation[kind], translation[kind] - source[kind]
         found += [f"drops {kind} {item!r}" for item in missing]
         found += [f"adds {kind} {item!r}" for item in added]
