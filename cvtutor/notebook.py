@@ -68,6 +68,19 @@ def glue(name: str, value, display: bool = False):
     show({prefix + kind: data for kind, data in bundle.items()}, raw=True, metadata=metadata)
 
 
+# The Chinese edition's glue name for a sentence glued in both languages (glue_sentence): the
+# translation of a paragraph that quotes {glue:text}`name` quotes {glue:text}`name_zh` instead
+# (book/_ext/catalogs.py accepts the pair).
+CHINESE_SUFFIX = "_zh"
+
+
+def glue_sentence(name: str, sentence) -> None:
+    """Glue a sentence decided from numbers (a :class:`cvtutor.verdicts.Sentence`) in both of the
+    book's languages: the English under ``name``, the Chinese under ``name + CHINESE_SUFFIX``."""
+    glue(name, sentence.en)
+    glue(name + CHINESE_SUFFIX, sentence.zh)
+
+
 def parse_glue_ref(ref: str) -> tuple[str | None, str, str]:
     """``(notebook, name, format_spec)`` of a ``{glue:text}`` reference, read as myst-nb reads it.
 

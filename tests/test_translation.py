@@ -70,3 +70,13 @@ def test_a_number_said_at_chinese_scale_is_the_same_number():
     assert catalogs.problems("from 10 thousand", "从 1 万") == []
     assert catalogs.problems("1.28 million images", "129 万张图像") != [], "another value"
     assert catalogs.problems("chapter 1.4.1", "第 1.4.1 节") == []
+
+
+def test_a_sentence_glued_in_both_languages_is_quoted_in_chinese_by_its_chinese_name():
+    from cvtutor.notebook import CHINESE_SUFFIX
+
+    assert catalogs.CHINESE_GLUE_SUFFIX == CHINESE_SUFFIX
+    msgid = "The attention is {glue:text}`att_concentration`. Here: {glue:text}`other.ipynb::att_learned:s`."
+    chinese = "注意力{glue:text}`att_concentration_zh`。这里：{glue:text}`other.ipynb::att_learned_zh:s`。"
+    assert catalogs.problems(msgid, chinese, "attention_classifier.ipynb") == []
+    assert catalogs.problems(msgid, chinese.replace("att_learned_zh", "att_lerned_zh"), None) != []

@@ -39,6 +39,12 @@ NUMBER = re.compile(r"(?P<digits>\d+(?:[.,]\d+)*)\s*(?P<scale>thousand|million|b
 SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "千": 1e3, "万": 1e4, "亿": 1e8}
 
 
+# A sentence glued in both languages (cvtutor.notebook.glue_sentence): the translation quotes
+# `name_zh` where the English quotes `name`.
+CHINESE_GLUE_SUFFIX = "_zh"
+_CHINESE_GLUE = re.compile(re.escape(CHINESE_GLUE_SUFFIX) + r"(?=(:[^:]*)?$)")
+
+
 def glue_key(target: str, notebook: str | None) -> str:
     """A glue reference's key with its format, the page's own notebook prefix removed."""
     if notebook and target.startswith(f"{notebook}::"):
@@ -93,10 +99,12 @@ def _number_value(match) -> str:
 def problems(msgid: str, msgstr: str, notebook: str | None = None) -> list[str]:
     """What ``msgstr`` broke of ``msgid``: each a short phrase naming the item; [] when it is sound.
 
-    Glued values, math, references, link targets and inline code must be the same (as multisets);
-    every number stated in the translation's prose must be stated in the original's.
+    Glued values, math, references, link targets and inline code must be the same (as multisets; a
+    glued sentence's Chinese version ``name_zh`` counts as ``name``); every number stated in the
+    translation's prose must be stated in the original's.
     """
     source, translation = tokens(msgid, notebook), tokens(msgstr, notebook)
+    translation["glue"] = collections.Counter({_CHINESE_GLUE.sub("", key): n for key, n in translation["glue"].items()})
     found = []
     for kind in ("glue", "substitution", "math", "reference", "link", "code"):
         missing, added = source[kind] - translation[kind], translation[kind] - source[kind]

@@ -1,0 +1,144 @@
+"""Sentences that conclude from a measurement, decided by code with a stated threshold.
+
+A qualitative word about a measured quantity ("concentrated", "learns", "beyond the noise") is
+only as true as the numbers printed beside it, and the book is built in two profiles: a quick
+build trains for one epoch on 2,000 images, where a sentence written for the full run can be
+false. So the chapters do not type such words: each function here takes the numbers, applies a
+threshold it states, and returns a :class:`Sentence` whose wording follows the verdict, in both of
+the book's languages. A chapter glues both (:func:`cvtutor.notebook.glue_sentence`); the English
+page shows ``name``, the Chinese edition ``name_zh``.
+
+The thresholds are conventional, not tuned: twice the uniform share for "concentrated" attention,
+and two binomial standard errors above chance for "learned", the usual approximate 95% bound for
+an accuracy measured on ``n`` independent test images (see e.g. Japkowicz and Shah, *Evaluating
+Learning Algorithms*, 2011, ch. 5).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import numbers
+
+from cvtutor.checks import scalar
+
+__all__ = ["Sentence", "above_chance", "attention_concentration", "chance_margin"]
+
+
+@dataclasses.dataclass(frozen=True)
+class Sentence:
+    """A conclusion and the words that state it.
+
+    Attributes:
+        holds: whether the measured numbers pass the stated threshold.
+        en: the sentence (or clause) in English, numbers and threshold included.
+        zh: the same in Chinese.
+    """
+
+    holds: bool
+    en: str
+    zh: str
+
+
+def _percent(name: str, value) -> float:
+    return scalar(name, value, numbers.Real, minimum=0, maximum=100)
+
+
+def attention_concentration(top_share: float, top_k: int, tokens: int, ratio: float = 2.0) -> Sentence:
+    """Whether attention is concentrated: do the ``top_k`` most-attended of ``tokens`` tokens receive
+    at least ``ratio`` times the share uniform attention would give them (``100 * top_k / tokens``%)?
+
+    Args:
+        top_share: the percentage of all attention weight (rows summing to 1, averaged over queries
+            and heads) that the ``top_k`` most-attended tokens receive.
+        top_k: how many tokens ``top_share`` counts.
+        tokens: tokens attended over.
+        ratio: the threshold, a multiple of the uniform share (above 1).
+
+    Returns:
+        a :class:`Sentence` that continues "the attention is ...".
+
+    Raises:
+        ValueError: a share outside 0-100, ``top_k`` not below ``tokens``, ``ratio`` not above 1.
+        TypeError: a number that is not one (``top_k`` and ``tokens``: not an integer).
+    """
+    top_share = _percent("top_share", top_share)
+    tokens = scalar("tokens", tokens, numbers.Integral, minimum=2)
+    top_k = scalar("top_k", top_k, numbers.Integral, minimum=1, maximum=tokens, include_maximum=False)
+    ratio = scalar("ratio", ratio, numbers.Real, minimum=1, include_minimum=False)
+    uniform = 100.0 * top_k / tokens
+    times = top_share / uniform
+    if times >= ratio:
+        return Sentence(
+            True,
+            f"concentrated: the {top_k} most-attended patches receive {top_share:.1f}% of all the attention in "
+            f"this block, {times:.1f} times the {uniform:.1f}% that uniform attention would give them "
+            f"(the threshold for the word: {ratio:g} times)",
+            f"是集中的：最受关注的 {top_k} 个图像块得到了这一块全部注意力的 {top_share:.1f}%，是均匀注意力"
+            f"所给的 {uniform:.1f}% 的 {times:.1f} 倍（称为集中的门槛：{ratio:g} 倍）",
+        )
+    return Sentence(
+        False,
+        f"close to uniform: the {top_k} most-attended patches receive {top_share:.1f}% of all the attention "
+        f"in this block, against {uniform:.1f}% under uniform attention (concentrated would take at least "
+        f"{ratio:g} times as much), so this run has not taught the heads where to look",
+        f"接近均匀：最受关注的 {top_k} 个图像块只得到这一块全部注意力的 {top_share:.1f}%，而均匀注意力下为 "
+        f"{uniform:.1f}%（称得上集中至少要有 {ratio:g} 倍），可见这次训练还没有教会各个头该看哪里",
+    )
+
+
+def chance_margin(classes: int, test_images: int, z: float = 2.0) -> float:
+    """The accuracy (a fraction) that chance reaches with probability about 2.3% (``z=2``): chance
+    (``1 / classes``) plus ``z`` binomial standard errors on ``test_images`` images.
+
+    Raises:
+        TypeError: ``classes`` or ``test_images`` not an integer.
+        ValueError: fewer than 2 classes, or no test images.
+    """
+    classes = scalar("classes", classes, numbers.Integral, minimum=2)
+    test_images = scalar("test_images", test_images, numbers.Integral, minimum=1)
+    chance = 1.0 / classes
+    return chance + float(z) * math.sqrt(chance * (1 - chance) / test_images)
+
+
+def above_chance(model: tuple[str, str], accuracy: float, classes: int, test_images: int,
+                 z: float = 2.0) -> Sentence:
+    """Whether a model learned anything measurable: is its test accuracy more than ``z`` binomial
+    standard errors above chance (:func:`chance_margin`)?
+
+    Args:
+        model: the model's name as the sentence's subject, ``(English, Chinese)``, e.g.
+            ``("the attention classifier", "注意力分类器")``.
+        accuracy: test accuracy, a percentage.
+        classes: the number of classes (chance is ``1 / classes``).
+        test_images: the images the accuracy was measured on.
+        z: standard errors above chance that count as learning.
+
+    Returns:
+        a :class:`Sentence`, a whole clause with ``model`` as its subject.
+
+    Raises:
+        ValueError: an accuracy outside 0-100, fewer than 2 classes or no test images.
+        TypeError: a number that is not one (``classes``, ``test_images``: not an integer).
+    """
+    accuracy = _percent("accuracy", accuracy)
+    margin = 100.0 * chance_margin(classes, test_images, z)
+    chance = 100.0 / classes
+    english, chinese = model
+    if accuracy > margin:
+        return Sentence(
+            True,
+            f"{english} learns: {accuracy:.1f}% on {test_images:,} test images is more than {z:g} standard "
+            f"errors above chance ({chance:.0f}%; the bound is {margin:.1f}%)",
+            f"{chinese}学到了东西：在 {test_images:,} 张测试图像上的 {accuracy:.1f}% 比随机猜测（{chance:.0f}%）"
+            f"高出 {z:g} 个标准误以上（界限为 {margin:.1f}%）",
+        )
+    return Sentence(
+        False,
+        f"{english} has not measurably learned in this run: {accuracy:.1f}% on {test_images:,} test images "
+        f"is within {z:g} standard errors of chance ({chance:.0f}%; the bound is {margin:.1f}%), so this "
+        f"build gave it too few images or epochs",
+        f"{chinese}在这次运行中还没有学到可测出的东西：在 {test_images:,} 张测试图像上的 {accuracy:.1f}% "
+        f"与随机猜测（{chance:.0f}%）相差不到 {z:g} 个标准误（界限为 {margin:.1f}%），说明这次构建给它的"
+        f"图像或轮数太少",
+    )

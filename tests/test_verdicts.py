@@ -1,0 +1,65 @@
+"""Sentences decided from the numbers (cvtutor.verdicts), on a full build's numbers and a quick build's."""
+
+import math
+
+import pytest
+
+from cvtutor import verdicts
+from cvtutor.checks import scalar
+
+# Chapter 1.4.3's measurements in two builds of commit e222ff4: the full profile (6 epochs on
+# 45,000 images; benchmarks.rebuild's starting build) and the quick profile (1 epoch on 1,800).
+FULL = {"top5_share": 63.88, "accuracy": 59.13}
+QUICK = {"top5_share": 7.84, "accuracy": 11.60}
+
+
+def test_attention_is_called_concentrated_only_beyond_twice_the_uniform_share():
+    full = verdicts.attention_concentration(FULL["top5_share"], top_k=5, tokens=64)
+    assert full.holds and full.en.startswith("concentrated: ") and "8.2 times the 7.8%" in full.en
+    quick = verdicts.attention_concentration(QUICK["top5_share"], top_k=5, tokens=64)
+    assert not quick.holds and quick.en.startswith("close to uniform: ") and "concentrated" not in quick.en.split(":")[0]
+    assert "7.8% of all the attention" in quick.en and "against 7.8% under uniform" in quick.en  # the tie, shown
+    assert quick.zh.startswith("接近均匀") and full.zh.startswith("是集中的")
+    # the threshold is the stated one: just below and at twice the uniform share
+    assert not verdicts.attention_concentration(2 * 100 * 5 / 64 - 0.01, 5, 64).holds
+    assert verdicts.attention_concentration(2 * 100 * 5 / 64, 5, 64).holds
+
+
+def test_a_model_learns_only_beyond_two_standard_errors_above_chance():
+    name = ("The attention classifier", "注意力分类器")
+    bound = 100 * verdicts.chance_margin(10, 1000)
+    assert bound == pytest.approx(10 + 2 * 100 * math.sqrt(0.09 / 1000))  # 11.90%
+    quick = verdicts.above_chance(name, QUICK["accuracy"], classes=10, test_images=1000)
+    assert not quick.holds and "has not measurably learned" in quick.en and "11.9%" in quick.en
+    assert "还没有学到" in quick.zh
+    full = verdicts.above_chance(name, FULL["accuracy"], classes=10, test_images=10000)
+    assert full.holds and full.en.startswith("The attention classifier learns: 59.1% on 10,000 test images")
+    assert verdicts.above_chance(name, bound + 0.01, 10, 1000).holds
+    assert not verdicts.above_chance(name, bound, 10, 1000).holds
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda: verdicts.attention_concentration(101, 5, 64), ValueError, r"top_share must be in \[0, 100\], got 101.0"),
+    (lambda: verdicts.attention_concentration(50, 64, 64), ValueError, r"top_k must be in \[1, 64\), got 64"),
+    (lambda: verdicts.attention_concentration(50, 5.0, 64), TypeError, "top_k must be an integer, got float 5.0"),
+    (lambda: verdicts.attention_concentration(50, 5, 64, ratio=1), ValueError, r"ratio must be in \(1, inf\), got 1.0"),
+    (lambda: verdicts.above_chance(("a", "a"), float("nan"), 10, 5), ValueError, "accuracy must be in"),
+    (lambda: verdicts.above_chance(("a", "a"), 50, 1, 5), ValueError, r"classes must be in \[2, inf\), got 1"),
+    (lambda: verdicts.chance_margin(10, True), TypeError, "test_images must be an integer, got bool True"),
+])
+def test_bad_numbers_say_what_was_expected(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+def test_scalar_checks_speak_one_vocabulary():
+    import numbers
+
+    import numpy as np
+
+    assert scalar("n", np.int64(3), numbers.Integral, minimum=1) == 3
+    assert scalar("x", 0.5, maximum=1, include_maximum=False) == 0.5
+    with pytest.raises(TypeError, match="x must be a number, got str '1'"):
+        scalar("x", "1")
+    with pytest.raises(ValueError, match=r"x must be in \(-inf, 1\), got 1.0"):
+        scalar("x", 1.0, maximum=1, include_maximum=False)
