@@ -22,7 +22,7 @@ import numbers
 
 from cvtutor.checks import scalar
 
-__all__ = ["Sentence", "above_chance", "attention_concentration", "chance_margin"]
+__all__ = ["Sentence", "above_chance", "attention_concentration", "chance_margin", "overfitting_gap"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -141,4 +141,56 @@ def above_chance(model: tuple[str, str], accuracy: float, classes: int, test_ima
         f"{chinese}在这次运行中还没有学到可测出的东西：在 {test_images:,} 张测试图像上的 {accuracy:.1f}% "
         f"与随机猜测（{chance:.0f}%）相差不到 {z:g} 个标准误（界限为 {margin:.1f}%），说明这次构建给它的"
         f"图像或轮数太少",
+    )
+
+
+def overfitting_gap(smallest: float, largest: float, noise: float) -> Sentence:
+    """Whether the larger of two models overfits more, from the gap between each model's training
+    and test accuracy (training minus test, in points) and the test accuracy's noise (points).
+
+    Keras reports a training accuracy that is the mean over the last epoch, measured while the
+    weights still improved, so after a short run it can fall below the test accuracy: a negative
+    gap shows no overfitting at all. The larger model "fits its training images better than it
+    generalises" only if its gap exceeds the smaller one's by more than ``noise``.
+
+    Args:
+        smallest, largest: training minus test accuracy of the smallest and the largest model, points.
+        noise: the difference two test accuracies need to be told apart (e.g. two standard errors
+            of a difference), points, 0 or more.
+
+    Returns:
+        a :class:`Sentence`, a clause that can follow "in this run, ".
+
+    Raises:
+        TypeError: a value that is not a number.
+        ValueError: a gap outside -100..100 or a negative ``noise``.
+    """
+    smallest = scalar("smallest", smallest, numbers.Real, minimum=-100, maximum=100)
+    largest = scalar("largest", largest, numbers.Real, minimum=-100, maximum=100)
+    noise = scalar("noise", noise, numbers.Real, minimum=0)
+    if smallest <= 0 and largest <= 0:
+        return Sentence(
+            False,
+            f"both models score higher on the test images than on the training images ({smallest:+.1f} and "
+            f"{largest:+.1f} points, training minus test): Keras's training accuracy is the mean over the last "
+            f"epoch, taken while the weights were still improving, so this run shows no overfitting",
+            f"两个模型在测试图像上的准确率都高于训练图像（训练减测试分别为 {smallest:+.1f} 和 {largest:+.1f} 个"
+            f"百分点）：Keras 报告的训练准确率是最后一轮的平均值，是在权重仍在改进时测得的，所以这次运行看不出过拟合",
+        )
+    if largest - smallest > noise:
+        return Sentence(
+            True,
+            f"the gap between training and test accuracy grows from {smallest:.1f} points for the smallest model "
+            f"to {largest:.1f} for the largest, more than the {noise:.1f} points of test noise: the larger model "
+            f"fits its training images better than it generalises",
+            f"训练准确率与测试准确率之差从最小模型的 {smallest:.1f} 个百分点增大到最大模型的 {largest:.1f} 个，"
+            f"超过了 {noise:.1f} 个百分点的测试噪声：更大的模型对训练图像拟合得更好，泛化却没有跟上",
+        )
+    return Sentence(
+        False,
+        f"the gap between training and test accuracy is {smallest:.1f} points for the smallest model and "
+        f"{largest:.1f} for the largest, no larger beyond the {noise:.1f} points of test noise, so this run "
+        f"shows no extra overfitting with size",
+        f"训练准确率与测试准确率之差在最小模型上为 {smallest:.1f} 个百分点，在最大模型上为 {largest:.1f} 个，"
+        f"增大的部分没有超出 {noise:.1f} 个百分点的测试噪声，所以这次运行看不出模型越大过拟合越多",
     )

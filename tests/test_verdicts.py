@@ -63,3 +63,16 @@ def test_scalar_checks_speak_one_vocabulary():
         scalar("x", "1")
     with pytest.raises(ValueError, match=r"x must be in \(-inf, 1\), got 1.0"):
         scalar("x", 1.0, maximum=1, include_maximum=False)
+
+
+def test_overfitting_is_claimed_only_when_the_larger_models_gap_grows_beyond_the_noise():
+    # Chapter 1.5.1's quick build (commit 73eede0): test accuracy above the training accuracy for both.
+    quick = verdicts.overfitting_gap(-6.35, -9.95, noise=4.22)
+    assert not quick.holds and quick.en.startswith("both models score higher on the test images")
+    assert "mean over the last epoch" in quick.en and "过拟合" in quick.zh
+    grows = verdicts.overfitting_gap(1.0, 9.0, noise=4.22)
+    assert grows.holds and "fits its training images better than it generalises" in grows.en
+    within = verdicts.overfitting_gap(1.0, 5.0, noise=4.22)
+    assert not within.holds and "no extra overfitting" in within.en
+    with pytest.raises(ValueError, match=r"noise must be in \[0, inf\), got -1.0"):
+        verdicts.overfitting_gap(1.0, 5.0, noise=-1)
