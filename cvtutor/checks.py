@@ -7,6 +7,7 @@ was expected, what arrived and the argument's name.
 
 from __future__ import annotations
 
+import math
 import numbers
 
 
@@ -43,7 +44,7 @@ def scalar(name: str, value, kind=numbers.Real, *, minimum=None, maximum=None, i
     value = int(value) if kind is numbers.Integral else float(value)
     low_ok = minimum is None or (value >= minimum if include_minimum else value > minimum)
     high_ok = maximum is None or (value <= maximum if include_maximum else value < maximum)
-    if not (low_ok and high_ok) or value != value:
+    if not (low_ok and high_ok) or math.isnan(value):
         low = "(-inf" if minimum is None else ("[" if include_minimum else "(") + f"{minimum:g}"
         high = "inf)" if maximum is None else f"{maximum:g}" + ("]" if include_maximum else ")")
         raise ValueError(f"{name} must be in {low}, {high}, got {value!r}")

@@ -168,9 +168,9 @@ def _resolved(path) -> str | None:
 
 def _load_folder(out: _Output, directory, image_size, channels, validation_split):
     """The reader's class folders: ``((x_train, y_train), (x_test, y_test), class_names)``."""
-    from cvtutor.data import load_image_folder
-
     import numpy as np
+
+    from cvtutor.data import load_image_folder
 
     out.info(f"data: {directory} (class folders, images resized to {image_size[0]}x{image_size[1]}, "
              f"{'RGB' if channels == 3 else 'grayscale'})")
@@ -202,8 +202,16 @@ def cmd_train(args, out: _Output) -> int:
     from cvtutor import get_profile
     from cvtutor.contract import Contract, attach_contract
     from cvtutor.data import CLASS_NAMES
+    from cvtutor.notebook import counted
     from cvtutor.recipes import Recipe, get_recipe, start_run
-    from cvtutor.training import Stage, compile_model, flip_accuracy, saved_run_settings, set_seed, train_to_file
+    from cvtutor.training import (
+        Stage,
+        compile_model,
+        flip_accuracy,
+        saved_run_settings,
+        set_seed,
+        train_to_file,
+    )
     from cvtutor.transfer import unfreeze, with_new_head
 
     model_name = args.model or (RECIPES[args.recipe].model if args.recipe else None)
@@ -272,7 +280,7 @@ def cmd_train(args, out: _Output) -> int:
 
         stages = [Stage("head", until=head_epochs), Stage("fine-tune", prepare=unfreeze_and_compile)]
         out.info(f"fine-tuning {args.pretrained} on {len(class_names)} classes: a new head on frozen layers for "
-                 f"{min(head_epochs, recipe.epochs)} epoch(s), then all layers at learning rate "
+                 f"{counted(min(head_epochs, recipe.epochs), 'epoch')}, then all layers at learning rate "
                  f"{fine_tune_rate:g}")
     else:
         if args.recipe:
@@ -299,7 +307,8 @@ def cmd_train(args, out: _Output) -> int:
         data["test_accuracy_flip"] = flip_accuracy(run.model, test)
         flipped = f" ({data['test_accuracy_flip']:.2%} with test-time flips)"
     held_out = "held-out" if args.data is not None else "test"
-    out.result(data, f"saved {output}: {name}, {run.epochs} epochs, {len(class_names)} classes, {held_out} accuracy "
+    classes = counted(len(class_names), "class", "classes")
+    out.result(data, f"saved {output}: {name}, {counted(run.epochs, 'epoch')}, {classes}, {held_out} accuracy "
                      f"{run.test_accuracy:.2%}{flipped} on {len(test[0]):,} images "
                      f"({run.train_seconds:.0f} s of training)")
     return 0
@@ -597,7 +606,8 @@ def _python_only_stderr() -> None:
     os.dup2(null, 2)
     os.close(null)
     encoding = getattr(sys.stderr, "encoding", None) or "utf-8"
-    sys.stderr = open(console_fd, "w", encoding=encoding, errors="backslashreplace", buffering=1)
+    # open for the rest of the process: no context manager
+    sys.stderr = open(console_fd, "w", encoding=encoding, errors="backslashreplace", buffering=1)  # noqa: SIM115
 
 
 # The commands that run a model: they import TensorFlow (through Keras).

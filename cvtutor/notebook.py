@@ -68,6 +68,13 @@ def glue(name: str, value, display: bool = False):
     show({prefix + kind: data for kind, data in bundle.items()}, raw=True, metadata=metadata)
 
 
+def counted(n: int, noun: str, plural: str | None = None) -> str:
+    """``n`` and ``noun`` in the right number: ``counted(1, "epoch")`` is ``"1 epoch"``,
+    ``counted(3, "epoch")`` ``"3 epochs"``, ``counted(2, "class", "classes")`` ``"2 classes"``;
+    thousands separated (``"1,799 images"``)."""
+    return f"{n:,} {noun if n == 1 else plural or noun + 's'}"
+
+
 # The Chinese edition's glue name for a sentence glued in both languages (glue_sentence): the
 # translation of a paragraph that quotes {glue:text}`name` quotes {glue:text}`name_zh` instead
 # (book/_ext/catalogs.py accepts the pair).

@@ -491,7 +491,7 @@ def test_fine_tune_a_cifar_model_on_your_own_folders_then_evaluate_and_predict(t
     assert result.returncode == 0, result.stderr
     trained = json.loads(result.stdout)
     assert trained["class_names"] == list(kinds) and trained["image_size"] == [32, 32] and trained["epochs"] == 6
-    assert "a new head on frozen layers for 2 epoch(s)" in result.stderr and "decoding photos" in result.stderr
+    assert "a new head on frozen layers for 2 epochs" in result.stderr and "decoding photos" in result.stderr
     assert read_contract(load_model(model_file)).class_names == kinds
 
     result = run("evaluate", model_file, "--data", tmp_path / "photos", "--json")

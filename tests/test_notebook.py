@@ -171,3 +171,10 @@ def test_glue_outside_ipython_only_remembers(glued, capsys, monkeypatch):
     monkeypatch.setattr(IPython, "get_ipython", lambda: None)
     notebook.glue("n", 3, display=True)
     assert glued == {"n": 3} and capsys.readouterr().out == ""
+
+
+def test_counts_read_in_the_right_number():
+    from cvtutor.notebook import counted
+
+    assert [counted(1, "epoch"), counted(3, "epoch"), counted(1799, "image")] == ["1 epoch", "3 epochs", "1,799 images"]
+    assert counted(2, "class", "classes") == "2 classes" and counted(0, "epoch") == "0 epochs"
