@@ -157,12 +157,27 @@ def _load_glued(notebook: str) -> dict[str, str]:
         return {}
 
 
+def reference_values() -> dict:
+    """The glued values of the book's latest full-profile build, as the package ships them
+    (``cvtutor/resources/reference_values.json``, written by ``tools/book.py reference-values``):
+    ``{"build": {"profile", "commit", "finished", "command"}, "chapters": {notebook: {name:
+    text/plain}}}``; empty chapters where the package ships none."""
+    from importlib import resources
+
+    try:
+        text = resources.files("cvtutor").joinpath("resources", "reference_values.json").read_text(encoding="utf-8")
+    except (FileNotFoundError, OSError):
+        return {"build": {}, "chapters": {}}
+    return json.loads(text)
+
+
 def quoted_values(*refs: str, chapter: str | None = None) -> list[tuple[str, str]]:
     """``(label, text)`` for each distinct reference, ``text`` formatted as the prose shows it.
 
     A name glued in this kernel is formatted from :data:`GLUED`; a name from another notebook
     (``other.ipynb::name``) from what :func:`show_quoted` kept when that chapter ran here
-    (see ``chapter``). A value not there says so instead of a number.
+    (see ``chapter``), else from the book's latest full build (:func:`reference_values`),
+    labelled as such. A value in neither says so instead of a number.
     """
     shown = []
     for ref in dict.fromkeys(refs):
@@ -175,6 +190,11 @@ def quoted_values(*refs: str, chapter: str | None = None) -> list[tuple[str, str
             label = f"{name} ({Path(notebook).stem})"
             text = _load_glued(notebook).get(name)
             missing = f"(computed by {Path(notebook).name}: run that chapter first)"
+            if text is None:  # not run here: the book's full build, labelled as such
+                reference = reference_values()
+                text = reference["chapters"].get(Path(notebook).name, {}).get(name)
+                if text is not None:
+                    label = f"{name} ({Path(notebook).stem}, the book's full build of {reference['build']['finished'][:10]})"
         try:
             shown.append((label, missing if text is None else format_glued(text, spec)))
         except (TypeError, ValueError):

@@ -1,11 +1,15 @@
 """cvtutor.notebook: tables of numbers and formulas render as text, never as Markdown emphasis."""
 
+import json
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from cvtutor.notebook import markdown_table
+
+ROOT = Path(__file__).resolve().parent.parent
 
 pytest.importorskip("IPython")
 
@@ -78,6 +82,7 @@ def test_glue_remembers_values_and_show_quoted_formats_them(glued, capsys):
 
 def test_other_chapters_values_come_from_where_that_chapter_ran(glued, capsys, tmp_path, monkeypatch):
     monkeypatch.setenv("CVTUTOR_CACHE", str(tmp_path))
+    monkeypatch.setattr(notebook, "reference_values", lambda: {"build": {}, "chapters": {}})
     notebook.show_quoted("challenges.ipynb::largest_size:s")
     assert "largest_size (challenges) = (computed by challenges.ipynb: run that chapter first)" in capsys.readouterr().out
     notebook.glue("largest_size", "50,000")
@@ -87,6 +92,41 @@ def test_other_chapters_values_come_from_where_that_chapter_ran(glued, capsys, t
     notebook.show_quoted("challenges.ipynb::largest_size:s", "challenges.ipynb::acc:.2f", chapter="faq.ipynb")
     out = " ".join(capsys.readouterr().out.split())
     assert "largest_size (challenges) = 50,000; acc (challenges) = 0.81" in out
+
+
+def test_a_chapter_not_run_here_shows_the_books_full_build_labelled_as_such(glued, capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("CVTUTOR_CACHE", str(tmp_path))
+    shipped = {"build": {"profile": "full", "finished": "2026-12-07T02:40:00+00:00"},
+               "chapters": {"challenges.ipynb": {"acc": "0.8123", "largest_size": "'50,000'"}}}
+    monkeypatch.setattr(notebook, "reference_values", lambda: shipped)
+    notebook.show_quoted("challenges.ipynb::acc:.2f", "challenges.ipynb::other:s", chapter="faq.ipynb")
+    out = " ".join(capsys.readouterr().out.split())
+    assert "acc (challenges, the book's full build of 2026-12-07) = 0.81" in out
+    assert "other (challenges) = (computed by challenges.ipynb: run that chapter first)" in out
+    # once the reader has run that chapter, its own value wins
+    notebook.glue("acc", 0.5)
+    notebook.show_quoted("acc", chapter="challenges.ipynb")
+    glued.clear()
+    notebook.show_quoted("challenges.ipynb::acc:.2f", chapter="faq.ipynb")
+    assert "acc (challenges) = 0.50" in " ".join(capsys.readouterr().out.split())
+
+
+def test_reference_values_come_from_a_full_builds_glue_data(tmp_path):
+    sys.path.insert(0, str(ROOT / "tools"))
+    import reference_values
+
+    executed = tmp_path / "jupyter_execute" / "book"
+    executed.mkdir(parents=True)
+    (executed / "faq.glue.json").write_text(json.dumps({
+        "n": {"output_type": "display_data", "data": {"text/plain": "42"}, "metadata": {}},
+        "fig": {"output_type": "display_data", "data": {"image/png": "..."}, "metadata": {}}}))
+    record = {"profile": "full", "commit": "abc", "finished": "2026-12-07T00:00:00+00:00", "command": "python -m x"}
+    text = json.loads(reference_values.resource_text(tmp_path / "jupyter_execute", record))
+    assert text == {"build": record, "chapters": {"faq.ipynb": {"n": "42"}}}
+    with pytest.raises(ValueError, match="come from a full-profile build; the record says 'quick'"):
+        reference_values.resource_text(tmp_path / "jupyter_execute", record | {"profile": "quick"})
+    with pytest.raises(ValueError, match="holds no glued values"):
+        reference_values.collect(tmp_path / "nothing")
 
 
 def test_long_lists_wrap_to_the_width(glued, capsys):

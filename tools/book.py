@@ -12,6 +12,7 @@
     python tools/book.py translations check         # every translation keeps its numbers, math and links
     python tools/book.py translations coverage      # per page: translated, stale, missing (after a build)
     python tools/book.py wrap [--write]             # shorten long code lines (wrap_code_cells.py)
+    python tools/book.py reference-values DIR --record R   # a full build's numbers into the package
 
 Every notebook and generated file is written the one way ``notebook_files.py`` writes it: as
 Jupyter does, atomically. ``update`` runs the generators in the order their outputs depend on each
@@ -258,6 +259,9 @@ def main(argv=None) -> int:
                        ("run-times", "the shipped benchmark records and each chapter's run time")):
         one = sub.add_parser(name, help=text)
         one.add_argument("--check", action="store_true", help="change nothing; exit 1 naming what is out of date")
+    reference = sub.add_parser("reference-values", help="ship a full build's glued values with the package")
+    reference.add_argument("executed", type=Path, help="the build's jupyter_execute folder")
+    reference.add_argument("--record", type=Path, required=True, help="the build's benchmark record (full profile)")
     wrap = sub.add_parser("wrap", help="shorten code lines longer than the page (list them; --write to change)")
     wrap.add_argument("--write", action="store_true", help="change the notebooks")
     wrap.add_argument("notebooks", nargs="*", help="default: every chapter")
@@ -277,6 +281,12 @@ def main(argv=None) -> int:
         return run_generators(list(generators()), write=args.command == "update", root=args.root)
     if args.command in ("sync", "exercises", "run-times"):
         return run_generators([args.command], write=not args.check, root=args.root)
+    if args.command == "reference-values":
+        import reference_values
+
+        changed = reference_values.write(args.executed, args.record)
+        print(f"{'updated' if changed else 'unchanged'}: {reference_values.RESOURCE.relative_to(ROOT)}")
+        return 0
     if args.command == "wrap":
         import wrap_code_cells
 
