@@ -22,7 +22,8 @@ import numbers
 
 from cvtutor.checks import scalar
 
-__all__ = ["Sentence", "above_chance", "attention_concentration", "chance_margin", "overfitting_gap"]
+__all__ = ["Sentence", "above_chance", "attention_concentration", "chance_margin", "deletion_verdict", "log_linear_fit",
+           "overfitting_gap"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -193,4 +194,100 @@ def overfitting_gap(smallest: float, largest: float, noise: float) -> Sentence:
         f"shows no extra overfitting with size",
         f"训练准确率与测试准确率之差在最小模型上为 {smallest:.1f} 个百分点，在最大模型上为 {largest:.1f} 个，"
         f"增大的部分没有超出 {noise:.1f} 个百分点的测试噪声，所以这次运行看不出模型越大过拟合越多",
+    )
+
+
+def log_linear_fit(worst_residual: float, points: int, noise: float) -> Sentence:
+    """Whether accuracy grows linearly in the logarithm of the data size: a straight line fitted to
+    ``points`` sizes, tested by its largest residual against the test noise. Two points always lie
+    on a line, so with fewer than three sizes the law is not tested at all.
+
+    Args:
+        worst_residual: the largest distance of a measured accuracy from its fitted line, points.
+        points: the data sizes the line was fitted to.
+        noise: the test noise (e.g. two standard errors of a difference), points.
+
+    Returns:
+        a :class:`Sentence`, a clause that continues a sentence stating the fitted slopes
+        (it starts with "and" or "but").
+
+    Raises:
+        TypeError: a value that is not a number (``points``: not an integer).
+        ValueError: a negative residual or noise, fewer than two points.
+    """
+    worst_residual = scalar("worst_residual", worst_residual, numbers.Real, minimum=0)
+    points = scalar("points", points, numbers.Integral, minimum=2)
+    noise = scalar("noise", noise, numbers.Real, minimum=0)
+    if points < 3:
+        return Sentence(
+            False,
+            f"but with only {points} data sizes a line passes through every point, so this run cannot test "
+            f"the law",
+            f"但只有 {points} 种数据量时，直线总能穿过每个点，所以这次运行无法检验这一规律",
+        )
+    if worst_residual <= noise:
+        return Sentence(
+            True,
+            f"and no measured point lies more than {worst_residual:.1f} points off its line, within the "
+            f"{noise:.1f} points of test noise",
+            f"而且没有哪个测得的点偏离直线超过 {worst_residual:.1f} 个百分点，在 {noise:.1f} 个百分点的测试噪声之内",
+        )
+    return Sentence(
+        False,
+        f"but a measured point lies {worst_residual:.1f} points off its line, more than the {noise:.1f} "
+        f"points of test noise: over these sizes the law does not hold",
+        f"但有一个测得的点偏离直线 {worst_residual:.1f} 个百分点，超过了 {noise:.1f} 个百分点的测试噪声："
+        f"在这些数据量上这一规律并不成立",
+    )
+
+
+def deletion_verdict(results, images: int, z: float = 2.0, resolution: float = 0.01) -> Sentence:
+    """The deletion test's conclusion: which saliency maps point at pixels the model needs more than
+    random pixels do. A map "beats random" when, paired image by image, its extra drop in
+    confidence exceeds ``z`` standard errors of the difference and is at least half of
+    ``resolution`` (the precision the page prints drops at), so that a drop printed as 0.00 is
+    never called beyond the noise.
+
+    Args:
+        results: ``(method, extra drop, its standard error)`` per map, drops as fractions of confidence.
+        images: how many images the test paired.
+        z: standard errors that count.
+        resolution: the smallest drop the page shows.
+
+    Returns:
+        a :class:`Sentence` of one or two sentences; ``holds`` when every map beats random.
+
+    Raises:
+        ValueError: no results, or a negative standard error.
+    """
+    results = [(str(m), float(e), scalar("standard error", s, numbers.Real, minimum=0)) for m, e, s in results]
+    if not results:
+        raise ValueError("results must list at least one map, got none")
+    images = scalar("images", images, numbers.Integral, minimum=1)
+    beats = [m for m, extra, se in results if extra > z * se and extra >= resolution / 2]
+    short = [m for m, _, _ in results if m not in beats]
+
+    def names(items, conjunction):
+        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + conjunction + items[-1]
+
+    head = f"Paired image by image over these {images:,} images,"
+    rule = (f"the random one by more than {z:g} standard errors of the difference and by at least "
+            f"{resolution / 2:g}")
+    head_zh = f"在这 {images:,} 张图像上逐图配对比较，"
+    rule_zh = f"比随机像素的下降多出差值的 {z:g} 个标准误以上、且至少 {resolution / 2:g}"
+    if not short:
+        return Sentence(True, f"{head} every map's drop exceeds {rule}.", f"{head_zh}每种图的置信度下降都{rule_zh}。")
+    if not beats:
+        return Sentence(
+            False,
+            f"{head} no map's drop exceeds {rule}: none is shown here to mark pixels the model needs more than "
+            f"random ones.",
+            f"{head_zh}没有一种图的置信度下降{rule_zh}：这里没有哪种图被证明比随机像素更能标出模型需要的像素。",
+        )
+    return Sentence(
+        False,
+        f"{head} the drops of the {names(beats, ' and ')} exceed {rule}; those of the {names(short, ' and ')} "
+        f"do not, and this test does not separate them from chance.",
+        f"{head_zh}{names(beats, ' 和 ')} 的置信度下降{rule_zh}，{names(short, ' 和 ')} 则没有，"
+        f"这项测试无法把后者与随机区分开。",
     )

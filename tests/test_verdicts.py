@@ -76,3 +76,24 @@ def test_overfitting_is_claimed_only_when_the_larger_models_gap_grows_beyond_the
     assert not within.holds and "no extra overfitting" in within.en
     with pytest.raises(ValueError, match=r"noise must be in \[0, inf\), got -1.0"):
         verdicts.overfitting_gap(1.0, 5.0, noise=-1)
+
+
+def test_a_law_is_supported_only_by_a_fit_that_could_have_failed():
+    two = verdicts.log_linear_fit(0.0, points=2, noise=2.8)  # the quick build: two sizes
+    assert not two.holds and "cannot test the law" in two.en and "off its line" not in two.en
+    within = verdicts.log_linear_fit(1.2, points=5, noise=2.8)
+    assert within.holds and within.en.startswith("and no measured point lies more than 1.2 points")
+    beyond = verdicts.log_linear_fit(4.0, points=5, noise=2.8)
+    assert not beyond.holds and "the law does not hold" in beyond.en
+
+
+def test_a_deletion_drop_printed_as_zero_is_never_beyond_the_noise():
+    # The quick build's kind: tiny but consistent drops on models at 11% confidence.
+    tiny = verdicts.deletion_verdict([("CNN saliency", 0.002, 0.0004), ("CNN Grad-CAM", 0.001, 0.0002)], images=32)
+    assert not tiny.holds and "no map's drop exceeds" in tiny.en
+    mixed = verdicts.deletion_verdict([("CNN saliency", 0.08, 0.01), ("attention rollout", 0.01, 0.02)], images=32)
+    assert not mixed.holds and "the drops of the CNN saliency exceed" in mixed.en
+    assert "those of the attention rollout do not" in mixed.en
+    assert "every map's drop exceeds" in verdicts.deletion_verdict([("a", 0.08, 0.01)], images=32).en
+    with pytest.raises(ValueError, match="at least one map"):
+        verdicts.deletion_verdict([], images=32)
