@@ -384,8 +384,8 @@ register(Exercise(
 def lstm_step(x, h, c, kernel, recurrent_kernel, bias):
     """Worked solution of 1.3.2-lstm-step: one step of ``keras.layers.LSTM``.
 
-    Keras stacks the four gates in the order input ``i``, forget ``f``, cell
-    candidate ``g``, output ``o`` along the last axis of kernel ``(d, 4n)``,
+    Keras stacks the four blocks, three gates and the cell candidate, in the order input ``i``,
+    forget ``f``, cell candidate ``g``, output ``o`` along the last axis of kernel ``(d, 4n)``,
     recurrent_kernel ``(n, 4n)`` and bias ``(4n,)``::
 
         z = x W + h U + b;  i, f, o = sigmoid(z_i), sigmoid(z_f), sigmoid(z_o);  g = tanh(z_g)
@@ -429,8 +429,8 @@ register(Exercise(
     signature="lstm_step(x, h, c, kernel, recurrent_kernel, bias)",
     title="One LSTM step",
     task="Write `lstm_step(x, h, c, kernel, recurrent_kernel, bias)` returning `(h_new, c_new)`, one step of "
-         "`keras.layers.LSTM` with its weights copied (gates stacked i, f, g, o).",
-    hint="Compute the four gates at once, `z = x @ kernel + h @ recurrent_kernel + bias`, of shape `(N, 4n)`, and "
+         "`keras.layers.LSTM` with its weights copied (gates and candidate stacked i, f, g, o).",
+    hint="Compute the three gates and the candidate at once, `z = x @ kernel + h @ recurrent_kernel + bias`, of shape `(N, 4n)`, and "
          "split it into four blocks of `n` in Keras's order i, f, g, o (`np.split(z, 4, axis=-1)`). The gates i, f "
          "and o go through a sigmoid, the candidate g through tanh; the new `h` takes the tanh of the *new* cell.",
     solution=lstm_step,
@@ -458,7 +458,7 @@ register(Exercise(
          "(`kind='simple'`) or `LSTM` (`kind='lstm'`) with `units` units on inputs of `d_in` features.",
     hint="One transform of the input and the state has a kernel `(d_in, units)`, a recurrent kernel `(units, "
          "units)` and a bias `(units,)`; the sequence length does not appear, since every step reuses them. A "
-         "SimpleRNN has one such transform; an LSTM has one per gate.",
+         "SimpleRNN has one such transform; an LSTM has four: one per gate and one for the candidate values.",
     solution=recurrent_params,
     wrong={
         "an LSTM counted as one transform": lambda d_in, units, kind: d_in * units + units * units + units,

@@ -234,7 +234,8 @@ register(Exercise(
 def rnn_params():
     """Worked solution of 1.4.2-rnn-params: the parameters of :func:`cvtutor.models.build_rnn`.
 
-    An LSTM of 128 units on 96 features per row has four gates, each with a
+    An LSTM of 128 units on 96 features per row has four weight blocks (its three
+    gates and the candidate values), each with a
     ``96 x 128`` kernel, a ``128 x 128`` recurrent kernel and 128 biases; the
     logits layer reads the last state.
     """
@@ -248,12 +249,13 @@ register(Exercise(
     title="The parameters of the RNN classifier",
     task="Count by hand the parameters of the chapter's RNN classifier, `build_rnn()` (32 rows of 96 features, "
          "`LSTM(128)`, 10 logits).",
-    hint="`Reshape` has no weights. The LSTM has four gates, each with a kernel from the 96 features of a row, a "
+    hint="`Reshape` has no weights. The LSTM has four such blocks (its three gates and the candidate values), "
+         "each with a kernel from the 96 features of a row, a "
          "recurrent kernel from the 128-unit state and a bias, shared by all 32 steps. The logits layer reads only "
          "the last state.",
     solution=rnn_params,
     wrong={
-        "one transform instead of four gates": lambda: (96 * 128 + 128 * 128 + 128) + 128 * 10 + 10,
+        "one transform instead of four": lambda: (96 * 128 + 128 * 128 + 128) + 128 * 10 + 10,
         "a weight per time step (times 32)": lambda: 32 * 4 * (96 * 128 + 128 * 128 + 128) + 1290,
     },
     reference=lambda: keras_params("build_rnn"),
@@ -263,7 +265,7 @@ register(Exercise(
 def rnn_multiply_adds():
     """Worked solution of 1.4.2-rnn-macs: multiply-adds of one forward pass of ``build_rnn()`` on one image.
 
-    At each of the 32 steps, the LSTM's four gates multiply the row (96) by
+    At each of the 32 steps, the LSTM's four weight blocks multiply the row (96) by
     their kernels and the state (128) by their recurrent kernels; the logits
     layer multiplies the last state once. Biases and activations count zero
     (:mod:`cvtutor.flops`).
