@@ -2,6 +2,7 @@
 
     python -m benchmarks.suite run                  # clone HEAD beside this checkout, run CI, record it
     python -m benchmarks.suite parse ci.log --commit REV --command "..."   # a log of an earlier run
+    python -m benchmarks.suite parse inner.log --label inner-loop --commit REV --command "python -m pytest ..."
 
 ``run`` clones the checkout's ``HEAD`` (or ``--commit``) into ``--workdir`` (default: a folder
 beside the checkout, so that ``../shared`` is beside the clone as CI has it), runs ``.ci/run`` with
@@ -95,6 +96,8 @@ def main(argv=None) -> int:
     parse_parser.add_argument("--commit", required=True)
     parse_parser.add_argument("--command", required=True, help="the command that made the log")
     parse_parser.add_argument("--returncode", type=int)
+    parse_parser.add_argument("--label", default="ci", help="the record's name: ci, or e.g. inner-loop for a log of "
+                              "the README's inner loop (pytest -m 'not book and not slow' --durations=0)")
     for p in (run_parser, parse_parser):
         p.add_argument("--out", type=Path, default=RESULTS, help=f"folder for the JSON record (default {RESULTS})")
     args = parser.parse_args(argv)
@@ -108,7 +111,7 @@ def main(argv=None) -> int:
     else:
         record = record_of(args.log.read_text(errors="replace"), args.commit, args.command, args.returncode, load)
         record["load_average_start"] = None  # not measured when the log was made
-    path = write_record(record, args.out, "ci")
+    path = write_record(record, args.out, getattr(args, "label", "ci"))
     print(f"wrote {path}: CI {record['ci_seconds']} s, exit {record['returncode']}")
     for number, one in enumerate(record["passes"], 1):
         print(f"  pass {number}: {one['outcome']} in {one['seconds']:.0f} s")
