@@ -22,8 +22,8 @@ import numbers
 
 from cvtutor.checks import scalar
 
-__all__ = ["Sentence", "above_chance", "attention_concentration", "chance_margin", "deletion_verdict", "log_linear_fit",
-           "overfitting_gap"]
+__all__ = ["Sentence", "above_chance", "attention_concentration", "chance_margin", "deletion_verdict", "lead_change",
+           "log_linear_fit", "overfitting_gap", "position_layout", "wins", "wins_verdict"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -290,4 +290,145 @@ def deletion_verdict(results, images: int, z: float = 2.0, resolution: float = 0
         f"do not, and this test does not separate them from chance.",
         f"{head_zh}{names(beats, ' 和 ')} 的置信度下降{rule_zh}，{names(short, ' 和 ')} 则没有，"
         f"这项测试无法把后者与随机区分开。",
+    )
+
+
+def wins(k: int, n: int) -> Sentence:
+    """How many of ``n`` comparisons one model won beyond the noise, as a phrase that fills "at ...
+    training-set sizes": ``"both"``, ``"all 4"``, ``"2 of the 4"``, ``"none of the 4"``.
+
+    Raises:
+        TypeError: ``k`` or ``n`` not an integer.
+        ValueError: ``n`` below 1, or ``k`` outside 0..n.
+    """
+    n = scalar("n", n, numbers.Integral, minimum=1)
+    k = scalar("k", k, numbers.Integral, minimum=0, maximum=n)
+    if k == n:
+        return Sentence(True, "both" if n == 2 else f"all {n}", "两种" if n == 2 else f"全部 {n} 种")
+    if k == 0:
+        return Sentence(False, "none of the 2" if n == 2 else f"none of the {n}", f"{n} 种中的任何一种都没有")
+    return Sentence(False, f"{k} of the {n}", f"{n} 种中的 {k} 种")
+
+
+def lead_change(small: int, large: int, gap_small: float, gap_large: float, noise: float,
+                leader: tuple[str, str] = ("the ResNet", "ResNet"),
+                other: tuple[str, str] = ("the ViT", "ViT")) -> Sentence:
+    """How one model's lead over another changed from ``small`` to ``large`` training images, and
+    whether the change exceeds ``noise`` (two standard errors of a change in a difference of two
+    accuracies, i.e. of four accuracies).
+
+    Args:
+        small, large: the training-set sizes.
+        gap_small, gap_large: the leader's accuracy minus the other's, points, at each size.
+        noise: the change that counts, points, 0 or more.
+        leader, other: the models' names as subjects, ``(English, Chinese)``.
+
+    Returns:
+        a :class:`Sentence` of two sentences; ``holds`` when the lead changed beyond the noise.
+
+    Raises:
+        TypeError: a value that is not a number (sizes: not an integer).
+        ValueError: a size below 1, a gap outside -100..100 or a negative ``noise``.
+    """
+    small = scalar("small", small, numbers.Integral, minimum=1)
+    large = scalar("large", large, numbers.Integral, minimum=1)
+    gap_small = scalar("gap_small", gap_small, numbers.Real, minimum=-100, maximum=100)
+    gap_large = scalar("gap_large", gap_large, numbers.Real, minimum=-100, maximum=100)
+    noise = scalar("noise", noise, numbers.Real, minimum=0)
+    (en_a, zh_a), (en_b, zh_b) = leader, other
+
+    def en_lead(gap):
+        return f"{abs(gap):.1f} points {'ahead of' if gap > 0 else 'behind'}"
+
+    def zh_lead(gap):
+        return f"{'领先' if gap > 0 else '落后于'} {zh_b} {abs(gap):.1f} 个百分点"
+
+    change = gap_large - gap_small
+    en = (f"With {small:,} images {en_a} was {en_lead(gap_small)} {en_b}; with {large:,} images it was "
+          f"{en_lead(gap_large)} it. ")
+    zh = f"用 {small:,} 张图像时，{zh_a}{zh_lead(gap_small)}；用 {large:,} 张图像时，它{zh_lead(gap_large)}。"
+    if abs(change) <= noise:
+        return Sentence(
+            False,
+            en + f"The change, {change:+.1f} points, is within the noise of this experiment (two standard "
+                 f"errors of a change in a difference of two accuracies: {noise:.1f} points).",
+            zh + f"这一变化（{change:+.1f} 个百分点）在本实验的噪声之内（两个准确率之差的变化量的两个标准误："
+                 f"{noise:.1f} 个百分点）。",
+        )
+    if change < 0:
+        return Sentence(
+            True,
+            en + f"{en_a[0].upper() + en_a[1:]}'s lead shrank as the data grew, as the ViT paper's argument predicts.",
+            zh + f"数据越多，{zh_a}的领先越小，正如 ViT 论文的论证所预言。",
+        )
+    return Sentence(
+        True,
+        en + f"{en_a[0].upper() + en_a[1:]}'s lead grew as the data grew: at these sizes, more data helped "
+             f"{en_a} more. In the ViT paper, the ViT caught up only with millions of training images.",
+        zh + f"数据越多，{zh_a}的领先反而越大：在这些数据量上，更多的数据对 {zh_a} 帮助更大。在 ViT 论文中，"
+             f"ViT 要到几百万张训练图像才追上来。",
+    )
+
+
+def wins_verdict(k: int, n: int) -> Sentence:
+    """What ``k`` wins beyond the noise out of ``n`` training-set sizes say (the ResNet against the
+    ViT, chapter 1.5.2), ending with a colon that introduces the ViT paper's evidence.
+
+    Raises:
+        TypeError, ValueError: as :func:`wins`.
+    """
+    count = wins(k, n)
+    if k == n:
+        return Sentence(
+            True,
+            "At every training-set size in this chapter, the ResNet was ahead of the ViT by more than the noise, "
+            "with the same work. The ViT paper found the same at a larger scale:",
+            "在本章的每一种训练集规模上，ResNet 都以超出噪声的差距领先于 ViT，而两者的计算量相同。"
+            "ViT 论文在更大的规模上得到了同样的结论：",
+        )
+    if k == 0:
+        return Sentence(
+            False,
+            "In this run the ResNet was never ahead of the ViT by more than the noise; with this little training, "
+            "the curves say little. The ViT paper's evidence comes from a larger scale:",
+            "在这次运行中，ResNet 从未以超出噪声的差距领先于 ViT；训练这么少，曲线说明不了什么。"
+            "ViT 论文的证据来自更大的规模：",
+        )
+    return Sentence(
+        False,
+        f"In this run the ResNet was ahead of the ViT by more than the noise at {count.en} training-set sizes. "
+        "The ViT paper's evidence comes from a larger scale:",
+        f"在这次运行中，ResNet 只在 {count.zh}训练集规模上以超出噪声的差距领先于 ViT。ViT 论文的证据来自更大的规模：",
+    )
+
+
+def position_layout(correlation: float, neighbours: float, far: float, threshold: float = -0.1) -> Sentence:
+    """Whether learned position embeddings encode the image's layout: similarity must fall with
+    distance on the grid (a correlation below ``threshold``) and neighbours must be more similar
+    than distant patches.
+
+    Args:
+        correlation: Pearson correlation of the embeddings' cosine similarity with grid distance.
+        neighbours, far: mean similarity of neighbouring patches and of distant ones.
+        threshold: the correlation the verdict needs (below 0).
+
+    Raises:
+        TypeError: a value that is not a number.
+        ValueError: a correlation or similarity outside -1..1, or a threshold of 0 or more.
+    """
+    correlation = scalar("correlation", correlation, numbers.Real, minimum=-1, maximum=1)
+    neighbours = scalar("neighbours", neighbours, numbers.Real, minimum=-1, maximum=1)
+    far = scalar("far", far, numbers.Real, minimum=-1, maximum=1)
+    threshold = scalar("threshold", threshold, numbers.Real, minimum=-1, maximum=0, include_maximum=False)
+    if correlation < threshold and neighbours > far:
+        return Sentence(
+            True,
+            "Nearby patches have more similar embeddings than distant ones: the ViT has started to learn the "
+            "layout from the data.",
+            "相邻图像块的嵌入比相距较远的更相似：ViT 已经开始从数据中学到图像的空间布局。",
+        )
+    return Sentence(
+        False,
+        "The embeddings show little sign of the layout: this much data and training did not teach it.",
+        "这些嵌入几乎看不出空间布局的痕迹：这么多的数据和训练还不足以让模型学会它。",
     )

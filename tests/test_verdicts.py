@@ -97,3 +97,22 @@ def test_a_deletion_drop_printed_as_zero_is_never_beyond_the_noise():
     assert "every map's drop exceeds" in verdicts.deletion_verdict([("a", 0.08, 0.01)], images=32).en
     with pytest.raises(ValueError, match="at least one map"):
         verdicts.deletion_verdict([], images=32)
+
+
+def test_chapter_1_5_2s_comparisons_follow_the_noise():
+    assert [verdicts.wins(k, n).en for k, n in ((2, 2), (4, 4), (1, 4), (0, 2))] == [
+        "both", "all 4", "1 of the 4", "none of the 2"]
+    assert verdicts.wins(1, 4).zh == "4 种中的 1 种"
+    within = verdicts.lead_change(500, 8000, 5.0, 6.0, noise=8.0)
+    assert not within.holds and "is within the noise" in within.en and "5.0 points ahead of the ViT" in within.en
+    shrank = verdicts.lead_change(500, 8000, 12.0, 2.0, noise=4.0)
+    assert shrank.holds and "The ResNet's lead shrank" in shrank.en and "领先越小" in shrank.zh
+    behind = verdicts.lead_change(500, 8000, -3.0, 9.0, noise=4.0)
+    assert behind.holds and "3.0 points behind the ViT" in behind.en and "lead grew" in behind.en
+    assert verdicts.wins_verdict(3, 3).holds and not verdicts.wins_verdict(0, 3).holds
+    assert "at 1 of the 3 training-set sizes" in verdicts.wins_verdict(1, 3).en
+    assert verdicts.position_layout(-0.45, 0.3, 0.05).holds
+    assert not verdicts.position_layout(-0.05, 0.3, 0.05).holds  # too weak a correlation
+    assert not verdicts.position_layout(-0.45, 0.05, 0.3).holds  # neighbours not more alike
+    with pytest.raises(ValueError, match=r"k must be in \[0, 2\], got 3"):
+        verdicts.wins(3, 2)
