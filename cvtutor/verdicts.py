@@ -19,11 +19,15 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import re
 
 from cvtutor.checks import scalar
 
 __all__ = ["Sentence", "above_chance", "attention_concentration", "chance_margin", "deletion_verdict", "lead_change",
            "log_linear_fit", "overfitting_gap", "position_layout", "wins", "wins_verdict"]
+
+
+_CJK_LATIN = re.compile(r"(?<=[A-Za-z0-9%])(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])(?=[A-Za-z0-9])")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -39,6 +43,11 @@ class Sentence:
     holds: bool
     en: str
     zh: str
+
+    def __post_init__(self):
+        # Chinese technical writing puts a space between Chinese and Latin letters or digits; the
+        # sentences are assembled from parts (a model's name, a number), so it is added here.
+        object.__setattr__(self, "zh", _CJK_LATIN.sub(" ", self.zh))
 
 
 def _percent(name: str, value) -> float:

@@ -116,3 +116,8 @@ def test_chapter_1_5_2s_comparisons_follow_the_noise():
     assert not verdicts.position_layout(-0.45, 0.05, 0.3).holds  # neighbours not more alike
     with pytest.raises(ValueError, match=r"k must be in \[0, 2\], got 3"):
         verdicts.wins(3, 2)
+
+
+def test_chinese_sentences_space_latin_words_and_numbers_as_chinese_books_do():
+    sentence = verdicts.Sentence(True, "x", "用250张图像时，ResNet领先ViT。")
+    assert sentence.zh == "用 250 张图像时，ResNet 领先 ViT。"
