@@ -23,8 +23,9 @@ import re
 
 from cvtutor.checks import scalar
 
-__all__ = ["Sentence", "above_chance", "attention_concentration", "chance_margin", "deletion_verdict", "lead_change",
-           "log_linear_fit", "overfitting_gap", "position_layout", "wins", "wins_verdict"]
+__all__ = ["Sentence", "above_chance", "attention_concentration", "chance_margin", "close_to_best", "deletion_verdict",
+           "largest_against_best", "lead_change", "log_linear_fit", "overfitting_gap", "position_layout",
+           "still_learning", "sweep_verdict", "wins", "wins_verdict"]
 
 
 _CJK_LATIN = re.compile(r"(?<=[A-Za-z0-9%])(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])(?=[A-Za-z0-9])")
@@ -441,3 +442,104 @@ def position_layout(correlation: float, neighbours: float, far: float, threshold
         "The embeddings show little sign of the layout: this much data and training did not teach it.",
         "这些嵌入几乎看不出空间布局的痕迹：这么多的数据和训练还不足以让模型学会它。",
     )
+
+
+def _model(width: int, blocks) -> tuple[str, str]:
+    """A model of chapter 1.5.1's sweep, named in both languages."""
+    return f"width {width}, blocks {blocks}", f"宽度 {width}、块数 {blocks}"
+
+
+def close_to_best(within: int, total: int, cheapest: tuple | None, accuracy: float,
+                  params_percent: float, time_percent: float) -> Sentence:
+    """Which models of a sweep are within the noise of the best, and what the cheapest of them costs.
+
+    Args:
+        within: models whose accuracy is within the noise of the best (the best included).
+        total: models in the sweep.
+        cheapest: ``(width, blocks)`` of the model with the fewest parameters among them, or None
+            when that is the best model itself.
+        accuracy: its test accuracy, percent.
+        params_percent, time_percent: its parameters and training time as percentages of the best's.
+
+    Raises:
+        TypeError, ValueError: counts that are not integers with 1 <= within <= total.
+    """
+    total = scalar("total", total, numbers.Integral, minimum=1)
+    within = scalar("within", within, numbers.Integral, minimum=1, maximum=total)
+    if cheapest is None:
+        return Sentence(False, "No model with fewer parameters comes within that noise of the best.",
+                        "没有哪个参数更少的模型能进入最佳模型的噪声范围之内。")
+    en_name, zh_name = _model(*cheapest)
+    return Sentence(
+        True,
+        f"{within} of the {total} models come within that noise of the best; the one with the fewest parameters "
+        f"({en_name}, {accuracy:.1f}%) has {params_percent:.0f}% of the best model's parameters and trained in "
+        f"{time_percent:.0f}% of its time.",
+        f"{total} 个模型中有 {within} 个落在最佳模型的噪声范围之内；其中参数最少的（{zh_name}，{accuracy:.1f}%）"
+        f"只有最佳模型 {params_percent:.0f}% 的参数，训练时间也只用了它的 {time_percent:.0f}%。",
+    )
+
+
+def sweep_verdict(params_percent_of_largest: float, threshold: float = 50.0) -> Sentence:
+    """Whether a sweep's accuracy front has flattened: did a model with at most ``threshold``
+    percent of the largest model's parameters come within the noise of the best accuracy?
+
+    Args:
+        params_percent_of_largest: the parameters of the cheapest model within the noise of the
+            best, as a percentage of the largest model's.
+        threshold: the percentage that counts as "flattened".
+
+    Raises:
+        TypeError: a value that is not a number.
+        ValueError: a percentage outside 0-100.
+    """
+    share = scalar("params_percent_of_largest", params_percent_of_largest, numbers.Real, minimum=0, maximum=100)
+    threshold = scalar("threshold", threshold, numbers.Real, minimum=0, maximum=100)
+    if share <= threshold:
+        return Sentence(
+            True,
+            f"In this sweep, a model with {share:.0f}% of the largest model's parameters came within the noise of "
+            f"the best accuracy: past that size, more parameters cost time and bought no accuracy that this "
+            f"experiment can resolve.",
+            f"在这次扫描中，一个参数量只有最大模型 {share:.0f}% 的模型就进入了最佳准确率的噪声范围：超过这一规模，"
+            f"更多的参数只多花时间，换来的准确率提升本实验分辨不出来。",
+        )
+    return Sentence(
+        False,
+        f"In this sweep, no model with at most {threshold:.0f}% of the largest model's parameters came within the "
+        f"noise of the best accuracy (two standard errors of a difference): within the sizes tested here, the "
+        f"front had not yet flattened.",
+        f"在这次扫描中，没有哪个参数量不超过最大模型 {threshold:.0f}% 的模型进入最佳准确率的噪声范围（差值的两个"
+        f"标准误）：在这里测试的规模之内，前沿还没有变平。",
+    )
+
+
+def largest_against_best(is_best: bool, gap: float, within_noise: bool) -> Sentence:
+    """The predicate "The largest model ... ": whether it is also the most accurate, and if not, by how
+    much it trails the best (``gap``, points) and whether that is within the noise."""
+    gap = scalar("gap", gap, numbers.Real, minimum=0, maximum=100)
+    if is_best:
+        return Sentence(True, "is also the most accurate", "也是最准确的")
+    noise_en = ", within the noise, so this run does not rank the two" if within_noise else ""
+    noise_zh = "，在噪声之内，所以这次运行分不出两者的高下" if within_noise else ""
+    return Sentence(False, f"is not the most accurate: it scores {gap:.1f} points below the best{noise_en}",
+                    f"并不是最准确的：它比最佳模型低 {gap:.1f} 个百分点{noise_zh}")
+
+
+def still_learning(history) -> Sentence:
+    """Whether a model was still learning in its last epoch: its training accuracy (fractions, one
+    per epoch) rose over the last epoch. With a single epoch there is no trend to show."""
+    history = [float(v) for v in history]
+    if not history:
+        raise ValueError("history must hold at least one epoch's training accuracy, got none")
+    if len(history) < 2:
+        return Sentence(False, "With a single epoch in this profile, there is no trend in training accuracy to show",
+                        "这一配置只训练一轮，训练准确率谈不上趋势")
+    before, last = 100 * history[-2], 100 * history[-1]
+    if last > before:
+        return Sentence(True, f"The largest model was still learning: its training accuracy rose from {before:.1f}% "
+                              f"to {last:.1f}% in the last epoch",
+                        f"最大的模型仍在学习：最后一轮中，它的训练准确率从 {before:.1f}% 升到了 {last:.1f}%")
+    return Sentence(False, f"The largest model's training accuracy went from {before:.1f}% to {last:.1f}% in the "
+                           f"last epoch",
+                    f"最后一轮中，最大模型的训练准确率从 {before:.1f}% 变为 {last:.1f}%")

@@ -121,3 +121,22 @@ def test_chapter_1_5_2s_comparisons_follow_the_noise():
 def test_chinese_sentences_space_latin_words_and_numbers_as_chinese_books_do():
     sentence = verdicts.Sentence(True, "x", "用250张图像时，ResNet领先ViT。")
     assert sentence.zh == "用 250 张图像时，ResNet 领先 ViT。"
+
+
+def test_chapter_1_5_1s_sweep_sentences():
+    # The quick build: the best model is also the largest and the cheapest within the noise.
+    assert verdicts.close_to_best(1, 4, None, 33.5, 100, 100).en.startswith("No model with fewer parameters")
+    close = verdicts.close_to_best(3, 6, (8, "(1, 0, 1)"), 61.2, 24.6, 40.0)
+    assert close.holds and "3 of the 6 models come within that noise" in close.en
+    assert "(width 8, blocks (1, 0, 1), 61.2%) has 25% of the best model's parameters" in close.en
+    assert "宽度 8、块数 (1, 0, 1)" in close.zh
+    assert not verdicts.sweep_verdict(100.0).holds and verdicts.sweep_verdict(50.0).holds
+    assert "had not yet flattened" in verdicts.sweep_verdict(100.0).en
+    assert verdicts.largest_against_best(True, 0.0, True).en == "is also the most accurate"
+    trailing = verdicts.largest_against_best(False, 1.2, within_noise=True)
+    assert trailing.en == "is not the most accurate: it scores 1.2 points below the best, within the noise, so " \
+                          "this run does not rank the two"
+    assert verdicts.still_learning([0.3]).en.startswith("With a single epoch")
+    assert verdicts.still_learning([0.40, 0.52]).holds and not verdicts.still_learning([0.52, 0.50]).holds
+    with pytest.raises(ValueError, match="at least one epoch"):
+        verdicts.still_learning([])
