@@ -24,8 +24,8 @@ import re
 from cvtutor.checks import scalar
 
 __all__ = ["Sentence", "above_chance", "attention_concentration", "chance_margin", "close_to_best", "deletion_verdict",
-           "largest_against_best", "lead_change", "log_linear_fit", "overfitting_gap", "position_layout",
-           "still_learning", "sweep_verdict", "wins", "wins_verdict"]
+           "largest_against_best", "lead_change", "log_linear_fit", "more_data_helps", "overfitting_gap",
+           "position_layout", "ranking_note", "still_learning", "sweep_verdict", "wins", "wins_verdict"]
 
 
 _CJK_LATIN = re.compile(r"(?<=[A-Za-z0-9%])(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])(?=[A-Za-z0-9])")
@@ -543,3 +543,84 @@ def still_learning(history) -> Sentence:
     return Sentence(False, f"The largest model's training accuracy went from {before:.1f}% to {last:.1f}% in the "
                            f"last epoch",
                     f"最后一轮中，最大模型的训练准确率从 {before:.1f}% 变为 {last:.1f}%")
+
+
+def ranking_note(margins: tuple[float, float], noise: float, sizes: tuple[int, int], test_images: int) -> Sentence:
+    """Whether the leader of a comparison at the fewest and at the most training images leads by
+    more than the noise: ``margins`` (points) against ``noise`` (two standard errors of a difference).
+
+    Raises:
+        TypeError: a value that is not a number (sizes and ``test_images``: not integers).
+        ValueError: a negative margin or noise, a size or ``test_images`` below 1.
+    """
+    small_margin = scalar("margin", margins[0], numbers.Real, minimum=0)
+    large_margin = scalar("margin", margins[1], numbers.Real, minimum=0)
+    noise = scalar("noise", noise, numbers.Real, minimum=0)
+    small = scalar("size", sizes[0], numbers.Integral, minimum=1)
+    large = scalar("size", sizes[1], numbers.Integral, minimum=1)
+    test_images = scalar("test_images", test_images, numbers.Integral, minimum=1)
+    words = {
+        (True, True): ("both beyond the noise.", "两者都超出了噪声。"),
+        (False, False): ("both within the noise, so neither ranking is established.",
+                         "两者都在噪声之内，所以哪个排名都不能成立。"),
+        (True, False): ("beyond the noise with the fewest images, within it with the most.",
+                        "图像最少时超出噪声，图像最多时则在噪声之内。"),
+        (False, True): ("within the noise with the fewest images, beyond it with the most.",
+                        "图像最少时在噪声之内，图像最多时则超出噪声。"),
+    }[(small_margin > noise, large_margin > noise)]
+    return Sentence(
+        small_margin > noise and large_margin > noise,
+        f"Each accuracy is one run, seed 0, on {test_images:,} test images, so two accuracies closer than "
+        f"{noise:.1f} points (two standard errors of their difference) are within the noise. The leader's margin "
+        f"over the next model is {small_margin:.1f} points with {small:,} images and {large_margin:.1f} with "
+        f"{large:,}: {words[0]}",
+        f"每个准确率都只是一次运行（种子 0），在 {test_images:,} 张测试图像上测得，因此相差不到 {noise:.1f} 个"
+        f"百分点（两者之差的两个标准误）的两个准确率在噪声之内。领先者对第二名的优势，在 {small:,} 张图像时为 "
+        f"{small_margin:.1f} 个百分点，在 {large:,} 张图像时为 {large_margin:.1f} 个百分点：{words[1]}",
+    )
+
+
+def more_data_helps(last_step: dict, noise: float, before: int, after: int, total: int = 50_000) -> Sentence:
+    """Whether each model still gained from the last growth of its training set (``before`` to
+    ``after`` images): a gain of no more than ``noise`` points shows neither a rise nor a plateau.
+
+    Args:
+        last_step: ``{model name: accuracy gained, points}`` from ``before`` to ``after`` images.
+        noise: two standard errors of a difference, points.
+        before, after: the two training-set sizes.
+        total: the training images the data set has (CIFAR-10: 50,000), to say what share ``after`` is.
+
+    Raises:
+        TypeError, ValueError: sizes that are not positive integers, a negative noise, no models.
+    """
+    if not last_step:
+        raise ValueError("last_step must name at least one model, got none")
+    noise = scalar("noise", noise, numbers.Real, minimum=0)
+    before = scalar("before", before, numbers.Integral, minimum=1)
+    after = scalar("after", after, numbers.Integral, minimum=1)
+    total = scalar("total", total, numbers.Integral, minimum=after)
+    flat = [name for name, gain in last_step.items() if gain <= noise]
+    share = 100 * after / total
+    if not flat:
+        gains = ", ".join(f"{gain:.1f}" for gain in last_step.values())
+        return Sentence(
+            True,
+            f"None of them has levelled off at {after:,} images ({share:.0f}% of CIFAR-10's training images): "
+            f"from {before:,} to {after:,} images each gained {gains} points, more than the noise "
+            f"({noise:.1f} points, see below).",
+            f"到 {after:,} 张图像（CIFAR-10 训练图像的 {share:.0f}%）为止，没有一个模型趋于饱和：从 {before:,} 张"
+            f"增加到 {after:,} 张时，它们分别提高了 {gains} 个百分点，都超过了噪声（{noise:.1f} 个百分点，见下文）。",
+        )
+    changes = ", ".join(f"{gain:+.1f} points ({name})" for name, gain in last_step.items())
+    changes_zh = "，".join(f"{name} {gain:+.1f} 个百分点" for name, gain in last_step.items())
+    flat_en = " and the ".join(flat)
+    flat_zh = "和".join(flat)
+    return Sentence(
+        False,
+        f"From {before:,} to {after:,} images the accuracy changed by {changes}: for the {flat_en} that is no more "
+        f"than the noise ({noise:.1f} points, see below), so this run cannot tell whether more data still helps "
+        f"{'it' if len(flat) == 1 else 'them'} at this number of epochs.",
+        f"从 {before:,} 张增加到 {after:,} 张图像时，准确率的变化为：{changes_zh}。"
+        f"对 {flat_zh} 而言，这一变化不超过噪声"
+        f"（{noise:.1f} 个百分点，见下文），所以这次运行无法判断在这样的轮数下更多数据是否仍有帮助。",
+    )

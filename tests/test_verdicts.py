@@ -140,3 +140,16 @@ def test_chapter_1_5_1s_sweep_sentences():
     assert verdicts.still_learning([0.40, 0.52]).holds and not verdicts.still_learning([0.52, 0.50]).holds
     with pytest.raises(ValueError, match="at least one epoch"):
         verdicts.still_learning([])
+
+
+def test_chapter_1_5_4s_data_sentences():
+    note = verdicts.ranking_note((6.0, 1.0), noise=2.8, sizes=(500, 1000), test_images=5000)
+    assert not note.holds and note.en.endswith("beyond the noise with the fewest images, within it with the most.")
+    assert verdicts.ranking_note((6.0, 4.0), 2.8, (500, 10000), 5000).holds
+    # the share of CIFAR-10 is computed, not typed: 1,000 images are 2%, 10,000 a fifth
+    quick = verdicts.more_data_helps({"CNN": 5.0, "attention": 4.0}, noise=2.8, before=500, after=1000)
+    assert quick.holds and "(2% of CIFAR-10's training images)" in quick.en
+    full = verdicts.more_data_helps({"CNN": 5.0, "attention": 1.0}, noise=2.8, before=5000, after=10000)
+    assert not full.holds and "for the attention that is no more than the noise" in full.en and "helps it" in full.en
+    with pytest.raises(ValueError, match="at least one model"):
+        verdicts.more_data_helps({}, 2.8, 500, 1000)
