@@ -65,13 +65,26 @@ def copy_sources(scratch: Path) -> tuple[Path, Path]:
 
 def write_kernel(scratch: Path, site: Path) -> Path:
     """A kernel spec ``python3`` for this Python with ``site`` first on its path; returns the
-    folder for ``JUPYTER_PATH``."""
+    folder for ``JUPYTER_PATH``. The path is absolute: the notebooks run in temporary folders, where
+    a relative one would name nothing and the kernel would import another cvtutor (an editable
+    install of the checkout) without a word."""
+    site = Path(site).resolve()
     spec = scratch / "jupyter" / "kernels" / "python3"
     spec.mkdir(parents=True, exist_ok=True)
     spec.joinpath("kernel.json").write_text(json.dumps({
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "Python 3 (cvtutor copy)", "language": "python", "env": {"PYTHONPATH": str(site)}}))
     return scratch / "jupyter"
+
+
+def kernel_cvtutor(out: Path) -> Path | None:
+    """Where the build's kernel imported cvtutor from, as its execution key recorded it
+    (``book/_ext/execution_cache.py`` writes ``key.json`` beside the cached notebooks)."""
+    keys = sorted((out / "_build" / ".jupyter_cache").glob("*/key.json"), key=lambda p: p.stat().st_mtime)
+    if not keys:
+        return None
+    location = (json.loads(keys[-1].read_text(encoding="utf-8")).get("cvtutor") or {}).get("location")
+    return Path(location).resolve() if location else None
 
 
 def edit_prose(notebook: Path) -> str:
@@ -129,6 +142,10 @@ def run(profile: str, scratch: Path, chapter: str, module_edit: bool, data_dir: 
         env["CVTUTOR_DATA"] = os.path.abspath(data_dir)
     out = scratch / "out"
     steps = {"first": build(book, out, env)}
+    used = kernel_cvtutor(out)
+    if used != (site / "cvtutor").resolve():
+        raise RuntimeError(f"the notebooks imported cvtutor from {used}, not from the copy in {site}: "
+                           f"the rebuild would measure another package")
     before = outputs(out / "_build" / "html")
     edited = edit_prose(book / "book" / chapter)
     steps["prose"] = build(book, out, env)

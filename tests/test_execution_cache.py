@@ -274,3 +274,27 @@ def test_a_session_that_ends_stops_its_build_with_every_process_it_started(tmp_p
         time.sleep(0.05)
     else:
         pytest.fail(f"process {grandchild}, started by the build command, still runs after the session stopped")
+
+
+def test_the_rebuild_benchmarks_kernel_imports_the_copy_from_any_folder(tmp_path, monkeypatch):
+    # A relative scratch folder (--keep ../x, as a record without machine paths wants) once gave the
+    # kernel a relative PYTHONPATH that named nothing from the notebooks' temporary folders, so the
+    # build imported the checkout's editable cvtutor instead of the copy it was measuring.
+    from benchmarks import rebuild
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "site" / "cvtutor").mkdir(parents=True)
+    (tmp_path / "site" / "cvtutor" / "__init__.py").write_text("COPY = True\n")
+    spec = json.loads((rebuild.write_kernel(Path("scratch"), Path("site")) / "kernels" / "python3" / "kernel.json").read_text())
+    site = spec["env"]["PYTHONPATH"]
+    assert Path(site).is_absolute() and Path(site) == (tmp_path / "site").resolve()
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    found = subprocess.run([sys.executable, "-c", "import cvtutor; print(cvtutor.__file__)"], cwd=elsewhere,
+                           env=dict(os.environ, PYTHONPATH=site), capture_output=True, text=True).stdout.strip()
+    assert Path(found).resolve() == (tmp_path / "site" / "cvtutor" / "__init__.py").resolve()
+    # and the benchmark reads back which cvtutor the build's kernel used
+    key = tmp_path / "out" / "_build" / ".jupyter_cache" / "abc" / "key.json"
+    key.parent.mkdir(parents=True)
+    key.write_text(json.dumps({"cvtutor": {"location": str(tmp_path / "site" / "cvtutor")}}))
+    assert rebuild.kernel_cvtutor(tmp_path / "out") == (tmp_path / "site" / "cvtutor").resolve()
