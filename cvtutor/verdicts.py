@@ -57,7 +57,8 @@ def _percent(name: str, value) -> float:
 
 def attention_concentration(top_share: float, top_k: int, tokens: int, ratio: float = 2.0) -> Sentence:
     """Whether attention is concentrated: do the ``top_k`` most-attended of ``tokens`` tokens receive
-    at least ``ratio`` times the share uniform attention would give them (``100 * top_k / tokens``%)?
+    at least ``ratio`` times the share uniform attention would give them (``100 * top_k / tokens``
+    percent)?
 
     Args:
         top_share: the percentage of all attention weight (rows summing to 1, averaged over queries

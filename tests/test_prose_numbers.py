@@ -34,8 +34,6 @@ BOOK = ROOT / "book"
 
 # (page, the phrase as it stands in the prose after stripping, why it is not a measurement).
 ALLOWED = [
-    ("attention_classifier.ipynb", "5/64, under 8%",
-     "arithmetic: what uniform attention gives 5 of 64 patches"),
     ("bigger_models.ipynb", "16 times more work on a 32x32 feature map than on an 8x8",
      "arithmetic: (32/8)^2 positions"),
     ("bigger_models.ipynb", "budget of 15 minutes", "the book's time budget for a 1.5 chapter (a design goal)"),

@@ -59,8 +59,12 @@ def test_a_recipe_trains_the_same_way_through_all_three_doors(tmp_path, door_log
     for door in door_log:
         assert (door["train"], door["validation"]) == (len(train[1]) - held_out, held_out), door
         assert door["batchnorm"] == "recompute" and door["batchnorm_batches"] > 0, door
-    assert chapter["loss"] == pytest.approx(command_line["loss"], rel=1e-5)
-    assert chapter["loss"] == pytest.approx(benchmark["loss"], rel=1e-5)
+    # The same weights and batches; the augmentation's random ops take TensorFlow's per-op seeds, which
+    # depend on how many ops the process made before (CI's long session: 2.3563 against 2.3589), so
+    # the first step's loss agrees to a few parts in a thousand, not exactly. A different procedure
+    # (no label smoothing, another schedule, unscaled pixels) moves it by far more.
+    assert chapter["loss"] == pytest.approx(command_line["loss"], rel=5e-3)
+    assert chapter["loss"] == pytest.approx(benchmark["loss"], rel=5e-3)
     assert (record["train_images"], record["validation_images"]) == (270, 30)
 
 
