@@ -9,14 +9,16 @@ width, no table, code block, output or figure is wider than the content column o
 itself behind a scroll bar; no output shows a stray repr (``Text(...)``, ``<matplotlib...>``,
 ``<Figure size ...>``, a raw dict), a machine's path (``/tmp/``, ``/home/``, ``/work/``) or
 printed lines split into one box per write (Keras's epoch lines). A screenshot of each page is kept
-in ``_build/screenshots/`` for review: the whole page at 1280 px, its first screen on a phone (JPEG:
-a PNG of a 40,000 px chapter takes seconds to encode, and both editions are read, English and
-Chinese).
+in ``_build/screenshots/`` for review: the whole English page at 1280 px (the first screen of a
+Chinese one), and its first screen on a phone, as JPEG (a PNG of a 40,000 px chapter takes seconds
+to encode). Each page is loaded once: the phone's width is the loaded page resized.
 
 Every ``.html`` page is opened, ``genindex`` and ``search`` included: they are cheap, and the
 search page is the one that runs the most JavaScript offline (it loads ``searchindex.js``).
 """
 
+import concurrent.futures
+import contextlib
 import functools
 import html.parser
 import http.server
@@ -47,7 +49,7 @@ SCREENSHOTS = ROOT / "_build" / "screenshots"
 SEARCH_QUERY = "attention"
 REDIRECT = re.compile(r'<meta http-equiv="refresh" content="0; url=([^"]+)"', re.I)
 TIMEOUT_MS = 60_000  # per page load or wait; the CI machine is small and busy
-# The widths a reader reads at: a laptop, and a phone (after the desktop pass, layout checks only).
+# The widths a reader reads at: a laptop, and a phone (layout checks only).
 DESKTOP = {"width": 1280, "height": 900}
 PHONE = {"width": 400, "height": 860}
 
@@ -55,6 +57,11 @@ PHONE = {"width": 400, "height": 860}
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format, *args):
         pass
+
+    def end_headers(self):
+        # As a static host serves a built book: the theme's scripts are fetched once, not per page.
+        self.send_header("Cache-Control", "max-age=3600")
+        super().end_headers()
 
 
 class _QuietServer(http.server.ThreadingHTTPServer):
@@ -79,41 +86,51 @@ def book_url(built_book):
         thread.join(timeout=10)
 
 
-@pytest.fixture
-def browser(tmp_path):
-    """A Playwright context in Debian's Chromium with a fresh profile and only loopback traffic.
+def _offline_chromium_flags() -> list[str]:
+    # Every host name but the book's server resolves to nothing, so no request leaves the machine;
+    # unlike Playwright's request routing, this keeps the browser's HTTP cache (each page loads the
+    # theme's scripts again otherwise: 27 requests a page).
+    return [*CHROMIUM_FLAGS, "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
 
-    Yields ``(context, blocked)``: ``blocked`` lists every request that was refused.
+
+@contextlib.contextmanager
+def chromium(profile: Path):
+    """A Playwright context in Debian's Chromium with a fresh profile that reaches only 127.0.0.1.
+
+    Yields ``(context, remote)``: ``remote`` lists every request made to another host (each one
+    fails: its name does not resolve). Skips the test where Chromium or Playwright is missing (fails
+    it under CI, which installs them).
     """
     if not os.access(CHROMIUM, os.X_OK):
         if os.environ.get("CI"):
             pytest.fail(f"{CHROMIUM} is missing: .ci/run installs Debian's chromium")
         pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium")
     sync_api = pytest.importorskip("playwright.sync_api")
-    blocked: list[str] = []
-
-    def only_loopback(route):
-        if urllib.parse.urlsplit(route.request.url).hostname == "127.0.0.1":
-            route.continue_()
-        else:
-            blocked.append(route.request.url)
-            route.abort()
-
+    remote: list[str] = []
+    # One Playwright per thread: its synchronous API is not thread-safe.
     with sync_api.sync_playwright() as playwright:
         context = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"),
+            str(profile),
             executable_path=CHROMIUM,
-            args=CHROMIUM_FLAGS,
+            args=_offline_chromium_flags(),
             headless=True,
             viewport=DESKTOP,
             timeout=TIMEOUT_MS,
         )
         try:
             context.set_default_timeout(TIMEOUT_MS)
-            context.route("**/*", only_loopback)
-            yield context, blocked
+            context.on("request", lambda request: urllib.parse.urlsplit(request.url).hostname != "127.0.0.1"
+                       and remote.append(request.url))
+            yield context, remote
         finally:
             context.close()
+
+
+@pytest.fixture
+def browser(tmp_path):
+    """:func:`chromium` for one test."""
+    with chromium(tmp_path / "chromium-profile") as opened:
+        yield opened
 
 
 class _Anchors(html.parser.HTMLParser):
@@ -224,6 +241,9 @@ LAYOUT = r"""() => {
     return {wide, shrunk, codeChars};
 }""".replace("MAX_SHRINK", "1.6")
 
+# Resolves after the browser has laid out and painted the page at its current viewport size.
+NEXT_FRAME = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
+
 # What outputs show that a reader should not see: reprs of plotting objects, raw dicts, paths of
 # the machine that built the book, and printed lines split into one box per write.
 OUTPUTS = r"""() => {
@@ -253,8 +273,84 @@ OUTPUTS = r"""() => {
 }"""
 
 
-def test_every_page_reads_offline_in_chromium(built_book, book_url, browser):
-    context, blocked = browser
+READERS = 2  # pages are read by this many browsers at once (the build machine has two cores)
+
+
+def read_page(page, book_url: str, html: Path, path: Path, remote: list[str]) -> tuple[str, list[str], int | None]:
+    """Open one page of the build at both widths; returns its name, its problems and how many
+    characters of code fit on a line of a code cell at 1280 px (None without code cells)."""
+    rel = path.relative_to(html).with_suffix("").as_posix()
+    errors: list[str] = []
+    on_console = lambda msg: msg.type == "error" and errors.append(f"console: {msg.text}")
+    on_pageerror = lambda exc: errors.append(f"uncaught: {exc}")
+    page.on("console", on_console)
+    page.on("pageerror", on_pageerror)
+    remote_before = len(remote)
+    query = f"?q={SEARCH_QUERY}" if rel == "search" else ""
+    response = page.goto(book_url + path.relative_to(html).as_posix() + query, wait_until="load")
+    if response is None or not response.ok:
+        errors.append(f"HTTP {response.status if response else 'no response'}")
+    redirect = REDIRECT.search(path.read_text(encoding="utf-8"))
+    if redirect:  # the book's index.html forwards to the first chapter
+        target = urllib.parse.urljoin(response.url, redirect.group(1))
+        page.wait_for_url(target, wait_until="load")
+        rel = f"{rel} (forwards to {redirect.group(1)})"
+    if rel == "search":
+        # Sphinx's search runs in the page from searchindex.js: results prove it works offline.
+        page.wait_for_selector("#search-results ul.search li", state="attached")
+    info = page.evaluate(INSPECT_PAGE)
+    layout = page.evaluate(LAYOUT)
+    outputs = page.evaluate(OUTPUTS)
+    errors += [f"at {DESKTOP['width']} px: {w}" for w in layout["wide"]]
+    errors += [f"a figure too small to read (cvtutor.plots.images.PAGE_WIDTH): {f}" for f in layout["shrunk"]]
+    errors += [f"an output shows a stray repr: {r!r}" for r in outputs["reprs"]]
+    errors += [f"an output names a machine's path: {p!r}" for p in outputs["paths"]]
+    errors += [f"printed lines split into one box per write: {b!r}" for b in outputs["split"]]
+
+    errors += [f"image not loaded: {img['src']}" for img in info["images"] if not img["loaded"]]
+    errors += [f"broken link: {b}" for b in broken_internal_links(info["links"], book_url, html)]
+    errors += [f"math not typeset: {text!r}" for text in info["untypeset"]]
+    errors += [f"MathJax error: {text!r}" for text in info["mathErrors"]]
+    errors += [f"a Markdown table shown as text: {text!r}" for text in info["rawTables"]]
+    if rel in MATH_PAGES and not info["typeset"]:
+        errors.append("no typeset math (mjx-container) on a chapter with formulas")
+    if info["math"]:
+        errors += [f"MathJax loaded from elsewhere: {s}" for s in info["mathjaxSrc"] if not s.startswith(book_url)]
+        if not info["mathjaxSrc"]:
+            errors.append("math on the page but no MathJax script")
+    errors += [f"remote request made: {url}" for url in remote[remote_before:]]
+
+    # The whole page for review in the English edition; the first screen of the Chinese one
+    # (the same page in another language: a 40,000 px screenshot costs seconds).
+    shot = SCREENSHOTS / path.relative_to(html).with_suffix(".jpg")
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shot), full_page=not rel.startswith("zh/"), type="jpeg", quality=60)
+    assert shot.stat().st_size > 0
+
+    # The same page on a phone, resized in place (the theme's layout is CSS media queries, so a
+    # resize lays it out as a load at that width would): nothing wider than the column there.
+    page.set_viewport_size(PHONE)
+    page.evaluate(NEXT_FRAME)
+    errors += [f"at {PHONE['width']} px: {w}" for w in page.evaluate(LAYOUT)["wide"]]
+    shot = SCREENSHOTS / "phone" / path.relative_to(html).with_suffix(".jpg")
+    shot.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(shot), type="jpeg", quality=60)
+    page.set_viewport_size(DESKTOP)
+    page.evaluate(NEXT_FRAME)
+
+    page.remove_listener("console", on_console)
+    page.remove_listener("pageerror", on_pageerror)
+    return rel, errors, layout["codeChars"]
+
+
+def read_pages(book_url: str, html: Path, paths: list[Path], profile: Path) -> list[tuple[str, list[str], int | None]]:
+    """:func:`read_page` for each of ``paths``, in one browser of its own."""
+    with chromium(profile) as (context, remote):
+        page = context.new_page()
+        return [read_page(page, book_url, html, path, remote) for path in paths]
+
+
+def test_every_page_reads_offline_in_chromium(built_book, book_url, tmp_path):
     html = built_book.html
     shutil.rmtree(SCREENSHOTS, ignore_errors=True)
     SCREENSHOTS.mkdir(parents=True)
@@ -262,77 +358,16 @@ def test_every_page_reads_offline_in_chromium(built_book, book_url, browser):
     rels = [p.relative_to(html).with_suffix("").as_posix() for p in all_pages]
     assert set(MATH_PAGES) <= set(rels), f"chapters with math missing from the build: {set(MATH_PAGES) - set(rels)}"
 
-    problems: dict[str, list[str]] = {}
-    code_chars: list[int] = []
-    page = context.new_page()
-    for path, rel in zip(all_pages, rels):
-        errors: list[str] = []
-        on_console = lambda msg, errors=errors: msg.type == "error" and errors.append(f"console: {msg.text}")
-        on_pageerror = lambda exc, errors=errors: errors.append(f"uncaught: {exc}")
-        page.on("console", on_console)
-        page.on("pageerror", on_pageerror)
-        blocked_before = len(blocked)
-        query = f"?q={SEARCH_QUERY}" if rel == "search" else ""
-        response = page.goto(book_url + path.relative_to(html).as_posix() + query, wait_until="load")
-        if response is None or not response.ok:
-            errors.append(f"HTTP {response.status if response else 'no response'}")
-        redirect = REDIRECT.search(path.read_text(encoding="utf-8"))
-        if redirect:  # the book's index.html forwards to the first chapter
-            target = urllib.parse.urljoin(response.url, redirect.group(1))
-            page.wait_for_url(target, wait_until="load")
-            rel = f"{rel} (forwards to {redirect.group(1)})"
-        if rel == "search":
-            # Sphinx's search runs in the page from searchindex.js: results prove it works offline.
-            page.wait_for_selector("#search-results ul.search li", state="attached")
-        info = page.evaluate(INSPECT_PAGE)
-        page.wait_for_load_state("networkidle")
-        layout = page.evaluate(LAYOUT)
-        outputs = page.evaluate(OUTPUTS)
-        errors += [f"at {DESKTOP['width']} px: {w}" for w in layout["wide"]]
-        errors += [f"a figure too small to read (cvtutor.plots.images.PAGE_WIDTH): {f}" for f in layout["shrunk"]]
-        if layout["codeChars"] is not None:
-            code_chars.append(layout["codeChars"])
-        errors += [f"an output shows a stray repr: {r!r}" for r in outputs["reprs"]]
-        errors += [f"an output names a machine's path: {p!r}" for p in outputs["paths"]]
-        errors += [f"printed lines split into one box per write: {b!r}" for b in outputs["split"]]
+    # Dealt out largest first, so that the browsers finish at about the same time.
+    by_size = sorted(all_pages, key=lambda p: p.stat().st_size, reverse=True)
+    with concurrent.futures.ThreadPoolExecutor(READERS) as pool:
+        shards = [pool.submit(read_pages, book_url, html, by_size[i::READERS], tmp_path / f"chromium-{i}")
+                  for i in range(READERS)]
+        read = [result for shard in shards for result in shard.result()]
+    assert len(read) == len(all_pages)
 
-        errors += [f"image not loaded: {img['src']}" for img in info["images"] if not img["loaded"]]
-        errors += [f"broken link: {b}" for b in broken_internal_links(info["links"], book_url, html)]
-        errors += [f"math not typeset: {text!r}" for text in info["untypeset"]]
-        errors += [f"MathJax error: {text!r}" for text in info["mathErrors"]]
-        errors += [f"a Markdown table shown as text: {text!r}" for text in info["rawTables"]]
-        if rel in MATH_PAGES and not info["typeset"]:
-            errors.append("no typeset math (mjx-container) on a chapter with formulas")
-        if info["math"]:
-            errors += [f"MathJax loaded from elsewhere: {s}" for s in info["mathjaxSrc"] if not s.startswith(book_url)]
-            if not info["mathjaxSrc"]:
-                errors.append("math on the page but no MathJax script")
-        errors += [f"remote request blocked: {url}" for url in blocked[blocked_before:]]
-
-        shot = SCREENSHOTS / path.relative_to(html).with_suffix(".jpg")
-        shot.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(shot), full_page=True, type="jpeg", quality=60)
-        assert shot.stat().st_size > 0
-
-        page.remove_listener("console", on_console)
-        page.remove_listener("pageerror", on_pageerror)
-        if errors:
-            problems[rel] = errors
-
-    # The same pages on a phone: nothing wider than the column there either.
-    page.set_viewport_size(PHONE)
-    for path, rel in zip(all_pages, rels):
-        if REDIRECT.search(path.read_text(encoding="utf-8")):
-            continue  # its target is a page of its own
-        page.goto(book_url + path.relative_to(html).as_posix(), wait_until="load")
-        page.evaluate("async () => { await document.fonts.ready; }")
-        wide = page.evaluate(LAYOUT)["wide"]
-        if wide:
-            problems.setdefault(rel, []).extend(f"at {PHONE['width']} px: {w}" for w in wide)
-        shot = SCREENSHOTS / "phone" / path.relative_to(html).with_suffix(".jpg")
-        shot.parent.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(shot), type="jpeg", quality=60)
-
+    problems = {rel: errors for rel, errors, _ in sorted(read) if errors}
+    code_chars = [chars for _, _, chars in read if chars is not None]
     report = "\n".join(f"{rel}:\n  " + "\n  ".join(errs) for rel, errs in problems.items())
     assert not problems, f"{len(problems)} of {len(all_pages)} pages have problems:\n{report}"
     # tests/test_book.py keeps code lines to MAX_CODE_LINE characters: they must fit the column.
@@ -356,7 +391,7 @@ CHINESE_QUERIES = {
 
 def test_chinese_and_english_search_find_their_chapters(built_book, book_url, browser):
     """A build whose Chinese search index is empty fails here: no query would find anything."""
-    context, blocked = browser
+    context, remote = browser
     page = context.new_page()
     found = {}
     for edition, queries in (("zh/", CHINESE_QUERIES), ("", {SEARCH_QUERY: {"book/attention"}})):
@@ -368,4 +403,4 @@ def test_chinese_and_english_search_find_their_chapters(built_book, book_url, br
                     for link in links}
             found[f"{edition}{query}"] = sorted(hits)
             assert hits & expected, f"searching {query!r} in /{edition} found {sorted(hits)}, none of {sorted(expected)}"
-    assert not blocked, blocked
+    assert not remote, remote
