@@ -19,6 +19,7 @@ another day.
 
 from __future__ import annotations
 
+import numbers
 import statistics
 import time
 from collections.abc import Callable
@@ -42,20 +43,18 @@ def seconds_per_call(step: Callable[[], object], *, warmup: int = 2, repeats: in
         Seconds per call (a float > 0).
 
     Raises:
-        TypeError: ``step`` is not callable.
-        ValueError: ``warmup`` is negative, ``repeats`` or ``calls`` is not a positive integer,
-            or ``loop_seconds`` is not positive.
+        TypeError: ``step`` is not callable, ``warmup``, ``repeats`` or ``calls`` is not an
+            integer, or ``loop_seconds`` is not a number.
+        ValueError: ``warmup`` is negative, ``repeats`` or ``calls`` is below 1, or
+            ``loop_seconds`` is not positive.
         Whatever ``step`` raises, unchanged (it is the caller's code).
     """
-    if not callable(step):
-        raise TypeError(f"step must be a function of no arguments, got {type(step).__name__}")
-    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
-        raise ValueError(f"warmup must be an integer >= 0, got {warmup!r}")
+    checks.instance("step", step, Callable, "a function of no arguments")
+    warmup = checks.scalar("warmup", warmup, numbers.Integral, minimum=0)
     repeats = checks.positive_int("repeats", repeats)
     if calls is not None:
         calls = checks.positive_int("calls", calls)
-    if not isinstance(loop_seconds, (int, float)) or isinstance(loop_seconds, bool) or not loop_seconds > 0:
-        raise ValueError(f"loop_seconds must be a number of seconds > 0, got {loop_seconds!r}")
+    loop_seconds = checks.scalar("loop_seconds", loop_seconds, minimum=0, include_minimum=False)
     for _ in range(warmup):
         step()
     if calls is None:
@@ -76,8 +75,11 @@ def images_per_second(step: Callable[[], object], batch_size: int, **timing) -> 
     """Images per second of a step that processes ``batch_size`` images per call.
 
     ``batch_size / seconds_per_call(step, **timing)``; same arguments and errors as
-    :func:`seconds_per_call`, and a ``ValueError`` for a ``batch_size`` that is not a
-    positive integer.
+    :func:`seconds_per_call`.
+
+    Raises:
+        TypeError: ``batch_size`` is not an integer (and as :func:`seconds_per_call`).
+        ValueError: ``batch_size`` is below 1 (and as :func:`seconds_per_call`).
     """
     batch_size = checks.positive_int("batch_size", batch_size)
     return batch_size / seconds_per_call(step, **timing)

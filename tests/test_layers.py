@@ -233,8 +233,8 @@ def test_overlapping_patch_embedding_sees_a_centred_window_with_zero_margin():
             np.testing.assert_allclose(tokens[:, 3 * row + col], window @ kernel.reshape(-1, D_MODEL) + bias, atol=ATOL)
     restored = PatchEmbedding.from_config(layer.get_config())
     assert (restored.patch_size, restored.kernel_size) == (4, 8)
-    for kernel_size, got in ((6.5, "6.5"), (2, "2"), (7, "7")):
-        with pytest.raises(ValueError, match=f"kernel_size.*got (kernel_size=)?{got}"):
+    for kernel_size, error, got in ((6.5, TypeError, "float 6.5"), (2, ValueError, "2"), (7, ValueError, "7")):
+        with pytest.raises(error, match=f"kernel_size.*got (kernel_size=)?{got}"):
             PatchEmbedding(patch_size=4, dim=8, kernel_size=kernel_size)
 
 

@@ -45,18 +45,23 @@ def test_images_per_second_is_batch_size_over_seconds_per_call():
     assert 64 / 0.05 < speed <= 64 / 0.009
 
 
-@pytest.mark.parametrize("arguments, message", [
-    (dict(step=3), "step must be a function of no arguments, got int"),
-    (dict(warmup=-1), "warmup must be an integer >= 0, got -1"),
-    (dict(repeats=0), "repeats must be a positive integer, got 0"),
-    (dict(calls=2.5), "calls must be a positive integer, got 2.5"),
-    (dict(loop_seconds=0), "loop_seconds must be a number of seconds > 0, got 0"),
-    (dict(batch_size=0), "batch_size must be a positive integer, got 0"),
+@pytest.mark.parametrize("arguments, error, message", [
+    (dict(step=3), TypeError, "step must be a function of no arguments, got int 3"),
+    (dict(warmup=-1), ValueError, r"warmup must be in \[0, inf\), got -1"),
+    (dict(warmup=1.0), TypeError, "warmup must be an integer, got float 1.0"),
+    (dict(repeats=0), ValueError, "repeats must be a positive integer, got 0"),
+    (dict(repeats=True), TypeError, "repeats must be a positive integer, got bool True"),
+    (dict(calls=2.5), TypeError, "calls must be a positive integer, got float 2.5"),
+    (dict(calls=-2), ValueError, "calls must be a positive integer, got -2"),
+    (dict(loop_seconds=0), ValueError, r"loop_seconds must be in \(0, inf\), got 0.0"),
+    (dict(loop_seconds="1"), TypeError, "loop_seconds must be a number, got str '1'"),
+    (dict(batch_size=0), ValueError, "batch_size must be a positive integer, got 0"),
+    (dict(batch_size=8.0), TypeError, "batch_size must be a positive integer, got float 8.0"),
 ])
-def test_bad_arguments_get_one_clear_line_and_the_step_is_not_called(arguments, message):
+def test_bad_arguments_get_one_clear_line_and_the_step_is_not_called(arguments, error, message):
     step = Step()
     arguments = {"step": step, "batch_size": 8, **arguments}
-    with pytest.raises((TypeError, ValueError), match=message):
+    with pytest.raises(error, match=message):
         images_per_second(arguments.pop("step"), arguments.pop("batch_size"), **arguments)
     assert step.calls == 0
 
