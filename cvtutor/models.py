@@ -12,6 +12,7 @@ are logits, so compile with
 
 from __future__ import annotations
 
+import numbers
 
 import keras
 from keras import layers
@@ -26,24 +27,13 @@ __all__ = ["build_cnn", "build_resnet", "build_rnn", "build_attention", "build_v
 # Validation at the boundary ------------------------------------------------
 
 
-
-
 def _check_input_shape(input_shape):
-    try:
-        shape = tuple(input_shape)
-    except TypeError:
-        shape = None
-    if shape is None or len(shape) != 3 or not all(checks.is_int(s) and s > 0 for s in shape):
-        raise ValueError(
-            f"input_shape must be 3 positive integers (height, width, channels), e.g. (32, 32, 3); got {input_shape!r}"
-        )
-    return tuple(int(s) for s in shape)
+    return checks.integers("input_shape", input_shape, 3, minimum=1,
+                           expected="(height, width, channels) such as (32, 32, 3)")
 
 
 def _check_num_classes(num_classes):
-    if not checks.is_int(num_classes) or num_classes < 2:
-        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
-    return int(num_classes)
+    return checks.scalar("num_classes", num_classes, numbers.Integral, minimum=2)
 
 
 def _check_patch_size(patch_size, input_shape):
@@ -63,7 +53,6 @@ def _check_heads(dim, num_heads):
     return dim // num_heads
 
 
-
 # Builders -------------------------------------------------------------------
 
 
@@ -80,6 +69,10 @@ def build_cnn(input_shape=(32, 32, 3), num_classes=10):
 
     Returns:
         An uncompiled ``keras.Model`` named ``"cnn"``.
+
+    Raises:
+        TypeError: ``input_shape`` is not three integers, or ``num_classes`` not an integer.
+        ValueError: a size in ``input_shape`` below 1, or ``num_classes`` below 2.
     """
     input_shape = _check_input_shape(input_shape)
     num_classes = _check_num_classes(num_classes)
@@ -128,16 +121,18 @@ def build_resnet(input_shape=(32, 32, 3), num_classes=10, width=16, blocks=(1, 0
 
     Returns:
         An uncompiled ``keras.Model`` named ``"resnet"``.
+
+    Raises:
+        TypeError: an argument of the wrong kind (``input_shape`` or ``blocks`` not integers,
+            ``stem`` not a string); the message names it.
+        ValueError: a value out of range (``num_classes`` below 2, ``width`` below 1, a negative
+            block count, an unknown ``stem``), or a height or width not divisible by 8.
     """
     input_shape = _check_input_shape(input_shape)
     num_classes = _check_num_classes(num_classes)
     width = checks.positive_int("width", width)
-    try:
-        blocks = tuple(blocks)
-    except TypeError:
-        blocks = None
-    if blocks is None or len(blocks) != 3 or not all(checks.is_int(b) and b >= 0 for b in blocks):
-        raise ValueError(f"blocks must be 3 non-negative integers (one per stage), got {blocks!r}")
+    blocks = checks.integers("blocks", blocks, 3, minimum=0, expected="one count per stage")
+    checks.one_of("stem", stem, ("conv", "whiten"))
     if input_shape[0] % 8 or input_shape[1] % 8:
         raise ValueError(
             f"build_resnet halves the image three times, so height and width must be divisible by 8; "
@@ -146,10 +141,8 @@ def build_resnet(input_shape=(32, 32, 3), num_classes=10, width=16, blocks=(1, 0
     inputs = keras.Input(input_shape, name="images")
     if stem == "conv":
         x = _conv_bn(inputs, width, "stem")
-    elif stem == "whiten":
-        x = PatchWhitening(2, name="stem_whiten")(inputs)
     else:
-        raise ValueError(f"stem must be 'conv' or 'whiten', got {stem!r}")
+        x = PatchWhitening(2, name="stem_whiten")(inputs)
     for stage, repeats in enumerate(blocks, start=1):
         x = _conv_bn(x, width * 2**stage, f"stage{stage}")
         x = layers.MaxPooling2D(2, name=f"stage{stage}_pool")(x)
@@ -180,6 +173,11 @@ def build_rnn(input_shape=(32, 32, 3), num_classes=10, units=128):
 
     Returns:
         An uncompiled ``keras.Model`` named ``"rnn"``.
+
+    Raises:
+        TypeError: ``input_shape`` is not three integers, or ``num_classes`` or ``units`` not an
+            integer.
+        ValueError: a size in ``input_shape`` or ``units`` below 1, or ``num_classes`` below 2.
     """
     height, width, channels = _check_input_shape(input_shape)
     num_classes = _check_num_classes(num_classes)
@@ -246,6 +244,12 @@ def build_attention(
         ``"conv_stem_attention"`` (with ``stem_channels``: chapter 1.4.3's
         *conv-stem attention classifier*) or ``"lstm_attention"`` (with
         ``hybrid=True``: the *LSTM + attention model*).
+
+    Raises:
+        TypeError: a size, count or ``input_shape`` that is not integers; the message names it.
+        ValueError: a size or count below 1 (``num_classes`` below 2), a ``patch_size`` that
+            does not divide the image (or is odd, with ``stem_channels``), a ``dim`` not
+            divisible by ``num_heads``, or both ``embed_kernel`` and ``stem_channels``.
     """
     height, width, channels = _check_input_shape(input_shape)
     num_classes = _check_num_classes(num_classes)
@@ -316,6 +320,13 @@ def build_vit(
 
     Returns:
         An uncompiled ``keras.Model`` named ``"vit"``.
+
+    Raises:
+        TypeError: a size or count (or ``input_shape``) that is not integers, or a ``dropout``
+            that is not a number; the message names it.
+        ValueError: a size or count below 1 (``num_classes`` below 2), a ``patch_size`` that
+            does not divide the image, a ``dim`` not divisible by ``num_heads``, or a
+            ``dropout`` outside [0, 1).
     """
     height, width, channels = _check_input_shape(input_shape)
     num_classes = _check_num_classes(num_classes)
@@ -360,7 +371,9 @@ def build_model(name, **kwargs):
 
     Returns:
         The uncompiled ``keras.Model``.
+
+    Raises:
+        TypeError: ``name`` is not a string, or as the builder.
+        ValueError: ``name`` is not in :data:`MODELS`, or as the builder.
     """
-    if not isinstance(name, str) or name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; known models: {sorted(MODELS)}")
-    return MODELS[name](**kwargs)
+    return MODELS[checks.one_of("name", name, sorted(MODELS))](**kwargs)

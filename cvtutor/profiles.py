@@ -15,6 +15,8 @@ import os
 
 import numpy as np
 
+from cvtutor import checks
+
 ENV_VAR = "CVTUTOR_PROFILE"
 
 
@@ -39,9 +41,13 @@ class Profile:
         return self.name == "quick"
 
     def epochs(self, full_epochs: int) -> int:
-        """The epochs to train for when the full run needs ``full_epochs``."""
-        if full_epochs < 1:
-            raise ValueError(f"full_epochs must be a positive integer, got {full_epochs!r}")
+        """The epochs to train for when the full run needs ``full_epochs``.
+
+        Raises:
+            TypeError: ``full_epochs`` is not an integer.
+            ValueError: ``full_epochs`` is below 1.
+        """
+        full_epochs = checks.positive_int("full_epochs", full_epochs)
         return full_epochs if self.max_epochs is None else min(full_epochs, self.max_epochs)
 
     def subset(self, x: np.ndarray, y: np.ndarray, split: str = "train"):
@@ -49,9 +55,13 @@ class Profile:
 
         ``cvtutor.data.load_cifar10`` returns the examples in a mixed class
         order, so a prefix is a fair sample of every class.
+
+        Raises:
+            TypeError: ``split`` is not a string.
+            ValueError: ``split`` is neither ``"train"`` nor ``"test"``, or ``x`` and ``y``
+                differ in length.
         """
-        if split not in ("train", "test"):
-            raise ValueError(f"split must be 'train' or 'test', got {split!r}")
+        checks.one_of("split", split, ("train", "test"))
         if len(x) != len(y):
             raise ValueError(f"x and y differ in length: {len(x)} images, {len(y)} labels")
         size = self.train_size if split == "train" else self.test_size
@@ -67,11 +77,14 @@ PROFILES = {
 
 
 def get_profile(name: str | None = None) -> Profile:
-    """The profile named ``name``, or by ``$CVTUTOR_PROFILE`` (default ``"full"``)."""
-    where = "argument"
+    """The profile named ``name`` (in any case), or by ``$CVTUTOR_PROFILE`` (default ``"full"``).
+
+    Raises:
+        TypeError: ``name`` is neither a string nor None.
+        ValueError: ``name`` (or ``$CVTUTOR_PROFILE``) names no profile of :data:`PROFILES`.
+    """
+    where = "name"
     if name is None:
         name, where = os.environ.get(ENV_VAR, "").strip() or "full", f"${ENV_VAR}"
-    key = name.lower()
-    if key not in PROFILES:
-        raise ValueError(f"unknown run profile {name!r} (from {where}); expected one of {sorted(PROFILES)}")
-    return PROFILES[key]
+    key = name.lower() if isinstance(name, str) else name
+    return PROFILES[checks.one_of(where, key, sorted(PROFILES))]

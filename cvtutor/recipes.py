@@ -22,7 +22,7 @@ from __future__ import annotations
 import dataclasses
 import math
 
-import numpy as np
+from cvtutor import checks
 
 __all__ = ["BACKENDS", "MODEL_NAMES", "RECIPES", "Recipe", "RunStart", "get_recipe", "start_run", "train_recipe"]
 
@@ -73,8 +73,10 @@ class Recipe:
         description: one line for tables and the results page.
 
     Raises:
-        ValueError: (on construction) an unknown model, optimizer, schedule or
-            pipeline, or a value out of range; the message names the field.
+        TypeError: (on construction) a field of the wrong kind (a string where a number
+            belongs, a float ``epochs``); the message names the recipe and the field.
+        ValueError: (on construction) an unknown model, optimizer, schedule, pipeline or
+            backend, or a value out of range; the message names the recipe and the field.
     """
 
     name: str
@@ -99,25 +101,15 @@ class Recipe:
         if isinstance(self.model_args, dict):
             object.__setattr__(self, "model_args", tuple(sorted(self.model_args.items())))
         where = f"recipe {self.name!r}"
-        if self.model not in MODEL_NAMES:
-            raise ValueError(f"{where}: model must be one of {sorted(MODEL_NAMES)}, got {self.model!r}")
-        for field, value, allowed in (("optimizer", self.optimizer, _OPTIMIZERS),
-                                      ("schedule", self.schedule, _SCHEDULES),
-                                      ("pipeline", self.pipeline, _PIPELINES),
-                                      ("backend", self.backend, BACKENDS)):
-            if value not in allowed:
-                raise ValueError(f"{where}: {field} must be one of {', '.join(map(repr, allowed))}, got {value!r}")
+        for field, allowed in (("model", sorted(MODEL_NAMES)), ("optimizer", _OPTIMIZERS),
+                               ("schedule", _SCHEDULES), ("pipeline", _PIPELINES), ("backend", BACKENDS)):
+            checks.one_of(f"{where}: {field}", getattr(self, field), allowed)
         for field in ("epochs", "batch_size"):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-                raise ValueError(f"{where}: {field} must be a positive integer, got {value!r}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"{where}: learning_rate must be positive, got {self.learning_rate!r}")
+            checks.positive_int(f"{where}: {field}", getattr(self, field))
+        checks.scalar(f"{where}: learning_rate", self.learning_rate, minimum=0, include_minimum=False)
         for field in ("warmup_fraction", "label_smoothing"):
-            if not 0 <= getattr(self, field) < 1:
-                raise ValueError(f"{where}: {field} must be in [0, 1), got {getattr(self, field)!r}")
-        if not self.weight_decay >= 0:
-            raise ValueError(f"{where}: weight_decay must be 0 or more, got {self.weight_decay!r}")
+            checks.rate(f"{where}: {field}", getattr(self, field))
+        checks.scalar(f"{where}: weight_decay", self.weight_decay, minimum=0)
 
     @property
     def model_kwargs(self) -> dict:
@@ -239,11 +231,10 @@ def get_recipe(name: str) -> Recipe:
     """The recipe called ``name`` in :data:`RECIPES`.
 
     Raises:
+        TypeError: ``name`` is not a string.
         ValueError: no such recipe (the message lists the known names).
     """
-    if not isinstance(name, str) or name not in RECIPES:
-        raise ValueError(f"unknown recipe {name!r}; known recipes: {', '.join(sorted(RECIPES))}")
-    return RECIPES[name]
+    return RECIPES[checks.one_of("name", name, sorted(RECIPES))]
 
 
 @dataclasses.dataclass
@@ -326,19 +317,18 @@ def start_run(recipe: Recipe | str, train, *, seed: int = 0, epochs: int | None 
         a :class:`RunStart`.
 
     Raises:
-        ValueError: an unknown recipe name, a bad ``epochs``, images or labels of the wrong shape
+        TypeError: ``recipe`` is neither a :class:`Recipe` nor a string, ``train`` is not a pair,
+            ``epochs`` is not an integer, or ``validation_split`` is not a number.
+        ValueError: an unknown recipe name, ``epochs`` below 1, images or labels of the wrong shape
             or dtype, labels outside 0 .. num_classes - 1, a ``validation_split`` outside [0, 1).
-        TypeError: ``validation_split`` is not a number.
     """
-    from cvtutor.checks import images_and_labels
     from cvtutor.data import VALIDATION_SPLIT, split_validation
 
-    recipe = get_recipe(recipe) if isinstance(recipe, str) else recipe
-    x_train, y_train = images_and_labels("train", train)
+    recipe = get_recipe(recipe) if isinstance(recipe, str) else checks.instance(
+        "recipe", recipe, Recipe, "a Recipe or a recipe's name")
+    x_train, y_train = checks.images_and_labels("train", train)
     if epochs is not None:
-        if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-            raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-        recipe = recipe.replace(epochs=int(epochs))
+        recipe = recipe.replace(epochs=checks.positive_int("epochs", epochs))
     if num_classes is None:
         num_classes = max(10, int(y_train.max(initial=0)) + 1)
     if len(y_train) and (y_train.min() < 0 or y_train.max() >= num_classes):
@@ -372,14 +362,15 @@ def train_recipe(recipe: Recipe | str, train, test, *, seed: int = 0, epochs: in
         is set when the recipe uses test-time flips.
 
     Raises:
+        TypeError: ``train`` or ``test`` is not a pair, or what :func:`start_run` and
+            :func:`cvtutor.training.fit` raise.
         ValueError: an unknown recipe name, labels outside 0 .. num_classes - 1, or what
             :func:`start_run` and :func:`cvtutor.training.fit` raise.
     """
-    from cvtutor.checks import images_and_labels
     from cvtutor.training import fit, flip_accuracy
 
-    x_train, y_train = images_and_labels("train", train)
-    _, y_test = images_and_labels("test", test)
+    x_train, y_train = checks.images_and_labels("train", train)
+    _, y_test = checks.images_and_labels("test", test)
     if num_classes is None:
         num_classes = max(10, int(max(y_train.max(initial=0), y_test.max(initial=0))) + 1)
     if len(y_test) and (y_test.min() < 0 or y_test.max() >= num_classes):

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import numbers
 import os
 import platform
 import time
@@ -35,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from cvtutor import checks
 from cvtutor.checks import images_and_labels
 
 
@@ -45,12 +47,15 @@ def set_seed(seed: int, deterministic: bool = False) -> None:
         seed: a non-negative integer.
         deterministic: also ask TensorFlow for deterministic kernels (slower;
             needed only for bit-identical training on one machine).
+
+    Raises:
+        TypeError: ``seed`` is not an integer.
+        ValueError: ``seed`` is negative.
     """
     import keras
 
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed!r}")
-    keras.utils.set_random_seed(int(seed))
+    seed = checks.scalar("seed", seed, numbers.Integral, minimum=0)
+    keras.utils.set_random_seed(seed)
     if deterministic and keras.backend.backend() == "tensorflow":
         import tensorflow as tf
 
@@ -212,21 +217,20 @@ def fit(
         ``validation_*`` the final model on the validation set, ``test_*`` on ``test``.
 
     Raises:
+        TypeError: ``train``, ``test`` or ``validation`` is not a pair, ``epochs`` is not an
+            integer, ``validation_split`` not a number, or ``batchnorm_statistics`` or
+            ``pipeline`` not a string.
         ValueError: a bad ``epochs``, ``validation_split``, ``batchnorm_statistics`` or
             ``pipeline`` (or ``augment`` with ``"arrays"``), or images and labels that do not match.
-        TypeError: ``validation_split`` is not a number.
     """
     from cvtutor.batchnorm import recompute_batchnorm_statistics
     from cvtutor.data import VALIDATION_SPLIT, make_dataset, split_validation
 
     x_train, y_train = images_and_labels("train", train)
     x_test, y_test = images_and_labels("test", test)
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
-    if batchnorm_statistics not in ("recompute", "moving"):
-        raise ValueError(f"batchnorm_statistics must be 'recompute' or 'moving', got {batchnorm_statistics!r}")
-    if pipeline not in ("tf.data", "arrays"):
-        raise ValueError(f"pipeline must be 'tf.data' or 'arrays', got {pipeline!r}")
+    epochs = checks.positive_int("epochs", epochs)
+    checks.one_of("batchnorm_statistics", batchnorm_statistics, ("recompute", "moving"))
+    checks.one_of("pipeline", pipeline, ("tf.data", "arrays"))
     if pipeline == "arrays" and augment:
         raise ValueError("augment needs pipeline='tf.data' (the 'arrays' pipeline feeds the images as they are)")
     if validation is not None:
@@ -292,13 +296,15 @@ def predict_logits(model, images, batch_size: int = 512, verbose: int = 0, flip:
             Costs two (``flip``: four) more forward passes.
 
     Raises:
+        TypeError: ``translate`` is not an integer.
         ValueError: ``translate`` is negative or not smaller than the images' height and width.
     """
     from cvtutor.data import make_dataset
 
     images = np.asarray(images)
-    if isinstance(translate, bool) or not isinstance(translate, (int, np.integer)) or translate < 0 \
-            or (translate and translate >= min(images.shape[1:3])):
+    if not checks.is_int(translate):
+        raise TypeError(f"translate must be a whole number of pixels, got {checks.describe(translate)}")
+    if translate < 0 or (translate and translate >= min(images.shape[1:3])):
         raise ValueError(f"translate must be a whole number of pixels from 0 to below the images' size "
                          f"{images.shape[1:3]}, got {translate!r}")
 
@@ -357,15 +363,18 @@ def warmup_cosine_schedule(steps: int, peak_learning_rate: float, warmup_fractio
 
     Returns:
         a ``keras.optimizers.schedules.LearningRateSchedule``.
+
+    Raises:
+        TypeError: ``steps`` is not an integer, or ``peak_learning_rate`` or ``warmup_fraction``
+            not a number.
+        ValueError: ``steps`` below 1, ``peak_learning_rate`` not positive, or
+            ``warmup_fraction`` outside [0, 1).
     """
     import keras
 
-    if isinstance(steps, bool) or not isinstance(steps, (int, np.integer)) or steps < 1:
-        raise ValueError(f"steps must be a positive integer, got {steps!r}")
-    if not 0.0 <= warmup_fraction < 1.0:
-        raise ValueError(f"warmup_fraction must be in [0, 1), got {warmup_fraction!r}")
-    if not peak_learning_rate > 0:
-        raise ValueError(f"peak_learning_rate must be positive, got {peak_learning_rate!r}")
+    steps = checks.positive_int("steps", steps)
+    warmup_fraction = checks.rate("warmup_fraction", warmup_fraction)
+    peak_learning_rate = checks.scalar("peak_learning_rate", peak_learning_rate, minimum=0, include_minimum=False)
     warmup = int(steps * warmup_fraction)
     return keras.optimizers.schedules.CosineDecay(
         0.0, decay_steps=max(int(steps) - warmup, 1), warmup_target=float(peak_learning_rate), warmup_steps=warmup)
@@ -830,8 +839,7 @@ def train_to_file(output, build, train, test, *, epochs: int, settings: dict, re
     note = note or (lambda message: None)
     output = Path(output)
     settings = json.loads(json.dumps(settings))
-    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 1:
-        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    epochs = checks.positive_int("epochs", epochs)
     stages = list(stages or [Stage("train")])
     ends = [min(int(s.until), epochs) if s.until is not None else epochs for s in stages[:-1]] + [int(epochs)]
     folder = checkpoint_dir(output)

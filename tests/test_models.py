@@ -208,20 +208,27 @@ def test_loss_falls_on_a_tiny_batch(key):
 
 
 def test_build_model_rejects_unknown_names():
-    with pytest.raises(ValueError, match=r"unknown model 'resnet50'.*\['attention', 'cnn', 'resnet', 'rnn', 'vit'\]"):
+    with pytest.raises(ValueError, match="name must be one of 'attention', 'cnn', 'resnet', 'rnn', 'vit', got 'resnet50'"):
         models.build_model("resnet50")
+    with pytest.raises(TypeError, match="name must be one of 'attention', .* got NoneType None"):
+        models.build_model(None)
 
 
 @pytest.mark.parametrize("name", sorted(models.MODELS))
-@pytest.mark.parametrize("num_classes", [1, 0, 2.5, True])
-def test_num_classes_must_be_at_least_two(name, num_classes):
-    with pytest.raises(ValueError, match=rf"num_classes must be an integer >= 2, got {num_classes!r}"):
+@pytest.mark.parametrize("num_classes, error, got", [(1, ValueError, "1"), (0, ValueError, "0"),
+                                                      (2.5, TypeError, "float 2.5"), (True, TypeError, "bool True")])
+def test_num_classes_must_be_at_least_two(name, num_classes, error, got):
+    expected = r"in \[2, inf\)" if error is ValueError else "an integer"
+    with pytest.raises(error, match=rf"num_classes must be {expected}, got {got}"):
         models.build_model(name, num_classes=num_classes)
 
 
-@pytest.mark.parametrize("input_shape", [(32, 32), (32, 32, 0), (32, 32, 3, 1), (32.0, 32, 3), "32x32x3", None])
-def test_input_shape_must_be_three_positive_ints(input_shape):
-    with pytest.raises(ValueError, match=r"input_shape must be 3 positive integers.*got"):
+@pytest.mark.parametrize("input_shape, error", [((32, 32), ValueError), ((32, 32, 0), ValueError),
+                                                ((32, 32, 3, 1), ValueError), ((32.0, 32, 3), TypeError),
+                                                ("32x32x3", TypeError), (None, TypeError)])
+def test_input_shape_must_be_three_positive_ints(input_shape, error):
+    with pytest.raises(error, match=r"input_shape must be \(height, width, channels\) such as \(32, 32, 3\), "
+                                    r"3 integers >= 1, got"):
         models.build_cnn(input_shape=input_shape)
 
 
@@ -242,12 +249,24 @@ def test_sizes_must_be_positive_and_heads_divide_dim():
         models.build_rnn(units=-8)
     with pytest.raises(ValueError, match=r"dropout must be a float in \[0, 1\), got 1.0"):
         models.build_vit(dropout=1.0)
+    with pytest.raises(TypeError, match=r"dropout must be a float in \[0, 1\), got str '0.1'"):
+        models.build_vit(dropout="0.1")
+    with pytest.raises(TypeError, match="depth must be a positive integer, got float 2.0"):
+        models.build_attention(depth=2.0)
 
 
-@pytest.mark.parametrize("blocks", [(1, 0), (1, 0, -1), (1, 0, 1.0), "101", None])
-def test_resnet_blocks_must_be_three_counts(blocks):
-    with pytest.raises(ValueError, match=r"blocks must be 3 non-negative integers \(one per stage\), got"):
+@pytest.mark.parametrize("blocks, error", [((1, 0), ValueError), ((1, 0, -1), ValueError), ((1, 0, 1.0), TypeError),
+                                           ("101", TypeError), (None, TypeError)])
+def test_resnet_blocks_must_be_three_counts(blocks, error):
+    with pytest.raises(error, match=r"blocks must be one count per stage, 3 integers >= 0, got"):
         models.build_resnet(blocks=blocks)
+
+
+def test_resnet_stem_is_one_of_two():
+    with pytest.raises(ValueError, match="stem must be one of 'conv', 'whiten', got 'pool'"):
+        models.build_resnet(stem="pool")
+    with pytest.raises(TypeError, match="stem must be one of 'conv', 'whiten', got NoneType None"):
+        models.build_resnet(stem=None)
 
 
 @pytest.mark.backend

@@ -124,7 +124,15 @@ def test_profiles(monkeypatch):
     assert len(xs) == quick.train_size < 5000 and len(ys) == len(xs)
     assert len(quick.subset(x, y, "test")[0]) == quick.test_size
     monkeypatch.setenv("CVTUTOR_PROFILE", "fast")
-    with pytest.raises(ValueError, match=r"unknown run profile 'fast' \(from \$CVTUTOR_PROFILE\)"):
+    with pytest.raises(ValueError, match=r"\$CVTUTOR_PROFILE must be one of 'full', 'quick', got 'fast'"):
         get_profile()
-    with pytest.raises(ValueError, match="positive"):
+    with pytest.raises(ValueError, match="name must be one of 'full', 'quick', got 'slow'"):
+        get_profile("Slow")
+    with pytest.raises(TypeError, match="name must be one of 'full', 'quick', got int 1"):
+        get_profile(1)
+    with pytest.raises(ValueError, match="full_epochs must be a positive integer, got 0"):
         quick.epochs(0)
+    with pytest.raises(TypeError, match="full_epochs must be a positive integer, got float 2.0"):
+        quick.epochs(2.0)
+    with pytest.raises(ValueError, match="split must be one of 'train', 'test', got 'val'"):
+        quick.subset(x, y, "val")

@@ -10,7 +10,7 @@ from cifar_fakes import make_images
 
 from cvtutor.data import VALIDATION_SPLIT, split_validation
 from cvtutor.losses import SmoothedSparseCrossentropy
-from cvtutor.recipes import RECIPES, Recipe, get_recipe, train_recipe
+from cvtutor.recipes import RECIPES, Recipe, get_recipe, start_run, train_recipe
 from cvtutor.whitening import PatchWhitening
 from cvtutor.training import flip_accuracy
 
@@ -99,28 +99,35 @@ def test_train_recipe_fits_a_whitening_stem_to_the_training_images():
 
 
 @pytest.mark.parametrize(
-    "changes, message",
+    "changes, error, message",
     [
-        ({"model": "mlp"}, r"recipe 'x': model must be one of \['attention', 'cnn', 'resnet', 'rnn', 'vit'\], got 'mlp'"),
-        ({"optimizer": "rmsprop"}, "optimizer must be one of 'adam', 'sgd', got 'rmsprop'"),
-        ({"schedule": "linear"}, "schedule must be one of 'constant', 'warmup-cosine', got 'linear'"),
-        ({"epochs": 0}, "epochs must be a positive integer, got 0"),
-        ({"batch_size": 2.5}, "batch_size must be a positive integer"),
-        ({"learning_rate": 0}, "learning_rate must be positive"),
-        ({"label_smoothing": 1.0}, r"label_smoothing must be in \[0, 1\), got 1.0"),
-        ({"weight_decay": -1}, "weight_decay must be 0 or more"),
-        ({"backend": "numpy"}, "backend must be one of 'tensorflow', 'jax', 'torch', got 'numpy'"),
+        ({"model": "mlp"}, ValueError,
+         "recipe 'x': model must be one of 'attention', 'cnn', 'resnet', 'rnn', 'vit', got 'mlp'"),
+        ({"optimizer": "rmsprop"}, ValueError, "optimizer must be one of 'adam', 'sgd', got 'rmsprop'"),
+        ({"optimizer": None}, TypeError, "optimizer must be one of 'adam', 'sgd', got NoneType None"),
+        ({"schedule": "linear"}, ValueError, "schedule must be one of 'constant', 'warmup-cosine', got 'linear'"),
+        ({"epochs": 0}, ValueError, "recipe 'x': epochs must be a positive integer, got 0"),
+        ({"batch_size": 2.5}, TypeError, "recipe 'x': batch_size must be a positive integer, got float 2.5"),
+        ({"learning_rate": 0}, ValueError, r"learning_rate must be in \(0, inf\), got 0.0"),
+        ({"learning_rate": "1e-3"}, TypeError, "learning_rate must be a number, got str '1e-3'"),
+        ({"label_smoothing": 1.0}, ValueError, r"label_smoothing must be a float in \[0, 1\), got 1.0"),
+        ({"weight_decay": -1}, ValueError, r"weight_decay must be in \[0, inf\), got -1.0"),
+        ({"backend": "numpy"}, ValueError, "backend must be one of 'tensorflow', 'jax', 'torch', got 'numpy'"),
     ],
 )
-def test_a_bad_recipe_is_refused_naming_the_field(changes, message):
+def test_a_bad_recipe_is_refused_naming_the_field(changes, error, message):
     arguments = {"name": "x", "model": "cnn", "epochs": 1, "batch_size": 8} | changes
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(error, match=message):
         Recipe(**arguments)
 
 
 def test_unknown_names_and_labels_are_refused():
-    with pytest.raises(ValueError, match="unknown recipe 'fastest'; known recipes: article-cnn-pipeline, attention"):
+    with pytest.raises(ValueError, match="name must be one of 'article-cnn-pipeline', 'attention', .* got 'fastest'"):
         get_recipe("fastest")
+    with pytest.raises(TypeError, match="name must be one of 'article-cnn-pipeline', .* got NoneType None"):
+        get_recipe(None)
+    with pytest.raises(TypeError, match="recipe must be a Recipe or a recipe's name, got int 3"):
+        start_run(3, make_images(4, seed=0))
     x, y = make_images(16, seed=0)
     with pytest.raises(ValueError, match=r"train labels must be in 0..4, got 0..9"):
         train_recipe("cnn-adam", (x, y), (x, y % 5), num_classes=5, epochs=1, verbose=0)
