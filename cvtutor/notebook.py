@@ -130,7 +130,15 @@ def format_glued(text: str, spec: str) -> str:
         value = int(value)
     elif kind in "eEfFgGn%":
         value = float(value)
-    return format(value, spec)
+    return without_negative_zero(format(value, spec))
+
+
+def without_negative_zero(text: str) -> str:
+    """``text`` without the minus sign of a number that its format rounded to zero: ``"-0.00"`` is
+    ``"0.00"``, ``"-0.0%"`` ``"0.0%"`` (a correlation of -0.004 shown to two places is 0.00, not a
+    negative value); any other text is returned unchanged. The book applies it to every glued
+    value (``book/_ext/translation.py``) and :func:`format_glued` to what it shows in Jupyter."""
+    return text[1:] if re.fullmatch(r"-[0.]*0[0.]*%?", text) else text
 
 
 def _quoted_file(notebook: str) -> Path:

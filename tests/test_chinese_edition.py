@@ -149,12 +149,14 @@ def test_the_translation_coverage_of_translated_pages_holds(built_book, capsys):
 
 # --- a one-chapter book, built in both editions, then edited ---------------------------------------
 
-TOY_CODE = "from cvtutor.notebook import glue\nglue('answer', 42)\nglue('name', \"the archive's copy\")"
+TOY_CODE = ("from cvtutor.notebook import glue\nglue('answer', 42)\nglue('name', \"the archive's copy\")\n"
+            "glue('tiny', -0.004)")
 PARAGRAPHS = {
     "kept": "This paragraph stays as it was translated.",
     "edited": "This paragraph will be edited after its translation was written.",
     "glued": "The answer is {glue:text}`answer` and the data set is {glue:text}`name`.",
     "never": "Nobody has translated this paragraph yet.",
+    "zero": "Rounded, the correlation is {glue:text}`tiny:.2f`.",
 }
 TRANSLATIONS = {
     "Toy chapter · 玩具": "玩具章节",
@@ -219,11 +221,14 @@ def test_an_edited_english_paragraph_shows_the_english_marked_stale_never_the_ol
     assert "答案是 42 ，数据集是 the archive’s copy" in text.replace("  ", " "), "numbers glued in the same notebook"
     # a glued value reads the same in both editions, typographic apostrophe included
     assert "the data set is the archive’s copy" in _text(root / "_build" / "html" / "book" / "toy.html")
+    # a glued number rounded to zero has no minus sign
+    english = _text(root / "_build" / "html" / "book" / "toy.html")
+    assert "the correlation is 0.00 ." in english and "-0.00" not in english
     assert f"This paragraph was edited after its translation was written. [{catalogs.STALE}]" in text
     assert "这一段在译文写好之后会被修改" not in text, "never the old translation"
     assert f"Nobody has translated this paragraph yet. [{catalogs.MISSING}]" in text
     counts = json.loads((root / "_build" / "zh" / "translation-coverage.json").read_text())["pages"]["book/toy"]
-    assert counts == {"messages": 5, "translated": 3, "stale": 1, "missing": 1}
+    assert counts == {"messages": 6, "translated": 3, "stale": 1, "missing": 2}
     notebook = (root / "locales" / "zh_CN" / "notebooks" / "book" / "toy.ipynb").read_text(encoding="utf-8")
     assert catalogs.STALE in notebook and "这一段保持翻译时的样子。" in notebook
 

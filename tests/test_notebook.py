@@ -68,6 +68,15 @@ def test_values_are_formatted_as_myst_nb_formats_them():
         assert notebook.format_glued(text, spec) == format_plain_text(text, spec)
 
 
+@pytest.mark.parametrize(("value", "spec", "shown"), [
+    (-0.004, ".2f", "0.00"), (-0.0004, ".1%", "0.0%"), (-0.4, ".0f", "0"), (-0.0, ".1f", "0.0"),
+    (-0.006, ".2f", "-0.01"), (-0.004, ".3f", "-0.004"), (-10.0, ".0f", "-10"), (-1e-9, ".2e", "-1.00e-09"),
+])
+def test_a_number_rounded_to_zero_shows_no_minus_sign(value, spec, shown):
+    assert notebook.format_glued(notebook._plain_text(value), spec) == shown
+    assert notebook.without_negative_zero("-0.00 s") == "-0.00 s", "only a whole number is changed"
+
+
 def test_glue_remembers_values_and_show_quoted_formats_them(glued, capsys):
     notebook.glue("years", np.int64(11))
     notebook.glue("growth", 30.2345)

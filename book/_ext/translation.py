@@ -194,8 +194,23 @@ class GlueSmartQuotes(SphinxPostTransform):
         SphinxSmartQuotes(self.document, startnode=None).apply()
 
 
+class GlueWithoutNegativeZero(SphinxPostTransform):
+    """A glued number that its format rounds to zero reads 0.00, not -0.00, in both editions
+    (:func:`cvtutor.notebook.without_negative_zero`, which also serves Jupyter readers)."""
+
+    default_priority = 6  # after myst-nb's ReplacePendingGlueReferences (5), with GlueSmartQuotes
+
+    def run(self, **kwargs):
+        from cvtutor.notebook import without_negative_zero
+
+        for node in self.document.findall(nodes.inline):
+            if "pasted-text" in node["classes"] and (text := node.astext()) != without_negative_zero(text):
+                node[:] = [nodes.Text(without_negative_zero(text))]
+
+
 def setup(app):
     app.add_post_transform(GlueSmartQuotes)
+    app.add_post_transform(GlueWithoutNegativeZero)
     app.add_search_language(chinese_search_language())
     app.add_transform(RememberMessages)
     app.add_transform(MarkUntranslated)
