@@ -59,6 +59,15 @@ def test_a_translated_chapter_reads_in_chinese_in_its_notebook():
     assert len(re.findall(r"[\u4e00-\u9fff]", prose)) > 1000
 
 
+def test_a_list_tables_caption_and_cells_are_translated_and_its_options_kept():
+    source = (":::{list-table} The classifiers, as trained.\n:header-rows: 1\n:name: the-table\n\n"
+              "* - model\n  - test accuracy (%)\n* - CNN\n  - {glue:text}`acc:.1f`\n:::")
+    words = {"The classifiers, as trained.": "本次构建训练的分类器。", "model": "模型", "test accuracy (%)": "测试准确率（%）"}
+    translated = catalogs.translate_markdown(source, words.get)
+    assert translated == (":::{list-table} 本次构建训练的分类器。\n:header-rows: 1\n:name: the-table\n\n"
+                          "* - 模型\n  - 测试准确率（%）\n* - CNN\n  - {glue:text}`acc:.1f`\n:::")
+
+
 def test_only_the_api_reference_has_no_catalog():
     pages = {p.relative_to(ROOT).with_suffix("").as_posix() for p in (ROOT / "book").glob("*.*")
              if p.suffix in (".md", ".ipynb")}

@@ -213,7 +213,10 @@ def search_words_text(glossary: str) -> str:
 
 # Directives whose body is prose (parsed as Markdown by MyST); their bodies are translated too.
 PROSE_DIRECTIVES = {"note", "tip", "important", "warning", "caution", "attention", "danger", "error", "hint",
-                    "seealso", "admonition", "figure", "dropdown", "margin", "sidebar", "topic", "epigraph"}
+                    "seealso", "admonition", "figure", "dropdown", "margin", "sidebar", "topic", "epigraph",
+                    "list-table"}
+# Those whose argument is a title or caption (a message of its own).
+TITLED_DIRECTIVES = {"admonition", "dropdown", "topic", "sidebar", "list-table"}
 MYST_EXTENSIONS = {"dollarmath", "amsmath", "colon_fence", "deflist", "substitution"}
 
 
@@ -281,7 +284,7 @@ def _directive_edits(token, lines, translate, parser):
         return []
     start, end = token.map
     edits = []
-    if argument and directive in ("admonition", "dropdown", "topic", "sidebar"):
+    if argument and directive in TITLED_DIRECTIVES:
         title = translate(message_of(argument))
         if title is not None:
             edits.append((start, start + 1, [lines[start].replace(argument, title, 1)]))
