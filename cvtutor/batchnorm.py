@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from cvtutor import checks
+
 
 def batchnorm_layers(model) -> list:
     """Every ``keras.layers.BatchNormalization`` inside ``model``, nested models included, in call order."""
@@ -55,16 +57,17 @@ def recompute_batchnorm_statistics(model, images, batch_size: int = 256, max_bat
         the number of batches used (0 when the model has no BatchNormalization layer).
 
     Raises:
+        TypeError: ``batch_size`` or ``max_batches`` is not an integer (``max_batches`` may be None).
         ValueError: ``images`` is not an array of at least one input (N >= 1, 2 or more axes), or
-            ``batch_size`` / ``max_batches`` is not a positive integer.
+            ``batch_size`` or ``max_batches`` is below 1.
     """
     images = np.asarray(images)
     if images.ndim < 2 or len(images) == 0:
         raise ValueError(f"images must be an array of shape (N, H, W, C) (or (N, features)) with N >= 1, "
                          f"got shape {images.shape}")
-    for name, value in (("batch_size", batch_size), ("max_batches", max_batches)):
-        if value is not None and (not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1):
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    batch_size = checks.positive_int("batch_size", batch_size)
+    if max_batches is not None:
+        max_batches = checks.positive_int("max_batches", max_batches)
     layers = [layer for layer in batchnorm_layers(model) if layer.trainable]
     if not layers:
         return 0

@@ -21,10 +21,10 @@ and ``predict`` are Keras's own and the same code runs on TensorFlow and JAX::
 
 from __future__ import annotations
 
-import numbers
-
 import keras
 from keras import ops
+
+from cvtutor import checks
 
 __all__ = ["Distiller"]
 
@@ -50,13 +50,16 @@ class Distiller(keras.Model):
 
     Returns:
         the student's logits ``(batch, num_classes)``.
+
+    Raises:
+        TypeError: ``teacher`` or ``student`` is not a ``keras.Model``.
+        ValueError: they return different numbers of logits.
     """
 
     def __init__(self, teacher, student, **kwargs):
         super().__init__(**kwargs)
         for role, model in (("teacher", teacher), ("student", student)):
-            if not isinstance(model, keras.Model):
-                raise ValueError(f"{role} must be a keras.Model returning logits, got {type(model).__name__}")
+            checks.instance(role, model, keras.Model, "a keras.Model returning logits")
         t_out, s_out = _output_shape(teacher), _output_shape(student)
         if t_out is not None and s_out is not None and t_out[-1] != s_out[-1]:
             raise ValueError(
@@ -96,11 +99,13 @@ class Distiller(keras.Model):
                 2015, section 2), so the factor keeps the two terms' relative
                 weight the same when ``T`` changes.
             **kwargs: passed to ``keras.Model.compile`` (e.g. ``jit_compile``).
+
+        Raises:
+            TypeError: ``alpha`` or ``temperature`` is not a number.
+            ValueError: ``alpha`` is outside [0, 1], or ``temperature`` is not positive.
         """
-        if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or not 0.0 <= alpha <= 1.0:
-            raise ValueError(f"alpha must be a number in [0, 1], got {alpha!r}")
-        if isinstance(temperature, bool) or not isinstance(temperature, numbers.Real) or not temperature > 0:
-            raise ValueError(f"temperature must be a number > 0, got {temperature!r}")
+        alpha = checks.scalar("alpha", alpha, minimum=0, maximum=1)
+        temperature = checks.scalar("temperature", temperature, minimum=0, include_minimum=False)
         super().compile(optimizer=optimizer, metrics=metrics, **kwargs)
         self.student_loss_fn = student_loss_fn or keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         self.distillation_loss_fn = distillation_loss_fn or keras.losses.KLDivergence()

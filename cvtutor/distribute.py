@@ -22,9 +22,11 @@ same on JAX with ``keras.distribution.DataParallel``.
 
 from __future__ import annotations
 
-import numbers
+from collections.abc import Callable
 
 import keras
+
+from cvtutor import checks
 
 __all__ = [
     "logical_cpus", "strategy", "fit_distributed",
@@ -46,11 +48,12 @@ def logical_cpus(n):
         the logical device names, e.g. ``["/device:CPU:0", "/device:CPU:1"]``.
 
     Raises:
+        TypeError: ``n`` is not an integer.
+        ValueError: ``n`` is below 1.
         RuntimeError: TensorFlow's devices were already initialised with a
             different number of CPUs.
     """
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
-        raise ValueError(f"n must be a positive integer, got {n!r}")
+    n = checks.positive_int("n", n)
     import tensorflow as tf
 
     cpu = tf.config.list_physical_devices("CPU")[0]
@@ -79,9 +82,12 @@ def strategy(kind="mirrored", devices=None):
 
     Returns:
         a ``tf.distribute.MirroredStrategy``.
+
+    Raises:
+        TypeError: ``kind`` is not a string.
+        ValueError: ``kind`` is not ``"mirrored"``.
     """
-    if kind != "mirrored":
-        raise ValueError(f"kind must be 'mirrored', got {kind!r}")
+    checks.one_of("kind", kind, ("mirrored",))
     import tensorflow as tf
 
     if devices is None:
@@ -123,6 +129,12 @@ def fit_distributed(build_fn, train, test, epochs, batch_size, strategy, **fit_k
     Returns:
         ``(model, result)``: the trained model and its
         :class:`cvtutor.training.TrainResult`.
+
+    Raises:
+        RuntimeError: the Keras backend is not TensorFlow.
+        TypeError: ``build_fn`` is not callable or returns no ``keras.Model``, ``strategy`` is
+            not a ``tf.distribute.Strategy``, or as :func:`cvtutor.training.fit`.
+        ValueError: as :func:`cvtutor.training.fit` (``epochs``, the images and labels).
     """
     if keras.backend.backend() != "tensorflow":
         raise RuntimeError(f"tf.distribute needs the tensorflow Keras backend, got {keras.backend.backend()!r}")
@@ -130,14 +142,10 @@ def fit_distributed(build_fn, train, test, epochs, batch_size, strategy, **fit_k
 
     from cvtutor.training import compile_model, fit
 
-    if not callable(build_fn):
-        raise ValueError(f"build_fn must be a function returning a keras.Model, got {type(build_fn).__name__}")
-    if not isinstance(strategy, tf.distribute.Strategy):
-        raise ValueError(f"strategy must be a tf.distribute.Strategy, got {type(strategy).__name__}")
+    checks.instance("build_fn", build_fn, Callable, "a function returning a keras.Model")
+    checks.instance("strategy", strategy, tf.distribute.Strategy, "a tf.distribute.Strategy")
     with strategy.scope():
-        model = build_fn()
-        if not isinstance(model, keras.Model):
-            raise ValueError(f"build_fn must return a keras.Model, got {type(model).__name__}")
+        model = checks.instance("build_fn()", build_fn(), keras.Model, "a keras.Model")
         if not model.compiled:
             compile_model(model)
     return model, fit(model, train, test, epochs=epochs, batch_size=batch_size, **fit_kwargs)
@@ -168,13 +176,11 @@ def _toy_model():
 
 
 def _check_run(steps, global_batch, learning_rate, parts, what):
-    for name, value in (("steps", steps), ("global_batch", global_batch)):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    checks.positive_int("steps", steps)
+    checks.positive_int("global_batch", global_batch)
     if global_batch % parts:
         raise ValueError(f"global_batch ({global_batch}) must be divisible by the number of {what} ({parts})")
-    if isinstance(learning_rate, bool) or not isinstance(learning_rate, numbers.Real) or not learning_rate > 0:
-        raise ValueError(f"learning_rate must be a positive number, got {learning_rate!r}")
+    checks.scalar("learning_rate", learning_rate, minimum=0, include_minimum=False)
 
 
 def _train_steps(strategy, model, optimizer, dataset, steps, global_batch):
@@ -292,6 +298,8 @@ def train_worker(output, steps=4, global_batch=16, seed=0, learning_rate=0.1):
         the record written to ``output``.
 
     Raises:
+        TypeError: an argument of the wrong kind (``steps`` or ``global_batch`` not an integer,
+            ``learning_rate`` not a number).
         ValueError: ``TF_CONFIG`` is missing or malformed, or a bad argument.
         RuntimeError: the Keras backend is not TensorFlow.
     """
@@ -408,7 +416,10 @@ def run_workers(num_workers=2, steps=4, global_batch=16, seed=0, learning_rate=0
         ``records[0]["losses"]`` are the per-step losses.
 
     Raises:
-        ValueError: a bad argument.
+        TypeError: an argument of the wrong kind (a count that is not an integer, a
+            ``learning_rate`` or ``timeout`` that is not a number).
+        ValueError: a count below 1, a ``global_batch`` not divisible by ``num_workers``, or a
+            ``learning_rate`` or ``timeout`` that is not positive.
         WorkerError: a worker failed (named, with its last stderr lines) or
             the run took longer than ``timeout`` seconds.
     """
@@ -419,11 +430,9 @@ def run_workers(num_workers=2, steps=4, global_batch=16, seed=0, learning_rate=0
     import tempfile
     import time
 
-    if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral) or num_workers < 1:
-        raise ValueError(f"num_workers must be a positive integer, got {num_workers!r}")
+    num_workers = checks.positive_int("num_workers", num_workers)
     _check_run(steps, global_batch, learning_rate, num_workers, "workers")
-    if not timeout > 0:
-        raise ValueError(f"timeout must be positive, got {timeout!r}")
+    timeout = checks.scalar("timeout", timeout, minimum=0, include_minimum=False)
     deadline = time.monotonic() + timeout
     for attempt in range(1, attempts + 1):
         with tempfile.TemporaryDirectory(prefix="cvtutor-workers-") as tmp:
@@ -503,10 +512,11 @@ def train_data_parallel(num_devices=2, steps=4, global_batch=16, seed=0, learnin
 
     Raises:
         RuntimeError: the Keras backend is not JAX, or there are fewer devices than ``num_devices``.
-        ValueError: a bad argument.
+        TypeError: a count that is not an integer, or a ``learning_rate`` that is not a number.
+        ValueError: a count below 1, a ``global_batch`` not divisible by ``num_devices``, or a
+            ``learning_rate`` that is not positive.
     """
-    if isinstance(num_devices, bool) or not isinstance(num_devices, numbers.Integral) or num_devices < 1:
-        raise ValueError(f"num_devices must be a positive integer, got {num_devices!r}")
+    num_devices = checks.positive_int("num_devices", num_devices)
     _check_run(steps, global_batch, learning_rate, num_devices, "devices")
     if keras.backend.backend() != "jax":
         raise RuntimeError(f"keras.distribution.DataParallel is used here on the jax Keras backend, got {keras.backend.backend()!r}")
@@ -545,6 +555,9 @@ def data_parallel_losses(num_devices=2, steps=4, global_batch=16, seed=0, learni
         the per-step losses.
 
     Raises:
+        TypeError: a count that is not an integer, or a ``learning_rate`` that is not a number.
+        ValueError: a count below 1, a ``global_batch`` not divisible by ``num_devices``, or a
+            ``learning_rate`` that is not positive.
         WorkerError: the process failed (with its last stderr lines) or ran past ``timeout``.
     """
     import json
@@ -552,8 +565,7 @@ def data_parallel_losses(num_devices=2, steps=4, global_batch=16, seed=0, learni
     import subprocess
     import sys
 
-    if isinstance(num_devices, bool) or not isinstance(num_devices, numbers.Integral) or num_devices < 1:
-        raise ValueError(f"num_devices must be a positive integer, got {num_devices!r}")
+    num_devices = checks.positive_int("num_devices", num_devices)
     _check_run(steps, global_batch, learning_rate, num_devices, "devices")
     flags = os.environ.get("XLA_FLAGS", "") + f" --xla_force_host_platform_device_count={num_devices}"
     env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu", XLA_FLAGS=flags.strip())

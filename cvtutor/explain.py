@@ -28,6 +28,7 @@ import keras
 import numpy as np
 from keras import ops
 
+from cvtutor import checks
 from cvtutor.layers import PatchEmbedding, SelfAttention, TransformerBlock
 
 __all__ = ["saliency", "grad_cam", "attention_map", "attention_rollout"]
@@ -44,8 +45,7 @@ _CONV_LAYERS = (
 
 
 def _check_model(model):
-    if not isinstance(model, keras.Model):
-        raise ValueError(f"model must be a keras.Model returning logits, got {type(model).__name__}")
+    checks.instance("model", model, keras.Model, "a keras.Model returning logits")
     if len(model.inputs) != 1 or len(model.outputs) != 1:
         raise ValueError(f"model must have one input and one output, got {len(model.inputs)} and {len(model.outputs)}")
 
@@ -71,16 +71,16 @@ def _class_indices(class_index, logits):
     if class_index is None:
         return logits.argmax(axis=-1)
     classes = np.broadcast_to(np.asarray(class_index), (n,)) if np.ndim(class_index) == 0 else np.asarray(class_index)
-    if classes.shape != (n,) or not np.issubdtype(classes.dtype, np.integer) or not (
-        (classes >= 0).all() and (classes < num_classes).all()
-    ):
-        raise ValueError(
-            f"class_index must be None, an integer in [0, {num_classes}) or {n} such integers, got {class_index!r}"
-        )
+    expected = f"None, an integer in [0, {num_classes}) or {n} such integers"
+    if not np.issubdtype(classes.dtype, np.integer):
+        raise TypeError(f"class_index must be {expected}, got {checks.describe(class_index)}")
+    if classes.shape != (n,) or not ((classes >= 0).all() and (classes < num_classes).all()):
+        raise ValueError(f"class_index must be {expected}, got {class_index!r}")
     return classes
 
 
 def _get_layer(model, name, kinds, what):
+    checks.instance(what, name, str, "a layer's name")
     candidates = [layer.name for layer in model.layers if isinstance(layer, kinds)]
     if name not in candidates:
         raise ValueError(
@@ -146,6 +146,12 @@ def saliency(model, images, class_index=None):
 
     Returns:
         float32 maps ``(N, H, W)`` (``(H, W)`` for one image) in [0, 1].
+
+    Raises:
+        TypeError: ``model`` is not a ``keras.Model``, or ``class_index`` not integers.
+        ValueError: ``model`` has not one input and one output, ``images`` are not (H, W, C) or
+            (N, H, W, C) of the model's image shape, or ``class_index`` is out of range or of
+            the wrong length.
     """
     x, single = _prepare(model, images)
     logits = ops.convert_to_numpy(model(x, training=False))
@@ -171,6 +177,12 @@ def grad_cam(model, images, conv_layer_name=None, class_index=None):
 
     Returns:
         float32 maps ``(N, H, W)`` (``(H, W)`` for one image) in [0, 1].
+
+    Raises:
+        TypeError: ``model`` is not a ``keras.Model``, ``conv_layer_name`` not a string, or
+            ``class_index`` not integers.
+        ValueError: as :func:`saliency`; or the model has no convolution layer, or
+            ``conv_layer_name`` names none, or the logits do not depend on the images through it.
     """
     x, single = _prepare(model, images)
     if conv_layer_name is None:
@@ -257,6 +269,13 @@ def attention_map(model, images, layer_name=None, query=None, interpolation="nea
     Returns:
         float32 maps ``(N, H, W)`` (``(H, W)`` for one image) in [0, 1]; a
         class token's own weight is left out.
+
+    Raises:
+        TypeError: ``model`` is not a ``keras.Model``, ``layer_name`` not a string, or
+            ``query`` not an integer (or None).
+        ValueError: ``model`` has not one input and one output or no attention layer (or none
+            named ``layer_name``), ``images`` do not fit it, ``query`` is not a token index, or
+            the tokens do not form a grid of patches.
     """
     x, single = _prepare(model, images)
     layers = _attention_layers(model)
@@ -266,10 +285,9 @@ def attention_map(model, images, layer_name=None, query=None, interpolation="nea
     tokens = weights.shape[-1]
     if query is None:
         row = weights.mean(axis=1)
-    elif isinstance(query, numbers.Integral) and not isinstance(query, bool) and 0 <= query < tokens:
-        row = weights[:, int(query)]
     else:
-        raise ValueError(f"query must be None or a token index in [0, {tokens}), got {query!r}")
+        row = weights[:, checks.scalar("query", query, numbers.Integral, minimum=0, maximum=tokens,
+                                       include_maximum=False)]
     rows, cols, first = _patch_grid(model, x.shape[1:3], tokens)
     return _finish(row[:, first:].reshape(-1, rows, cols), x.shape[1:3], single, interpolation)
 
@@ -291,6 +309,12 @@ def attention_rollout(model, images, interpolation="nearest"):
 
     Returns:
         float32 maps ``(N, H, W)`` (``(H, W)`` for one image) in [0, 1].
+
+    Raises:
+        TypeError: ``model`` is not a ``keras.Model``.
+        ValueError: ``model`` has not one input and one output or no attention layer,
+            ``images`` do not fit it, its layers see different numbers of tokens, or the tokens
+            do not form a grid of patches.
     """
     x, single = _prepare(model, images)
     all_weights = _attention_weights(model, x, _attention_layers(model))

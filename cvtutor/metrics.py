@@ -13,6 +13,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from cvtutor import checks
+
 __all__ = ["confusion_counts", "per_class_accuracy", "top_confusions", "top_k", "pareto_front", "cosine_similarity"]
 
 
@@ -114,14 +116,14 @@ def top_k(probabilities, k: int) -> np.ndarray:
         int64 (N, min(k, C)).
 
     Raises:
-        ValueError: ``probabilities`` is not 2-D or ``k`` is not a positive integer.
+        TypeError: ``k`` is not an integer.
+        ValueError: ``probabilities`` is not 2-D or ``k`` is below 1.
     """
     probabilities = np.asarray(probabilities)
     if probabilities.ndim != 2:
         raise ValueError(f"probabilities must be (N, C), got shape {probabilities.shape}")
-    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
-        raise ValueError(f"k must be a positive integer, got {k!r}")
-    return np.argsort(-probabilities, axis=1, kind="stable")[:, : min(int(k), probabilities.shape[1])]
+    k = checks.positive_int("k", k)
+    return np.argsort(-probabilities, axis=1, kind="stable")[:, : min(k, probabilities.shape[1])]
 
 
 def pareto_front(cost, accuracy) -> np.ndarray:

@@ -22,12 +22,13 @@ import numbers
 
 import keras
 
+from cvtutor import checks
+
 __all__ = ["feature_extractor", "with_new_head", "unfreeze"]
 
 
 def _check_model(model):
-    if not isinstance(model, keras.Model):
-        raise ValueError(f"model must be a keras.Model, got {type(model).__name__}")
+    checks.instance("model", model, keras.Model, "a keras.Model")
     try:
         inputs, outputs = model.inputs, model.outputs
     except (AttributeError, ValueError):
@@ -41,7 +42,8 @@ def _check_model(model):
 
 def _get_layer(model, name, argument="layer_name"):
     names = [layer.name for layer in model.layers]
-    if not isinstance(name, str) or name not in names:
+    checks.instance(argument, name, str, "a layer's name")
+    if name not in names:
         raise ValueError(f"{argument} {name!r} is not a layer of model '{model.name}'; its layers are {names}")
     return model.get_layer(name)
 
@@ -61,6 +63,11 @@ def feature_extractor(model, layer_name=None):
         a ``keras.Model`` named ``"<model>_features"`` that shares its layers
         and weights with ``model``; its output shape is that of the chosen
         layer, e.g. ``(N, 64)``.
+
+    Raises:
+        TypeError: ``model`` is not a ``keras.Model``, or ``layer_name`` not a string.
+        ValueError: ``model`` has not one input and one output, ``layer_name`` names none of
+            its layers, or (without ``layer_name``) its output is not made by its last layer.
     """
     _check_model(model)
     if layer_name is None:
@@ -95,9 +102,13 @@ def with_new_head(model, num_classes, freeze=True, layer_name=None):
         an uncompiled ``keras.Model`` named ``"<model>_transfer"`` returning
         logits ``(N, num_classes)``; its last layer is the new ``"logits"``
         head. Compile it before training.
+
+    Raises:
+        TypeError: ``num_classes`` is not an integer, or as :func:`feature_extractor`.
+        ValueError: ``num_classes`` is below 2, the features' rank is not 2, 3 or 4, or as
+            :func:`feature_extractor`.
     """
-    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes < 2:
-        raise ValueError(f"num_classes must be an integer >= 2, got {num_classes!r}")
+    num_classes = checks.scalar("num_classes", num_classes, numbers.Integral, minimum=2)
     features = feature_extractor(model, layer_name)
     if freeze:
         for layer in features.layers:
@@ -130,9 +141,12 @@ def unfreeze(model, from_layer=None):
 
     Returns:
         ``model`` itself (changed in place), to be compiled again.
+
+    Raises:
+        TypeError: ``model`` is not a ``keras.Model``, or ``from_layer`` not a string.
+        ValueError: ``from_layer`` names none of ``model``'s layers.
     """
-    if not isinstance(model, keras.Model):
-        raise ValueError(f"model must be a keras.Model, got {type(model).__name__}")
+    checks.instance("model", model, keras.Model, "a keras.Model")
     start = 0 if from_layer is None else model.layers.index(_get_layer(model, from_layer, "from_layer"))
     flags = [layer.trainable for layer in model.layers]
     # Setting a model's flag sets its layers' flags too; then the layers before

@@ -91,15 +91,17 @@ def test_frozen_and_nested_layers():
     assert recompute_batchnorm_statistics(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]), np.ones((4, 3))) == 0
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    ({"images": np.ones(4)}, "shape"),
-    ({"images": np.ones((0, 4, 4, 1))}, "N >= 1"),
-    ({"batch_size": 0}, "batch_size"),
-    ({"max_batches": 1.5}, "max_batches"),
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"images": np.ones(4)}, ValueError, "shape"),
+    ({"images": np.ones((0, 4, 4, 1))}, ValueError, "N >= 1"),
+    ({"batch_size": 0}, ValueError, "batch_size must be a positive integer, got 0"),
+    ({"batch_size": None}, TypeError, "batch_size must be a positive integer, got NoneType None"),
+    ({"max_batches": 1.5}, TypeError, "max_batches must be a positive integer, got float 1.5"),
+    ({"max_batches": -1}, ValueError, "max_batches must be a positive integer, got -1"),
 ])
 @pytest.mark.backend
-def test_bad_arguments_are_one_clear_error(kwargs, message):
+def test_bad_arguments_are_one_clear_error(kwargs, error, message):
     model = keras.Sequential([keras.Input((4, 4, 1)), keras.layers.BatchNormalization()])
     args = {"images": np.ones((8, 4, 4, 1), dtype="float32"), **kwargs}
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(error, match=message):
         recompute_batchnorm_statistics(model, **args)

@@ -274,8 +274,10 @@ def test_per_class_accuracy_and_top_k_for_any_class_count():
     assert accuracy[0] == 0.5 and np.isclose(accuracy[1], 2 / 3) and np.isnan(accuracy[2:]).all()
     p = np.array([[0.1, 0.7, 0.2]])
     assert top_k(p, 2).tolist() == [[1, 2]] and top_k(p, 12).tolist() == [[1, 2, 0]]
-    with pytest.raises(ValueError, match="k must be a positive integer"):
+    with pytest.raises(ValueError, match="k must be a positive integer, got 0"):
         top_k(p, 0)
+    with pytest.raises(TypeError, match="k must be a positive integer, got float 2.0"):
+        top_k(p, 2.0)
     with pytest.raises(ValueError, match=r"\(C, C\) confusion matrix"):
         per_class_accuracy(np.zeros((2, 3)))
 

@@ -91,15 +91,19 @@ def test_two_logical_cpus_train_like_one_device():
 def test_bad_arguments():
     with pytest.raises(ValueError, match="n must be a positive integer, got 0"):
         logical_cpus(0)
-    with pytest.raises(ValueError, match="kind must be 'mirrored', got 'tpu'"):
+    with pytest.raises(TypeError, match="n must be a positive integer, got str '2'"):
+        logical_cpus("2")
+    with pytest.raises(ValueError, match="kind must be one of 'mirrored', got 'tpu'"):
         strategy("tpu")
+    with pytest.raises(TypeError, match="kind must be one of 'mirrored', got NoneType None"):
+        strategy(None)
 
 
 @pytest.mark.skipif(keras.backend.backend() != "tensorflow", reason="checks the TensorFlow-backend argument checks")
 def test_fit_distributed_checks_its_arguments():
-    with pytest.raises(ValueError, match="build_fn must be a function returning a keras.Model, got str"):
+    with pytest.raises(TypeError, match="build_fn must be a function returning a keras.Model, got str 'cnn'"):
         fit_distributed("cnn", None, None, 1, 16, strategy=None)
-    with pytest.raises(ValueError, match="strategy must be a tf.distribute.Strategy, got str"):
+    with pytest.raises(TypeError, match="strategy must be a tf.distribute.Strategy, got str 'mirrored'"):
         fit_distributed(lambda: None, None, None, 1, 16, strategy="mirrored")
 
 

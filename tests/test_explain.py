@@ -184,11 +184,27 @@ def test_vit_maps_have_image_shape():
         (lambda: grad_cam(_self_attending_model(), _images(), conv_layer_name="x"), r"those are \[\]"),
         (lambda: attention_map(_top_left_cnn(), _images()), "has no SelfAttention or TransformerBlock layer"),
         (lambda: attention_map(_self_attending_model(), _images(), layer_name="patches"), r"\['attention_0'\]"),
-        (lambda: attention_map(_self_attending_model(), _images(), query=16), r"query must be .* in \[0, 16\)"),
+        (lambda: attention_map(_self_attending_model(), _images(), query=16), r"query must be in \[0, 16\), got 16"),
         (lambda: attention_rollout(_self_attending_model(), np.zeros((2, 2, 32, 32, 3))), "got shape"),
     ],
 )
 @pytest.mark.backend
 def test_wrong_inputs_raise_value_error(call, message):
     with pytest.raises(ValueError, match=message):
+        call()
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: saliency("cnn.keras", _images()), "model must be a keras.Model returning logits, got str 'cnn.keras'"),
+        (lambda: saliency(_top_left_cnn(), _images(), class_index=1.0), r"class_index must be None, an integer .* got float 1.0"),
+        (lambda: grad_cam(_top_left_cnn(), _images(), conv_layer_name=0), "conv_layer_name must be a layer's name, got int 0"),
+        (lambda: attention_map(_self_attending_model(), _images(), query=1.0), "query must be an integer, got float 1.0"),
+        (lambda: attention_rollout(None, _images()), "model must be a keras.Model returning logits, got NoneType None"),
+    ],
+)
+@pytest.mark.backend
+def test_arguments_of_the_wrong_kind_raise_type_error(call, message):
+    with pytest.raises(TypeError, match=message):
         call()

@@ -124,14 +124,22 @@ def test_bad_arguments_fail_before_anything_starts(monkeypatch):
     monkeypatch.setattr(subprocess, "Popen", None)  # nothing may be started
     with pytest.raises(ValueError, match="num_workers must be a positive integer, got 0"):
         run_workers(0)
-    with pytest.raises(ValueError, match="num_workers must be a positive integer, got True"):
+    with pytest.raises(TypeError, match="num_workers must be a positive integer, got bool True"):
         run_workers(True)
+    with pytest.raises(TypeError, match="global_batch must be a positive integer, got float 16.0"):
+        run_workers(2, global_batch=16.0)
+    with pytest.raises(TypeError, match="learning_rate must be a number, got str '0.1'"):
+        run_workers(2, learning_rate="0.1")
+    with pytest.raises(ValueError, match=r"learning_rate must be in \(0, inf\), got 0.0"):
+        run_workers(2, learning_rate=0)
     with pytest.raises(ValueError, match=r"global_batch \(15\) must be divisible by the number of workers \(2\)"):
         run_workers(2, global_batch=15)
     with pytest.raises(ValueError, match="steps must be a positive integer, got 0"):
         run_workers(2, steps=0)
-    with pytest.raises(ValueError, match="timeout must be positive, got 0"):
+    with pytest.raises(ValueError, match=r"timeout must be in \(0, inf\), got 0.0"):
         run_workers(2, timeout=0)
+    with pytest.raises(TypeError, match="num_devices must be a positive integer, got float 2.0"):
+        data_parallel_losses(2.0)
     with pytest.raises(ValueError, match=r"global_batch \(9\) must be divisible by the number of devices \(2\)"):
         data_parallel_losses(2, global_batch=9)
 

@@ -102,9 +102,18 @@ def test_unknown_layer_names_list_the_known_ones(call):
         call(_small_cnn())
 
 
+@pytest.mark.parametrize(
+    "call, error, message",
+    [
+        (lambda m: with_new_head(m, 1), ValueError, r"num_classes must be in \[2, inf\), got 1"),
+        (lambda m: with_new_head(m, 2.0), TypeError, "num_classes must be an integer, got float 2.0"),
+        (lambda m: feature_extractor("cnn.keras"), TypeError, "model must be a keras.Model, got str 'cnn.keras'"),
+        (lambda m: unfreeze(None), TypeError, "model must be a keras.Model, got NoneType None"),
+        (lambda m: feature_extractor(m, 3), TypeError, "layer_name must be a layer's name, got int 3"),
+        (lambda m: unfreeze(m, from_layer=0), TypeError, "from_layer must be a layer's name, got int 0"),
+    ],
+)
 @pytest.mark.backend
-def test_bad_arguments():
-    with pytest.raises(ValueError, match="num_classes must be an integer >= 2, got 1"):
-        with_new_head(_small_cnn(), 1)
-    with pytest.raises(ValueError, match="model must be a keras.Model, got str"):
-        feature_extractor("cnn.keras")
+def test_bad_arguments(call, error, message):
+    with pytest.raises(error, match=message):
+        call(_small_cnn())
