@@ -31,7 +31,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import numbers
 
 import keras
 import numpy as np
@@ -78,8 +77,10 @@ class Contract:
             them itself).
 
     Raises:
-        ValueError: on a field that breaks the rules above (the message says
-            which field, what was expected and what arrived).
+        TypeError: a field of the wrong kind (``class_names`` not a list or tuple of strings,
+            ``image_size`` not two integers, a pixel field not a number...).
+        ValueError: a field of the right kind that breaks the rules above. Both messages say
+            which field, what was expected and what arrived.
     """
 
     class_names: tuple
@@ -90,34 +91,28 @@ class Contract:
     pixel_offset: float = 0.0
 
     def __post_init__(self):
-        names = self.class_names
-        if isinstance(names, str) or not isinstance(names, (list, tuple)):
-            raise ValueError(f"class_names must be a list of strings, got {type(names).__name__}")
+        names = checks.instance("class_names", self.class_names, (list, tuple), "a list of strings")
+        if not all(isinstance(n, str) for n in names):
+            raise TypeError(f"class_names must be a list of strings, got {checks.describe(names)}")
         names = tuple(names)
-        if len(names) < 2 or not all(isinstance(n, str) and n.strip() for n in names):
+        if len(names) < 2 or not all(n.strip() for n in names):
             raise ValueError(f"class_names must be 2 or more non-empty strings, got {list(names)!r}")
         if len(set(names)) != len(names):
             repeated = sorted({n for n in names if names.count(n) > 1})
             raise ValueError(f"class_names must be distinct, got {repeated} more than once")
-        size = self.image_size
-        if (not isinstance(size, (list, tuple)) or len(size) != 2
-                or not all(checks.is_int(v) and v >= 1 for v in size)):
-            raise ValueError(f"image_size must be (height, width), two positive integers, got {size!r}")
-        if not checks.is_int(self.channels) or self.channels not in (1, 3):
-            raise ValueError(f"channels must be 1 (grayscale) or 3 (RGB), got {self.channels!r}")
-        if self.outputs not in OUTPUT_KINDS:
-            raise ValueError(f"outputs must be one of {OUTPUT_KINDS}, got {self.outputs!r}")
-        for field in ("pixel_scale", "pixel_offset"):
-            value = getattr(self, field)
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-                raise ValueError(f"{field} must be a finite number, got {value!r}")
-        if self.pixel_scale == 0:
-            raise ValueError("pixel_scale must not be 0")
+        size = checks.integers("image_size", self.image_size, 2, minimum=1, expected="(height, width)")
+        channels = checks.one_of("channels", self.channels, (1, 3))
+        checks.one_of("outputs", self.outputs, OUTPUT_KINDS)
+        finite = {"minimum": -math.inf, "maximum": math.inf, "include_minimum": False, "include_maximum": False}
+        scale = checks.scalar("pixel_scale", self.pixel_scale, **finite)
+        offset = checks.scalar("pixel_offset", self.pixel_offset, **finite)
+        if scale == 0:
+            raise ValueError("pixel_scale must be a finite number other than 0, got 0.0")
         object.__setattr__(self, "class_names", names)
-        object.__setattr__(self, "image_size", (int(size[0]), int(size[1])))
-        object.__setattr__(self, "channels", int(self.channels))
-        object.__setattr__(self, "pixel_scale", float(self.pixel_scale))
-        object.__setattr__(self, "pixel_offset", float(self.pixel_offset))
+        object.__setattr__(self, "image_size", size)
+        object.__setattr__(self, "channels", channels)
+        object.__setattr__(self, "pixel_scale", scale)
+        object.__setattr__(self, "pixel_offset", offset)
 
     @property
     def num_classes(self) -> int:
@@ -137,11 +132,17 @@ class Contract:
 
     @classmethod
     def from_dict(cls, data: dict) -> "Contract":
-        """The inverse of :meth:`to_dict`; unknown keys are an error (``ValueError``)."""
+        """The inverse of :meth:`to_dict`.
+
+        Raises:
+            TypeError: ``data`` is not a dict, or a field is of the wrong kind (as :class:`Contract`).
+            ValueError: ``data`` has keys that are not fields, or a field breaks a rule of
+                :class:`Contract`.
+        """
         fields = {f.name for f in dataclasses.fields(cls)}
-        if not isinstance(data, dict) or set(data) - fields:
-            extra = sorted(set(data) - fields) if isinstance(data, dict) else type(data).__name__
-            raise ValueError(f"a contract has the fields {sorted(fields)}, got unknown {extra}")
+        checks.instance("data", data, dict, "a dict of a contract's fields")
+        if set(data) - fields:
+            raise ValueError(f"a contract has the fields {sorted(fields)}, got unknown {sorted(set(data) - fields)}")
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
 
     def describe(self) -> str:
@@ -225,8 +226,9 @@ class ModelContract(keras.layers.Layer):
         ``inputs``, unchanged (no dtype cast either).
 
     Raises:
-        ValueError: a contract field is invalid, or ``metadata`` is not a
-            JSON-serializable dict.
+        TypeError: a contract field is of the wrong kind (as :class:`Contract`), or ``metadata``
+            is not a dict (nor None).
+        ValueError: a contract field is invalid, or ``metadata`` is not JSON-serializable.
     """
 
     def __init__(self, class_names, image_size, channels=3, outputs="logits", pixel_scale=UNIT_SCALE,
@@ -246,8 +248,7 @@ class ModelContract(keras.layers.Layer):
     @metadata.setter
     def metadata(self, value) -> None:
         value = {} if value is None else value
-        if not isinstance(value, dict):
-            raise ValueError(f"metadata must be a dict, got {type(value).__name__}")
+        checks.instance("metadata", value, dict, "a JSON-serializable dict")
         try:
             json.dumps(value)
         except (TypeError, ValueError) as e:
@@ -308,16 +309,19 @@ def contract_layer(model) -> ModelContract | None:
         a model without a contract.
 
     Raises:
-        ValueError: ``model`` is not a ``keras.Model``.
+        TypeError: ``model`` is not a ``keras.Model``.
     """
-    if not isinstance(model, keras.Model):
-        raise ValueError(f"expected a keras.Model, got {type(model).__name__}")
+    checks.instance("model", model, keras.Model, "a keras.Model")
     layer = _final_layer(model)
     return layer if isinstance(layer, ModelContract) else None
 
 
 def read_contract(model) -> Contract | None:
-    """The contract a model carries, or None if it carries none (see :func:`infer_contract`)."""
+    """The contract a model carries, or None if it carries none (see :func:`infer_contract`).
+
+    Raises:
+        TypeError: ``model`` is not a ``keras.Model``.
+    """
     layer = contract_layer(model)
     return None if layer is None else layer.contract
 
@@ -368,12 +372,13 @@ def attach_contract(model, contract: Contract, metadata: dict | None = None):
         Compile it before training.
 
     Raises:
-        ValueError: the contract does not fit the model's input or output shape.
+        TypeError: ``contract`` is not a :class:`Contract`, ``model`` not a ``keras.Model``, or
+            ``metadata`` not a dict.
+        ValueError: the contract does not fit the model's input or output shape, or ``metadata``
+            is not JSON-serializable.
     """
-    if not isinstance(contract, Contract):
-        raise ValueError(f"contract must be a cvtutor.contract.Contract, got {type(contract).__name__}")
-    if not isinstance(model, keras.Model):
-        raise ValueError(f"expected a keras.Model, got {type(model).__name__}")
+    checks.instance("contract", contract, Contract, "a cvtutor.contract.Contract")
+    checks.instance("model", model, keras.Model, "a keras.Model")
     layer = ModelContract(**contract.to_dict(), metadata=metadata)
     if _single_io(model):
         shape = _input_shape(model)

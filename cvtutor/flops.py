@@ -54,6 +54,8 @@ import math
 import keras
 from keras import layers
 
+from cvtutor import checks
+
 __all__ = ["multiply_adds", "layer_table"]
 
 # Layers without multiply-adds that have weights: normalization and embeddings.
@@ -222,8 +224,7 @@ def _op_macs(op, node):
 
 
 def _check_model(model):
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"expected a keras.Model, got {type(model).__name__}")
+    checks.instance("model", model, keras.Model, "a keras.Model")
     if not model.built:
         raise ValueError(
             f"model '{model.name}' is not built; give it an Input (keras.Input(shape)) or call it on data first"

@@ -24,6 +24,8 @@ import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from cvtutor import checks
+
 
 @dataclass(frozen=True)
 class SourceCode:
@@ -122,8 +124,8 @@ def source_of(obj, mark: dict[str, str] | None = None, docstring: bool = False) 
     try:
         lines, start = inspect.getsourcelines(target)
     except (OSError, TypeError) as error:
-        raise TypeError(f"source_of: expected a function, class or method written in Python, "
-                        f"got {obj!r} ({type(obj).__name__}): {error}") from None
+        raise TypeError(f"source_of: obj must be a function, class or method written in Python, "
+                        f"got {checks.describe(obj)} ({error})") from None
     code = textwrap.dedent("".join(lines)).rstrip("\n")
     if not docstring:
         code = _without_docstring(code)

@@ -44,8 +44,12 @@ def patch_covariance(images, patch_size: int = 2, chunk: int = 512):
         features in Conv2D kernel order (row, column, channel).
 
     Raises:
-        ValueError: ``images`` is not 4-D or is smaller than one patch.
+        TypeError: ``patch_size`` or ``chunk`` is not an integer.
+        ValueError: ``images`` is not 4-D or is smaller than one patch, or ``patch_size`` or
+            ``chunk`` is below 1.
     """
+    patch_size = checks.positive_int("patch_size", patch_size)
+    chunk = checks.positive_int("chunk", chunk)
     images = np.asarray(images)
     if images.ndim != 4:
         raise ValueError(f"images must be (N, H, W, C), got shape {images.shape}")
@@ -88,16 +92,15 @@ class PatchWhitening(keras.layers.Layer):
         ``(batch, H, W, k * k * C)``: ``"same"`` padding (zeros on the bottom and right edge).
 
     Raises:
-        ValueError: a ``patch_size`` that is not a positive integer, an ``epsilon`` that is
-            not positive, or inputs that are not ``(batch, H, W, C)``.
+        TypeError: a ``patch_size`` that is not an integer, or an ``epsilon`` that is not a number.
+        ValueError: a ``patch_size`` below 1, an ``epsilon`` that is not positive, or inputs that
+            are not ``(batch, H, W, C)``.
     """
 
     def __init__(self, patch_size=2, epsilon=5e-4, **kwargs):
         super().__init__(**kwargs)
         self.patch_size = checks.positive_int("patch_size", patch_size)
-        if not float(epsilon) > 0:
-            raise ValueError(f"epsilon must be positive, got {epsilon!r}")
-        self.epsilon = float(epsilon)
+        self.epsilon = checks.scalar("epsilon", epsilon, minimum=0, include_minimum=False)
         self.trainable = False
 
     def build(self, input_shape):
@@ -114,7 +117,8 @@ class PatchWhitening(keras.layers.Layer):
         """Set the filters from ``images`` (N, H, W, C), on the scale the layer will see.
 
         Raises:
-            ValueError: images of another channel count than the layer was built for.
+            ValueError: images of another channel count than the layer was built for, or
+                smaller than one patch.
         """
         images = np.asarray(images)
         if not self.built:
@@ -167,7 +171,12 @@ def adapt_whitening(model, images, max_images: int = 5000) -> int:
 
     Returns:
         the number of layers adapted (0 for a model without patch whitening).
+
+    Raises:
+        TypeError: ``max_images`` is not an integer.
+        ValueError: ``max_images`` is below 1, or as :meth:`PatchWhitening.adapt`.
     """
+    max_images = checks.positive_int("max_images", max_images)
     layers = _whitening_layers(model)
     if not layers:
         return 0

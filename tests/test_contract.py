@@ -42,21 +42,26 @@ def pets_model():
 
 
 @pytest.mark.parametrize(
-    "kwargs, message",
+    "kwargs, error, message",
     [
-        ({"class_names": ("only",)}, "2 or more non-empty strings"),
-        ({"class_names": "cat,dog"}, "must be a list of strings, got str"),
-        ({"class_names": ("a", "b", "a")}, r"distinct, got \['a'\]"),
-        ({"image_size": (32,)}, "image_size must be"),
-        ({"image_size": (0, 32)}, "image_size must be"),
-        ({"channels": 4}, "channels must be 1 .* or 3"),
-        ({"outputs": "softmax"}, "outputs must be one of"),
-        ({"pixel_scale": float("nan")}, "pixel_scale must be a finite number"),
+        ({"class_names": ("only",)}, ValueError, "2 or more non-empty strings"),
+        ({"class_names": "cat,dog"}, TypeError, "class_names must be a list of strings, got str 'cat,dog'"),
+        ({"class_names": ("a", 2)}, TypeError, r"class_names must be a list of strings, got tuple \('a', 2\)"),
+        ({"class_names": ("a", "b", "a")}, ValueError, r"distinct, got \['a'\]"),
+        ({"image_size": (32,)}, ValueError, r"image_size must be \(height, width\), 2 integers >= 1, got \(32,\)"),
+        ({"image_size": (0, 32)}, ValueError, r"image_size must be .* got \(0, 32\)"),
+        ({"image_size": 32}, TypeError, "image_size must be .* got int 32"),
+        ({"channels": 4}, ValueError, "channels must be one of 1, 3, got 4"),
+        ({"channels": 3.0}, TypeError, "channels must be one of 1, 3, got float 3.0"),
+        ({"outputs": "softmax"}, ValueError, "outputs must be one of 'logits', 'probabilities', got 'softmax'"),
+        ({"pixel_scale": float("nan")}, ValueError, r"pixel_scale must be in \(-inf, inf\), got nan"),
+        ({"pixel_scale": 0}, ValueError, "pixel_scale must be a finite number other than 0"),
+        ({"pixel_offset": "0"}, TypeError, "pixel_offset must be a number, got str '0'"),
     ],
 )
-def test_contract_rejects_bad_fields_in_one_line(kwargs, message):
+def test_contract_rejects_bad_fields_in_one_line(kwargs, error, message):
     fields = {"class_names": ("a", "b"), "image_size": (8, 8)} | kwargs
-    with pytest.raises(ValueError, match=message) as info:
+    with pytest.raises(error, match=message) as info:
         Contract(**fields)
     assert "\n" not in str(info.value)
 
@@ -67,6 +72,8 @@ def test_contract_dict_round_trip_and_preparation():
     assert Contract.from_dict(contract.to_dict()) == contract
     with pytest.raises(ValueError, match="unknown"):
         Contract.from_dict(contract.to_dict() | {"colour": "blue"})
+    with pytest.raises(TypeError, match="data must be a dict of a contract's fields, got list"):
+        Contract.from_dict([("class_names", ("a", "b"))])
     x = contract.prepare(np.full((2, 20, 30, 1), 255, np.uint8))
     assert x.dtype == np.float32 and np.allclose(x, 1.0)
     with pytest.raises(ValueError, match=r"shape \(N, 20, 30, 1\), got uint8 \(2, 20, 30, 3\)"):
@@ -108,6 +115,14 @@ def test_attach_refuses_a_contract_that_does_not_fit():
         attach_contract(build_cnn(input_shape=(28, 28, 1), num_classes=3), PETS)
     with pytest.raises(ValueError, match="JSON-serializable"):
         attach_contract(build_cnn(num_classes=3), PETS, metadata={"f": object()})
+    with pytest.raises(TypeError, match="metadata must be a JSON-serializable dict, got str 'run'"):
+        attach_contract(build_cnn(num_classes=3), PETS, metadata="run")
+    with pytest.raises(TypeError, match="contract must be a cvtutor.contract.Contract, got dict"):
+        attach_contract(build_cnn(num_classes=3), PETS.to_dict())
+    with pytest.raises(TypeError, match="model must be a keras.Model, got str 'cnn'"):
+        attach_contract("cnn", PETS)
+    with pytest.raises(TypeError, match="model must be a keras.Model, got NoneType None"):
+        read_contract(None)
 
 
 def test_a_subclassed_model_gets_wrapped():

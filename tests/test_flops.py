@@ -292,9 +292,9 @@ def test_matches_tensorflow_profiler():
 
 
 def test_not_a_model():
-    with pytest.raises(TypeError, match="keras.Model"):
+    with pytest.raises(TypeError, match="model must be a keras.Model, got Dense"):
         multiply_adds(layers.Dense(3))
-    with pytest.raises(TypeError, match="keras.Model"):
+    with pytest.raises(TypeError, match="model must be a keras.Model, got str 'cnn'"):
         layer_table("cnn")
 
 

@@ -48,9 +48,9 @@ def test_methods_and_classes_of_keras_layers_are_shown_dedented():
 
 
 def test_objects_without_python_source_get_one_clear_line():
-    with pytest.raises(TypeError, match="expected a function, class or method written in Python"):
+    with pytest.raises(TypeError, match="obj must be a function, class or method written in Python"):
         source_of(len)
-    with pytest.raises(TypeError, match="got 3 \\(int\\)"):
+    with pytest.raises(TypeError, match="got int 3 "):
         source_of(3)
 
 

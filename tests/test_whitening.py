@@ -113,13 +113,21 @@ def test_a_runs_whitening_is_fitted_without_the_validation_split():
 
 @pytest.mark.backend
 def test_bad_input_is_named():
-    with pytest.raises(ValueError, match="stem must be 'conv' or 'whiten', got 'pca'"):
+    with pytest.raises(ValueError, match="stem must be one of 'conv', 'whiten', got 'pca'"):
         build_resnet(width=4, stem="pca")
     layer = PatchWhitening(2)
     layer.build((None, 8, 8, 3))
     with pytest.raises(ValueError, match=r"built for 3-channel images .* got an array of shape \(2, 8, 8, 1\)"):
         layer.adapt(np.zeros((2, 8, 8, 1), "float32"))
-    with pytest.raises(ValueError, match="epsilon must be positive"):
+    with pytest.raises(ValueError, match=r"epsilon must be in \(0, inf\), got 0.0"):
         PatchWhitening(2, epsilon=0)
+    with pytest.raises(TypeError, match="epsilon must be a number, got str '1e-3'"):
+        PatchWhitening(2, epsilon="1e-3")
+    with pytest.raises(TypeError, match="patch_size must be a positive integer, got float 2.0"):
+        PatchWhitening(2.0)
     with pytest.raises(ValueError, match=r"hold no 2x2 patch"):
         patch_covariance(np.zeros((0, 8, 8, 3)))
+    with pytest.raises(ValueError, match="chunk must be a positive integer, got 0"):
+        patch_covariance(np.zeros((1, 8, 8, 3)), chunk=0)
+    with pytest.raises(TypeError, match="max_images must be a positive integer, got float 10.0"):
+        adapt_whitening(build_resnet(width=4, stem="whiten"), np.zeros((2, 32, 32, 3), np.uint8), max_images=10.0)
