@@ -346,7 +346,7 @@ register(Exercise(
 def layer_norm(x, gamma, beta, epsilon):
     """Worked solution of 1.4.3-layer-norm: ``keras.layers.LayerNormalization(epsilon=epsilon)``.
 
-    Each token (the last axis) is normalized by its own mean and (biased)
+    Each token (the last axis) is normalised by its own mean and (biased)
     variance, then scaled by ``gamma`` and shifted by ``beta``. x: ``(N, T, D)``;
     gamma, beta: ``(D,)``. Returns the shape of ``x``.
     """
@@ -368,15 +368,15 @@ def _ln_unbiased(x, gamma, beta, epsilon):
 register(Exercise(
     id="1.4.3-layer-norm", chapter="1.4.3", kind="function",
     signature="layer_norm(x, gamma, beta, epsilon)",
-    title="Layer normalization",
+    title="Layer normalisation",
     task="Write `layer_norm(x, gamma, beta, epsilon)` for tokens `x` `(N, T, D)`: `LayerNormalization`, each token "
-         "normalized over its own `D` features.",
+         "normalised over its own `D` features.",
     hint="Take the mean and the variance over the last axis only, with `keepdims=True`, so that each token is "
-         "normalized by its own statistics. `x.var` is the biased variance (divided by `D`), the one Keras uses; "
+         "normalised by its own statistics. `x.var` is the biased variance (divided by `D`), the one Keras uses; "
          "`epsilon` goes inside the square root.",
     solution=layer_norm,
     wrong={
-        "normalized over the tokens (a batch norm)": _ln_token_axis,
+        "normalised over the tokens (a batch norm)": _ln_token_axis,
         "unbiased variance (ddof=1)": _ln_unbiased,
     },
     inputs=lambda rng: [dict(x=normal(rng, *s, scale=3.0) + 1.0, gamma=normal(rng, s[-1]), beta=normal(rng, s[-1]),
@@ -403,9 +403,9 @@ def attention_model_params():
 
 register(Exercise(
     id="1.4.3-attention-params", chapter="1.4.3", kind="value", returns="an int (parameters)",
-    title="The parameters of the patch-attention classifier",
-    task="Count by hand the parameters of the patch-attention classifier `build_attention()` (4x4 patches, `dim` "
-         "64, 4 heads, 2 blocks with MLP width 128).",
+    title="The parameters of the patch-attention model",
+    task="Count by hand the parameters of the patch-attention model `build_attention()` (4x4 patches, `dim` 64, "
+         "4 heads, 2 blocks with MLP width 128).",
     hint="Go layer by layer: the patch embedding is a 4x4 convolution from 3 channels to 64, with bias; the "
          "position embedding has one 64-vector per token; each block has two LayerNorms (a scale and a shift each), "
          "four 64x64 attention projections with biases and an MLP 64 -> 128 -> 64; then the tokens' average (no "
