@@ -125,8 +125,10 @@ def instance(name: str, value, kind, expected: str):
     return value
 
 
-def integers(name: str, value, length: int, *, minimum=None, expected: str = "") -> tuple[int, ...]:
-    """``value`` (a list, tuple or 1-D array) as a tuple of ``length`` integers, each ``>= minimum``.
+def integers(name: str, value, length: int, *, minimum=None, maximum=None,
+             expected: str = "") -> tuple[int, ...]:
+    """``value`` (a list, tuple or 1-D array) as a tuple of ``length`` integers, each within
+    ``[minimum, maximum]`` (None: no bound).
 
     Args:
         expected: the parts' names for the message, such as ``"(height, width)"``.
@@ -135,16 +137,18 @@ def integers(name: str, value, length: int, *, minimum=None, expected: str = "")
         TypeError: ``"<name> must be (height, width), 2 integers >= 1, got int 32"``: not a
             sequence, or one of its items is not an integer (booleans are not).
         ValueError: ``"<name> must be (height, width), 2 integers >= 1, got (32, 0)"``: the
-            wrong number of items, or an item below ``minimum``.
+            wrong number of items, or an item out of bounds.
     """
-    want = (f"{expected}, " if expected else "") + f"{length} integers" + (
-        "" if minimum is None else f" >= {minimum}")
+    bounds = ("" if minimum is None and maximum is None else f" >= {minimum}" if maximum is None
+              else f" <= {maximum}" if minimum is None else f" in [{minimum}, {maximum}]")
+    want = (f"{expected}, " if expected else "") + f"{length} integers{bounds}"
     if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or not hasattr(value, "__iter__"):
         raise TypeError(f"{name} must be {want}, got {describe(value)}")
     items = tuple(value)
     if not all(is_int(v) for v in items):
         raise TypeError(f"{name} must be {want}, got {describe(value)}")
-    if len(items) != length or (minimum is not None and any(v < minimum for v in items)):
+    if (len(items) != length or (minimum is not None and any(v < minimum for v in items))
+            or (maximum is not None and any(v > maximum for v in items))):
         raise ValueError(f"{name} must be {want}, got {value!r}")
     return tuple(int(v) for v in items)
 

@@ -255,14 +255,16 @@ def test_bad_arguments_and_sources(tmp_path):
     with pytest.raises(CorruptDataError, match="broken.tar.gz: archive is truncated or damaged"):
         load_image_folder(tmp_path / "broken.tar.gz")
     for kwargs, error, message in [
-        ({"validation_split": 0}, ValueError, "strictly between 0 and 1"),
-        ({"validation_split": 1.0}, ValueError, "strictly between 0 and 1"),
-        ({"validation_split": "0.2"}, TypeError, "a number"),
-        ({"image_size": None}, ValueError, "image_size must be"),
-        ({"channels": 4}, ValueError, "channels must be 1"),
-        ({"seed": -1}, ValueError, "non-negative integer"),
-        ({"seed": 1.5}, TypeError, "non-negative integer"),
-        ({"progress": "yes"}, TypeError, "progress must be a callable"),
+        ({"validation_split": 0}, ValueError, r"validation_split must be in \(0, 1\), got 0.0"),
+        ({"validation_split": 1.0}, ValueError, r"validation_split must be in \(0, 1\), got 1.0"),
+        ({"validation_split": "0.2"}, TypeError, "validation_split must be a number, got str '0.2'"),
+        ({"image_size": None}, TypeError, r"image_size must be \(height, width\), 2 integers >= 1, got NoneType None"),
+        ({"image_size": (4, 0)}, ValueError, r"image_size must be \(height, width\), 2 integers >= 1, got \(4, 0\)"),
+        ({"channels": 4}, ValueError, "channels must be one of 1, 3, got 4"),
+        ({"channels": 3.0}, TypeError, "channels must be one of 1, 3, got float 3.0"),
+        ({"seed": -1}, ValueError, r"seed must be in \[0, inf\), got -1"),
+        ({"seed": 1.5}, TypeError, "seed must be an integer, got float 1.5"),
+        ({"progress": "yes"}, TypeError, "progress must be a callable taking a fraction, or None, got str 'yes'"),
     ]:
         with pytest.raises(error, match=message):
             load_image_folder(tmp_path / "ok", **{"image_size": (4, 4), **kwargs})

@@ -310,13 +310,14 @@ def test_an_image_too_large_to_decode_safely(tmp_path, monkeypatch, pixels):
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
-        ({"channels": 2}, ValueError, "channels must be 1 .* or 3"),
-        ({"channels": "3"}, TypeError, "channels must be the integer"),
-        ({"image_size": (0, 5)}, ValueError, "must be positive"),
-        ({"image_size": (5, 5, 3)}, ValueError, "two integers"),
-        ({"image_size": 64}, TypeError, r"\(height, width\)"),
-        ({"background": (0, 0, 256)}, ValueError, "0..255"),
-        ({"background": "white"}, TypeError, "background"),
+        ({"channels": 2}, ValueError, "channels must be one of 1, 3, got 2"),
+        ({"channels": "3"}, TypeError, "channels must be one of 1, 3, got str '3'"),
+        ({"image_size": (0, 5)}, ValueError, r"image_size must be None or \(height, width\), 2 integers >= 1, got \(0, 5\)"),
+        ({"image_size": (5, 5, 3)}, ValueError, r"2 integers >= 1, got \(5, 5, 3\)"),
+        ({"image_size": (5.0, 5)}, TypeError, r"image_size must be .* got tuple \(5.0, 5\)"),
+        ({"image_size": 64}, TypeError, r"image_size must be None or \(height, width\), .* got int 64"),
+        ({"background": (0, 0, 256)}, ValueError, r"background must be \(R, G, B\), 3 integers in \[0, 255\], got"),
+        ({"background": "white"}, TypeError, "background must be .* got str 'white'"),
     ],
 )
 def test_bad_arguments(tmp_path, kwargs, error, message):
@@ -335,7 +336,7 @@ def test_bad_sources(tmp_path):
     (tmp_path / "a.txt").write_text("x")
     with open(tmp_path / "a.txt") as text, pytest.raises(TypeError, match="binary mode"):
         load_image(text)
-    with pytest.raises(TypeError, match="path or a binary file object"):
+    with pytest.raises(TypeError, match="source must be a path or a binary file object, got int 42"):
         load_image(42)
 
 

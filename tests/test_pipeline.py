@@ -108,6 +108,11 @@ def test_bad_inputs(x, y, kwargs, message):
         make_dataset(x, y, **kwargs)
 
 
+def test_a_batch_size_of_the_wrong_kind_is_a_type_error():
+    with pytest.raises(TypeError, match="batch_size must be a positive integer, got float 32.0"):
+        make_dataset(np.zeros((4, 32, 32, 3), np.uint8), batch_size=32.0)
+
+
 def test_to_float_rejects_floats():
     with pytest.raises(ValueError, match="uint8"):
         to_float(np.zeros(3, np.float64))

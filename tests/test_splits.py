@@ -39,11 +39,11 @@ def test_fraction_zero_holds_nothing_out():
 @pytest.mark.parametrize(
     "kwargs, error, message",
     [
-        ({"fraction": 1.0}, ValueError, "validation fraction must be from 0 to below 1, got 1.0"),
-        ({"fraction": "0.1"}, TypeError, "must be a number"),
-        ({"fraction": True}, TypeError, "must be a number"),
-        ({"seed": -1}, ValueError, "non-negative"),
-        ({"seed": 0.5}, TypeError, "seed must be an integer"),
+        ({"fraction": 1.0}, ValueError, r"validation fraction must be a float in \[0, 1\), got 1.0"),
+        ({"fraction": "0.1"}, TypeError, r"validation fraction must be a float in \[0, 1\), got str '0.1'"),
+        ({"fraction": True}, TypeError, "got bool True"),
+        ({"seed": -1}, ValueError, r"seed must be in \[0, inf\), got -1"),
+        ({"seed": 0.5}, TypeError, "seed must be an integer, got float 0.5"),
         ({"labels": np.zeros(3, int)}, ValueError, r"labels must be 4 integers of shape \(4,\), got int64 of shape \(3,\)"),
         ({"labels": np.zeros(4, float)}, ValueError, "got float64"),
     ],

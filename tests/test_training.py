@@ -129,7 +129,7 @@ def test_fit_leaves_models_without_batchnorm_alone():
         ({"epochs": 1, "train": (np.zeros((4, 32, 32, 3), np.float32), np.zeros(4, int))}, "uint8"),
         ({"epochs": 1, "test": (np.zeros((4, 32, 32, 3), np.uint8), np.zeros(3, int))}, r"shape \(4,\)"),
         ({"epochs": 1, "train": np.zeros(3)}, "pair"),
-        ({"epochs": 1, "validation_split": 1}, "validation fraction must be from 0 to below 1, got 1"),
+        ({"epochs": 1, "validation_split": 1}, r"validation fraction must be a float in \[0, 1\), got 1"),
         ({"epochs": 1, "validation_split": -0.1}, "got -0.1"),
         ({"epochs": 1, "validation": (np.zeros((4, 32, 32, 3), np.uint8), np.zeros(5, int))}, "validation labels"),
         ({"epochs": 1, "batchnorm_statistics": "train"},
@@ -150,7 +150,7 @@ def test_fit_rejects_bad_arguments(kwargs, message):
         ({"epochs": 1.0}, "epochs must be a positive integer, got float 1.0"),
         ({"epochs": 1, "train": 3}, r"train must be a pair \(images, labels\), got int"),
         ({"epochs": 1, "pipeline": None}, "pipeline must be one of 'tf.data', 'arrays', got NoneType None"),
-        ({"epochs": 1, "validation_split": "0.1"}, "validation fraction must be a number"),
+        ({"epochs": 1, "validation_split": "0.1"}, r"validation fraction must be a float in \[0, 1\), got str"),
     ],
 )
 def test_fit_rejects_arguments_of_the_wrong_kind_with_a_type_error(kwargs, message):

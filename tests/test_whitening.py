@@ -107,7 +107,7 @@ def test_a_runs_whitening_is_fitted_without_the_validation_split():
 
     np.testing.assert_allclose(kernel(model), kernel(expected), rtol=1e-5, atol=1e-6)
     assert not np.allclose(kernel(model), kernel(everything), rtol=1e-2)
-    with pytest.raises(ValueError, match="validation fraction must be from 0 to below 1, got 1.5"):
+    with pytest.raises(ValueError, match=r"validation fraction must be a float in \[0, 1\), got 1.5"):
         start_run(recipe, (images, labels), validation_split=1.5)
 
 

@@ -20,6 +20,7 @@ import concurrent.futures
 import functools
 import hashlib
 import io
+import numbers
 import os
 import tarfile
 import warnings
@@ -30,6 +31,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 from PIL import Image
 
+from cvtutor import checks
 from cvtutor.data import cache, images
 from cvtutor.data.errors import CorruptDataError
 from cvtutor.data.splits import validation_count
@@ -411,11 +413,8 @@ def _tarball_jobs(path: Path, files: dict, order: list, image_size, channels):
 
 
 def _check_split(validation_split) -> float:
-    if isinstance(validation_split, bool) or not isinstance(validation_split, (int, float, np.integer, np.floating)):
-        raise TypeError(f"validation_split must be a number between 0 and 1, got {validation_split!r}")
-    if not 0 < validation_split < 1:
-        raise ValueError(f"validation_split must be strictly between 0 and 1, got {validation_split}")
-    return float(validation_split)
+    return checks.scalar("validation_split", validation_split, minimum=0, maximum=1, include_minimum=False,
+                         include_maximum=False)
 
 
 def load_image_folder(directory, image_size=(64, 64), *, validation_split=0.2, seed=0, channels=3, progress=None):
@@ -477,20 +476,19 @@ def load_image_folder(directory, image_size=(64, 64), *, validation_split=0.2, s
             image, an image over ``PIL.Image.MAX_IMAGE_PIXELS`` pixels, a class
             folder with no images, fewer than 2 class folders, train/ and test/
             with different class folders, a damaged tarball.
-        ValueError: a file that is not a tarball, or a bad argument value.
-        TypeError: an argument of the wrong kind.
+        ValueError: a file that is not a tarball, or a bad argument value (a ``validation_split``
+            outside (0, 1), a negative ``seed``, a size below 1, other than 1 or 3 channels).
+        TypeError: an argument of the wrong kind (``image_size`` not two integers, ``seed``
+            or ``channels`` not an integer, ``validation_split`` not a number, ``progress``
+            not callable).
     """
-    size = images._check_image_size(image_size)
-    if size is None:
-        raise ValueError("image_size must be (height, width): every image is resized to it to stack them in one array")
+    # no None here: every image is resized to one size, to stack them in one array
+    size = checks.integers("image_size", image_size, 2, minimum=1, expected="(height, width)")
     channels = images._check_channels(channels)
     fraction = _check_split(validation_split)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be a non-negative integer, got {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be a non-negative integer, got {seed}")
-    if progress is not None and not callable(progress):
-        raise TypeError(f"progress must be a callable taking a fraction, or None, got {type(progress).__name__}")
+    seed = checks.scalar("seed", seed, numbers.Integral, minimum=0)
+    if progress is not None:
+        checks.instance("progress", progress, Callable, "a callable taking a fraction, or None")
     source = Path(directory).expanduser()
     if not source.exists():
         raise FileNotFoundError(f"{source}: no such folder or tarball")

@@ -47,6 +47,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps
 
+from cvtutor import checks
 from cvtutor.data.errors import CorruptDataError
 
 # File name endings of image formats Pillow decodes (the ones it only identifies, such as
@@ -94,32 +95,15 @@ def is_image_name(name: str) -> bool:
 def _check_image_size(image_size) -> tuple[int, int] | None:
     if image_size is None:
         return None
-    if isinstance(image_size, (str, bytes)) or not hasattr(image_size, "__len__"):
-        raise TypeError(f"image_size must be (height, width) or None, got {image_size!r}")
-    if len(image_size) != 2 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in image_size):
-        raise ValueError(f"image_size must be two integers (height, width), got {image_size!r}")
-    height, width = (int(v) for v in image_size)
-    if height < 1 or width < 1:
-        raise ValueError(f"image_size must be positive (height, width), got {image_size!r}")
-    return height, width
+    return checks.integers("image_size", image_size, 2, minimum=1, expected="None or (height, width)")
 
 
 def _check_channels(channels) -> int:
-    if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)):
-        raise TypeError(f"channels must be the integer 1 or 3, got {channels!r}")
-    if channels not in (1, 3):
-        raise ValueError(f"channels must be 1 (luminance) or 3 (RGB), got {channels}")
-    return int(channels)
+    return checks.one_of("channels", channels, (1, 3))
 
 
 def _check_background(background) -> tuple[int, int, int]:
-    if isinstance(background, (str, bytes)) or not hasattr(background, "__len__"):
-        raise TypeError(f"background must be an (R, G, B) tuple of integers 0..255, got {background!r}")
-    if len(background) != 3 or not all(
-        isinstance(v, (int, np.integer)) and not isinstance(v, bool) and 0 <= v <= 255 for v in background
-    ):
-        raise ValueError(f"background must be three integers 0..255 (R, G, B), got {background!r}")
-    return tuple(int(v) for v in background)
+    return checks.integers("background", background, 3, minimum=0, maximum=255, expected="(R, G, B)")
 
 
 def _one_line(error: BaseException) -> str:
@@ -329,15 +313,17 @@ def load_image(source, image_size=None, channels=3, background=(255, 255, 255)) 
             ``PIL.Image.MAX_IMAGE_PIXELS`` pixels; one line naming the file.
         FileNotFoundError: ``source`` is a path to nothing.
         ValueError: ``source`` is a folder; ``image_size``, ``channels`` or
-            ``background`` has a bad value.
+            ``background`` has a bad value (a size below 1, 2 channels, a level above 255).
         TypeError: an argument of the wrong kind (raw ``bytes`` need
-            ``io.BytesIO`` around them; text files are refused).
+            ``io.BytesIO`` around them; text files are refused; ``image_size`` or
+            ``background`` not integers, ``channels`` not an integer).
     """
     size = _check_image_size(image_size)
     channels = _check_channels(channels)
     background = _check_background(background)
     if isinstance(source, (bytes, bytearray, memoryview)):
-        raise TypeError("source must be a path or a binary file object; wrap raw bytes in io.BytesIO(...)")
+        raise TypeError(f"source must be a path or a binary file object, got {type(source).__name__}: "
+                        "wrap raw bytes in io.BytesIO(...)")
     if isinstance(source, io.TextIOBase):
         raise TypeError(f"source must be opened in binary mode ('rb'), got a text file {_source_name(source)!r}")
     if isinstance(source, (str, os.PathLike)):
@@ -347,7 +333,7 @@ def load_image(source, image_size=None, channels=3, background=(255, 255, 255)) 
         if not path.exists():
             raise FileNotFoundError(f"{path}: no such image file")
     elif not hasattr(source, "read"):
-        raise TypeError(f"source must be a path or a binary file object, got {type(source).__name__}")
+        raise TypeError(f"source must be a path or a binary file object, got {checks.describe(source)}")
     with warnings.catch_warnings():
         # Images over the limit are refused with a clear error instead of Pillow's warning.
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)

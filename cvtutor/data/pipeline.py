@@ -9,9 +9,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from cvtutor import checks
+
 
 def to_float(images: np.ndarray) -> np.ndarray:
-    """uint8 images (any shape) to float32 in [0, 1]."""
+    """uint8 images (any shape) to float32 in [0, 1].
+
+    Raises:
+        ValueError: ``images`` are not uint8.
+    """
     images = np.asarray(images)
     if images.dtype != np.uint8:
         raise ValueError(f"to_float expects uint8 pixels 0..255, got dtype {images.dtype}")
@@ -86,12 +92,16 @@ def make_dataset(
     Returns:
         a dataset of ``(images, labels)`` batches, or of image batches when ``y``
         is None, prefetched so the next batch is ready while one trains.
+
+    Raises:
+        TypeError: ``batch_size`` is not an integer.
+        ValueError: ``x`` is not uint8 (N, H, W, C), ``y`` not N integer labels, or
+            ``batch_size`` below 1.
     """
     import tensorflow as tf
 
     x, y = _check_arrays(x, y)
-    if not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
+    batch_size = checks.positive_int("batch_size", batch_size)
     ds = tf.data.Dataset.from_tensor_slices(x if y is None else (x, y.astype(np.int32)))
     if shuffle:
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)

@@ -10,7 +10,11 @@ figure estimates accuracy on unseen images (Hastie, Tibshirani and Friedman,
 
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
+
+from cvtutor import checks
 
 #: Fraction of each class's training images that :func:`cvtutor.training.fit` holds out for validation.
 VALIDATION_SPLIT = 0.1
@@ -64,21 +68,16 @@ def split_validation(images, labels, fraction: float = VALIDATION_SPLIT, seed: i
         TypeError: ``fraction`` is not a number, or ``seed`` not an integer.
         ValueError: ``fraction`` outside [0, 1), a negative ``seed``, or labels that are not N integers.
     """
-    if isinstance(fraction, bool) or not isinstance(fraction, (int, float, np.integer, np.floating)):
-        raise TypeError(f"validation fraction must be a number from 0 to below 1, got {fraction!r}")
-    if not 0 <= fraction < 1:
-        raise ValueError(f"validation fraction must be from 0 to below 1, got {fraction}")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)):
-        raise TypeError(f"seed must be an integer, got {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be non-negative, got {seed}")
+    # named as what it is, since fit and start_run pass their validation_split here
+    fraction = checks.rate("validation fraction", fraction)
+    seed = checks.scalar("seed", seed, numbers.Integral, minimum=0)
     images, labels = np.asarray(images), np.asarray(labels)
     if labels.shape != (len(images),) or not np.issubdtype(labels.dtype, np.integer):
         raise ValueError(f"labels must be {len(images)} integers of shape ({len(images)},), "
                          f"got {labels.dtype} of shape {labels.shape}")
-    rng = np.random.default_rng(int(seed))
+    rng = np.random.default_rng(seed)
     held_out = np.zeros(len(labels), dtype=bool)
     for label in np.unique(labels):
         members = np.flatnonzero(labels == label)
-        held_out[rng.permutation(members)[:validation_count(len(members), float(fraction))]] = True
+        held_out[rng.permutation(members)[:validation_count(len(members), fraction)]] = True
     return (images[~held_out], labels[~held_out]), (images[held_out], labels[held_out])
