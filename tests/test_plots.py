@@ -54,12 +54,20 @@ def test_training_curves_labels_default_to_result_name():
         {"loss": [1.0, 2.0], "accuracy": [0.1]},  # lengths differ
         {"loss": [], "accuracy": []},  # no epochs
         {"loss": [1.0], "accuracy": [0.1], "val_loss": [1.0, 2.0]},
-        [1.0, 2.0],  # not a history
     ],
 )
 def test_training_curves_rejects_bad_histories(bad):
     with pytest.raises(ValueError):
         plots.training_curves(bad)
+
+
+def test_training_curves_rejects_what_is_not_a_history_or_a_scale():
+    with pytest.raises(TypeError, match=r"each run must be a TrainResult or a history dict, got list \[1.0, 2.0\]"):
+        plots.training_curves([1.0, 2.0])
+    with pytest.raises(ValueError, match="loss_scale must be one of 'linear', 'log', got 'ln'"):
+        plots.training_curves(_history(), loss_scale="ln")
+    with pytest.raises(TypeError, match="loss_scale must be one of 'linear', 'log', got NoneType None"):
+        plots.training_curves(_history(), loss_scale=None)
 
 
 def test_training_curves_needs_a_run_and_matching_labels():

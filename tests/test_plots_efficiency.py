@@ -38,7 +38,7 @@ def test_seed_comparison_one_seed_has_no_spread_and_scale_one():
 
 @pytest.mark.parametrize(
     "bad, match",
-    [({}, "non-empty dict"), ([0.5], "non-empty dict"), ({"a": []}, "non-empty 1-D"),
+    [({}, "non-empty dict"), ({"a": []}, "non-empty 1-D"),
      ({"a": [[0.5]]}, "non-empty 1-D"), ({"a": [np.nan]}, "finite"), ({"a": ["x"]}, "sequence of numbers")],
 )
 def test_seed_comparison_rejects_bad_results(bad, match):
@@ -47,8 +47,27 @@ def test_seed_comparison_rejects_bad_results(bad, match):
 
 
 def test_seed_comparison_rejects_zero_scale():
-    with pytest.raises(ValueError, match="scale must be a finite non-zero number"):
+    with pytest.raises(ValueError, match="scale must be a finite number other than 0, got 0.0"):
         seed_comparison({"a": [0.5]}, scale=0)
+    with pytest.raises(ValueError, match=r"scale must be in \(-inf, inf\), got inf"):
+        seed_comparison({"a": [0.5]}, scale=float("inf"))
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [(lambda: seed_comparison([0.5]), r"results must be a non-empty dict of label -> values, got list \[0.5\]"),
+     (lambda: seed_comparison({"a": [0.5]}, scale="100"), "scale must be a number, got str '100'"),
+     (lambda: accuracy_vs_labels([1, 2], [[0.1, 0.2]]), "curves must be a non-empty dict of label -> values, got list"),
+     (lambda: accuracy_vs_labels([1, 2], {"a": [0.1, 0.2]}, chance="0.5"), "chance must be a number, got str '0.5'"),
+     (lambda: float_formats({"x": (4.5, 3)}), r"formats\['x'\] must be \(exponent_bits, mantissa_bits\), 2 integers"),
+     (lambda: float_formats({"x": 5}), r"formats\['x'\] must be .* got int 5"),
+     (lambda: float_formats([("x", (4, 3))]), "formats must be a non-empty dict of label -> values, got list"),
+     (lambda: loss_curve_match([1.0], [1.0], steps_per_epoch=True),
+      "steps_per_epoch must be a positive integer, got bool True")],
+)
+def test_arguments_of_the_wrong_kind_are_type_errors(call, message):
+    with pytest.raises(TypeError, match=message):
+        call()
 
 
 # accuracy_vs_labels ----------------------------------------------------------
@@ -89,7 +108,7 @@ def test_accuracy_vs_labels_rejects_bad_input(k, curves, match):
 
 
 def test_accuracy_vs_labels_rejects_bad_chance():
-    with pytest.raises(ValueError, match="chance must be a fraction"):
+    with pytest.raises(ValueError, match=r"chance must be in \[0, 1\], got 20.0"):
         accuracy_vs_labels([1, 2], {"a": [0.1, 0.2]}, chance=20)
 
 
@@ -120,8 +139,8 @@ def test_float_formats_default_bit_widths():
 def test_float_formats_custom_and_bad():
     fig = float_formats({"fp8 e4m3": (4, 3)})
     assert sorted(w for _, w, _ in _bars(fig.axes[0])) == [1, 3, 4]
-    for bad, match in [({"x": (0, 3)}, "two positive integers"), ({"x": (4.5, 3)}, "two positive integers"),
-                       ({"x": 5}, r"\(exponent_bits, mantissa_bits\)"), ({}, "non-empty dict")]:
+    for bad, match in [({"x": (0, 3)}, r"\(exponent_bits, mantissa_bits\), 2 integers >= 1, got \(0, 3\)"),
+                       ({"x": (4, 3, 1)}, r"2 integers >= 1, got \(4, 3, 1\)"), ({}, "non-empty dict")]:
         with pytest.raises(ValueError, match=match):
             float_formats(bad)
 
@@ -157,8 +176,7 @@ def test_loss_curve_match_without_exact_zeros_has_no_marker():
      ([], [], {}, "non-empty 1-D"),
      ([1.0, np.nan], [1.0, 1.0], {}, "finite"),
      ([1.0], [1.0], {"labels": ("a",)}, "labels must be two strings"),
-     ([1.0], [1.0], {"steps_per_epoch": 0}, "steps_per_epoch must be a positive integer"),
-     ([1.0], [1.0], {"steps_per_epoch": True}, "steps_per_epoch must be a positive integer")],
+     ([1.0], [1.0], {"steps_per_epoch": 0}, "steps_per_epoch must be a positive integer, got 0")],
 )
 def test_loss_curve_match_rejects_bad_input(a, b, kwargs, match):
     with pytest.raises(ValueError, match=match):

@@ -64,12 +64,20 @@ def test_overlay_accepts_grey_images():
         (np.zeros((8, 8, 3)), np.zeros((4, 4)), {}, r"height and width \(8, 8\)"),
         (np.zeros((8, 8, 3)), np.full((8, 8), np.nan), {}, "NaN"),
         (np.zeros((8, 8, 3)), np.full((8, 8), 2.0), {}, r"in \[0, 1\]"),
-        (np.zeros((8, 8, 3)), np.zeros((8, 8)), {"alpha": 1.5}, "alpha"),
+        (np.zeros((8, 8, 3)), np.zeros((8, 8)), {"alpha": 1.5}, r"alpha must be in \[0, 1\], got 1.5"),
     ],
 )
 def test_overlay_rejects_bad_input(image, heat, kwargs, match):
     with pytest.raises(ValueError, match=match):
         overlay(image, heat, **kwargs)
+
+
+def test_overlay_and_grid_reject_arguments_of_the_wrong_kind():
+    with pytest.raises(TypeError, match="alpha must be a number, got str '0.5'"):
+        overlay(np.zeros((8, 8, 3)), np.zeros((8, 8)), alpha="0.5")
+    with pytest.raises(TypeError, match=r"maps must be a non-empty mapping of column title -> \(N, H, W\) maps, "
+                                        "got list"):
+        explanation_grid(_images(3), [np.zeros((3, 8, 8))])
 
 
 # explanation_grid ------------------------------------------------------------------------------
@@ -100,8 +108,7 @@ def test_explanation_grid_stretch_labels_the_colour_bar():
 @pytest.mark.parametrize(
     "maps, kwargs, match",
     [
-        ({}, {}, "non-empty mapping"),
-        ([np.zeros((3, 8, 8))], {}, "non-empty mapping"),
+        ({}, {}, "non-empty mapping .* got {}"),
         ({"m": np.zeros((2, 8, 8))}, {}, r"shape \(3, 8, 8\)"),
         ({"m": np.zeros((3, 8, 8))}, {"row_titles": ["a"]}, "3 images but 1 row_titles"),
         ({"m": np.zeros((3, 8, 8))}, {"row_title_colors": ["red"] * 4}, "row_title_colors"),
@@ -154,6 +161,15 @@ def test_throughput_rejects_bad_input(names, macs, series, match):
         throughput(names, macs, series)
 
 
+def test_throughput_and_accuracy_vs_data_reject_arguments_of_the_wrong_kind():
+    with pytest.raises(TypeError, match=r"series must be a non-empty mapping of label -> images per second, got list"):
+        throughput(["a"], [1e6], [[1.0]])
+    with pytest.raises(TypeError, match="accuracies must be a non-empty mapping of label -> accuracies, got list"):
+        accuracy_vs_data([100, 200], [[0.1, 0.2]])
+    with pytest.raises(TypeError, match="chance must be a number, got str '0.1'"):
+        accuracy_vs_data([100, 200], {"a": [0.1, 0.2]}, chance="0.1")
+
+
 # accuracy_vs_data ------------------------------------------------------------------------------
 
 
@@ -186,7 +202,7 @@ def test_accuracy_vs_data_draws_mean_and_band_of_several_runs():
         ([100, 200], {}, {}, "non-empty mapping"),
         ([100, 200], {"a": [0.1, 0.2, 0.3]}, {}, "2 values per run"),
         ([100, 200], {"a": [10, 20]}, {}, "fractions"),
-        ([100, 200], {"a": [0.1, 0.2]}, {"chance": 10}, "chance"),
+        ([100, 200], {"a": [0.1, 0.2]}, {"chance": 10}, r"chance must be in \[0, 1\], got 10.0"),
     ],
 )
 def test_accuracy_vs_data_rejects_bad_input(sizes, accuracies, kwargs, match):
@@ -205,7 +221,13 @@ def test_count_label(n, label):
     assert count_label(n) == label
 
 
-@pytest.mark.parametrize("n", [-1, float("nan"), "10", True])
-def test_count_label_rejects_bad_input(n):
-    with pytest.raises(ValueError, match="non-negative finite"):
+@pytest.mark.parametrize("n, error, message", [
+    (-1, ValueError, r"n must be in \[0, inf\), got -1.0"),
+    (float("nan"), ValueError, r"n must be in \[0, inf\), got nan"),
+    (float("inf"), ValueError, r"n must be in \[0, inf\), got inf"),
+    ("10", TypeError, "n must be a number, got str '10'"),
+    (True, TypeError, "n must be a number, got bool True"),
+])
+def test_count_label_rejects_bad_input(n, error, message):
+    with pytest.raises(error, match=message):
         count_label(n)

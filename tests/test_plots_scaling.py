@@ -35,10 +35,14 @@ def test_log_ticks_round_numbers_inside_the_range():
     assert log_ticks(3.0, 3.0) == [3.0]
 
 
-@pytest.mark.parametrize("low, high", [(0, 10), (-1, 10), (10, 1), (1, np.inf)])
-def test_log_ticks_bad_range(low, high):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("low, high, message", [
+    (0, 10, r"low must be in \(0, inf\), got 0.0"), (-1, 10, "low must be"),
+    (10, 1, r"high must be in \[10, inf\), got 1.0"), (1, np.inf, r"high must be in \[1, inf\), got inf")])
+def test_log_ticks_bad_range(low, high, message):
+    with pytest.raises(ValueError, match=message):
         log_ticks(low, high)
+    with pytest.raises(TypeError, match="high must be a number, got str '10'"):
+        log_ticks(1, "10")
 
 
 # scaling_sweep -----------------------------------------------------------------
@@ -85,8 +89,6 @@ def test_scaling_sweep_rings_the_pareto_front():
     "runs, kwargs, match",
     [
         ([], {}, "non-empty"),
-        ({"params": 1}, {}, "non-empty"),
-        ([1, 2], {}, "must be a dict"),
         ([{"params": 1, "train_seconds": 1, "series": "a", "label": "x"}], {}, "lacks"),
         ([{"params": 0, "train_seconds": 1, "series": "a", "label": "x", "test_accuracy": 0.5}], {}, "positive"),
         ([{"params": 1, "train_seconds": 1, "series": "a", "label": "x", "test_accuracy": 55.0}], {}, r"\[0, 1\]"),
@@ -96,6 +98,23 @@ def test_scaling_sweep_rings_the_pareto_front():
 def test_scaling_sweep_bad_input(runs, kwargs, match):
     with pytest.raises(ValueError, match=match):
         scaling_sweep(runs, **kwargs)
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: scaling_sweep({"params": 1}), r"runs must be a non-empty list of runs \(dicts\), got dict"),
+        (lambda: scaling_sweep([1, 2]), r"runs\[0\] must be a dict, got int 1"),
+        (lambda: learning_curves("runs"), r"runs must be a non-empty list of runs \(dicts\), got str 'runs'"),
+        (lambda: learning_curves([{"model": "a", "train_size": 10, "test_accuracy": 0.5}], chance="0.1"),
+         "chance must be a number, got str '0.1'"),
+        (lambda: position_similarity(np.ones((9, 3)), "3x3"), r"grid must be \(rows, columns\), 2 integers >= 1, got str"),
+        (lambda: position_similarity(_grid_embeddings(3, 3), (3, 3), limit="1"), "limit must be a number, got str '1'"),
+    ],
+)
+def test_arguments_of_the_wrong_kind_are_type_errors(call, message):
+    with pytest.raises(TypeError, match=message):
+        call()
 
 
 # learning_curves --------------------------------------------------------------
@@ -132,8 +151,8 @@ def test_learning_curves_single_runs_have_no_bars():
         ([{"model": "a", "train_size": 0, "test_accuracy": 0.5}], {}, "positive"),
         ([{"model": "a", "train_size": 10, "test_accuracy": 1.5}], {}, r"\[0, 1\]"),
         ([{"model": "a", "test_accuracy": 0.5}], {}, "lacks"),
-        ([{"model": "a", "train_size": 10, "test_accuracy": 0.5}], {"chance": 10}, "chance"),
-        ("runs", {}, "non-empty"),
+        ([{"model": "a", "train_size": 10, "test_accuracy": 0.5}], {"chance": 10}, r"chance must be in \[0, 1\]"),
+        ([], {}, "non-empty"),
     ],
 )
 def test_learning_curves_bad_input(runs, kwargs, match):
@@ -185,8 +204,7 @@ def test_position_similarity_default_positions_are_corners_and_centre():
     "embeddings, grid, positions, match",
     [
         (np.ones((10, 3)), (3, 3), None, "shape"),
-        (np.ones((9, 3)), (3, 0), None, "positive"),
-        (np.ones((9, 3)), "3x3", None, "two positive"),
+        (np.ones((9, 3)), (3, 0), None, r"grid must be \(rows, columns\), 2 integers >= 1, got \(3, 0\)"),
         (np.ones((9, 3)), (3, 3), [9], "indices"),
         (np.ones((9, 3)), (3, 3), [], "indices"),
     ],
@@ -194,5 +212,5 @@ def test_position_similarity_default_positions_are_corners_and_centre():
 def test_position_similarity_bad_input(embeddings, grid, positions, match):
     with pytest.raises(ValueError, match=match):
         position_similarity(embeddings, grid, positions)
-    with pytest.raises(ValueError, match="limit"):
+    with pytest.raises(ValueError, match=r"limit must be in \(0, 1\], got 0.0"):
         position_similarity(_grid_embeddings(3, 3), (3, 3), limit=0)

@@ -28,6 +28,9 @@ def time_to_accuracy_curves(records, *, targets: dict | None = None, title: str 
 
     Returns:
         the figure.
+
+    Raises:
+        ValueError: no records, or a record without a curve.
     """
     records = list(records)
     if not records:

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import math
+
 import matplotlib.pyplot as plt
 import numpy as np
+
+from cvtutor import checks
 
 __all__ = ["throughput", "accuracy_vs_data", "count_label"]
 
@@ -19,9 +23,13 @@ _MARKERS = ("o", "s", "^", "D", "v", "P", "X")
 
 
 def count_label(n: float) -> str:
-    """A short label for a count: 500 -> '500', 2000 -> '2k', 2500 -> '2.5k', 3e6 -> '3M'."""
-    if isinstance(n, bool) or not isinstance(n, (int, float, np.integer, np.floating)) or not np.isfinite(n) or n < 0:
-        raise ValueError(f"n must be a non-negative finite number, got {n!r}")
+    """A short label for a count: 500 -> '500', 2000 -> '2k', 2500 -> '2.5k', 3e6 -> '3M'.
+
+    Raises:
+        TypeError: ``n`` is not a number.
+        ValueError: ``n`` is negative, infinite or NaN.
+    """
+    n = checks.scalar("n", n, minimum=0, maximum=math.inf, include_maximum=False)
     for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if n >= scale:
             return f"{n / scale:.3g}{suffix}"
@@ -55,11 +63,18 @@ def throughput(names: Sequence[str], multiply_adds, series: Mapping[str, Sequenc
 
     Returns:
         The ``matplotlib.figure.Figure``.
+
+    Raises:
+        TypeError: ``series`` is not a mapping.
+        ValueError: ``series`` is empty, or ``multiply_adds``, a series or ``iso_rates`` is not a
+            1-D sequence (of N numbers) that is positive and finite.
     """
     names = list(names)
     macs = _positive("multiply_adds", multiply_adds, len(names))
-    if not isinstance(series, Mapping) or not series:
-        raise ValueError("series must be a non-empty mapping of label -> images per second")
+    what = "a non-empty mapping of label -> images per second"
+    checks.instance("series", series, Mapping, what)
+    if not series:
+        raise ValueError(f"series must be {what}, got {series!r}")
     checked = {label: _positive(f"series[{label!r}]", values, len(names)) for label, values in series.items()}
     fig, ax = (plt.subplots(figsize=figsize) if ax is None else (ax.figure, ax))
     for k, (label, rate) in enumerate(checked.items()):
@@ -108,12 +123,21 @@ def accuracy_vs_data(sizes, accuracies: Mapping[str, Sequence[float]], *, chance
 
     Returns:
         The ``matplotlib.figure.Figure``; line ``i`` holds label ``i``'s mean accuracy in percent.
+
+    Raises:
+        TypeError: ``accuracies`` is not a mapping, or ``chance`` not a number (nor None).
+        ValueError: ``sizes`` not positive, finite and increasing, ``accuracies`` empty or
+            holding other than S fractions in [0, 1] per run, or ``chance`` outside [0, 1].
     """
     sizes = _positive("sizes", sizes)
     if np.any(np.diff(sizes) <= 0):
         raise ValueError(f"sizes must increase, got {sizes.tolist()}")
-    if not isinstance(accuracies, Mapping) or not accuracies:
-        raise ValueError("accuracies must be a non-empty mapping of label -> accuracies")
+    what = "a non-empty mapping of label -> accuracies"
+    checks.instance("accuracies", accuracies, Mapping, what)
+    if not accuracies:
+        raise ValueError(f"accuracies must be {what}, got {accuracies!r}")
+    if chance is not None:
+        chance = checks.scalar("chance", chance, minimum=0, maximum=1)
     fig, ax = (plt.subplots(figsize=figsize) if ax is None else (ax.figure, ax))
     for k, (label, values) in enumerate(accuracies.items()):
         runs = np.atleast_2d(np.asarray(values, dtype=float))
@@ -126,8 +150,6 @@ def accuracy_vs_data(sizes, accuracies: Mapping[str, Sequence[float]], *, chance
         if len(runs) > 1:
             ax.fill_between(sizes, 100 * runs.min(axis=0), 100 * runs.max(axis=0), color=line.get_color(), alpha=0.2)
     if chance is not None:
-        if not 0 <= chance <= 1:
-            raise ValueError(f"chance must be in [0, 1], got {chance!r}")
         ax.axhline(100 * chance, linestyle="--", color="grey", linewidth=1, label="chance")
     ax.set_xscale("log")
     ax.set_xticks(sizes)

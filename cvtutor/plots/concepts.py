@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numbers
+
 import matplotlib.pyplot as plt
 import numpy as np
 
+from cvtutor import checks
 from cvtutor.plots.images import _fit_page
 
 
@@ -23,8 +26,9 @@ def _display_image(image) -> np.ndarray:
 def _token_grid(image: np.ndarray, patch_size: int, num_tokens: int | None = None) -> tuple[int, int]:
     """(rows, columns) of the patch grid, checked against the image and the token count."""
     height, width = image.shape[:2]
-    if not isinstance(patch_size, (int, np.integer)) or patch_size < 1 or height % patch_size or width % patch_size:
-        raise ValueError(f"patch_size must be a positive int dividing the image size {height}x{width}, got {patch_size!r}")
+    patch_size = checks.positive_int("patch_size", patch_size)
+    if height % patch_size or width % patch_size:
+        raise ValueError(f"patch_size must divide the image size {height}x{width}, got {patch_size}")
     rows, cols = height // patch_size, width // patch_size
     if num_tokens is not None and num_tokens != rows * cols:
         raise ValueError(
@@ -54,6 +58,9 @@ def neuron_diagram(x, w, b, y, activation: str = "ReLU"):
         b: bias, a number.
         y: the neuron's output as computed by the caller, a number.
         activation: the name of ``f`` shown in the figure.
+
+    Raises:
+        ValueError: ``x`` and ``w`` differ in shape, or hold fewer than 1 or more than 10 values.
     """
     x = np.asarray(x, dtype=float).ravel()
     w = np.asarray(w, dtype=float).ravel()
@@ -99,6 +106,9 @@ def matrix_product(x, w, b, y, activation: str = "f"):
         b: biases, shape (d_out,).
         y: outputs, shape (N, d_out), as computed by the caller.
         activation: name of the activation shown in the title of ``Y``.
+
+    Raises:
+        ValueError: the shapes do not fit together as above.
     """
     x, w, b, y = (np.asarray(a, dtype=float) for a in (x, w, b, y))
     if x.ndim != 2 or w.ndim != 2 or b.shape != (w.shape[1],) or x.shape[1] != w.shape[0] \
@@ -136,6 +146,11 @@ def patch_grid(image, patch_size: int, ax=None, numbers: bool = True):
         patch_size: side of a patch in pixels; must divide H and W.
         ax: axes to draw on, or None for a new figure.
         numbers: write each patch's token index in it.
+
+    Raises:
+        TypeError: ``patch_size`` is not an integer.
+        ValueError: ``image`` is not (H, W, 3), or ``patch_size`` is below 1 or does not divide
+            H and W.
     """
     image = _display_image(image)
     rows, cols = _token_grid(image, patch_size)
@@ -161,6 +176,11 @@ def image_as_inputs(image, patch_size: int = 4, window: int = 3):
         image: (H, W, 3), uint8 0..255 or float 0..1.
         patch_size: side of the attention model's patches, in pixels.
         window: side of the convolution window drawn on the first panel, in pixels.
+
+    Raises:
+        TypeError: ``patch_size`` is not an integer.
+        ValueError: ``image`` is not (H, W, 3), or ``patch_size`` is below 1 or does not divide
+            H and W.
     """
     image = _display_image(image)
     height, width, channels = image.shape
@@ -233,6 +253,9 @@ def receptive_field_squares(image, sizes: dict, center: tuple[int, int]):
         image: (H, W, 3), uint8 0..255 or float 0..1.
         sizes: ``{depth: side in pixels}``, drawn innermost first.
         center: (row, col) of the output pixel, in pixels.
+
+    Raises:
+        ValueError: ``image`` is not (H, W, 3).
     """
     image = _display_image(image)
     fig, ax = plt.subplots(figsize=(5, 5))
@@ -249,9 +272,7 @@ def receptive_field_squares(image, sizes: dict, center: tuple[int, int]):
 
 
 def _check_query(query, num_tokens: int) -> int:
-    if isinstance(query, bool) or not isinstance(query, (int, np.integer)) or not 0 <= query < num_tokens:
-        raise ValueError(f"query must be a token index in 0..{num_tokens - 1}, got {query!r}")
-    return int(query)
+    return checks.scalar("query", query, numbers.Integral, minimum=0, maximum=num_tokens, include_maximum=False)
 
 
 def _outline_patch(ax, token: int, patch_size: int, cols: int):
@@ -280,6 +301,11 @@ def attention_overlay(image, weights, patch_size: int, query: int | None = None,
         colorbar: add a colour bar of the weights.
         vmin, vmax: weights drawn darkest and brightest; ``vmin=0`` (the default) shows weights on an
             absolute scale, ``vmin=None`` stretches the colours from the smallest to the largest weight.
+
+    Raises:
+        TypeError: ``patch_size`` or ``query`` is not an integer.
+        ValueError: ``image`` is not (H, W, 3), ``patch_size`` below 1 or not dividing H and W,
+            T not the number of patches, or ``query`` not a token index.
     """
     image = _display_image(image)
     weights = np.asarray(weights, dtype=float).ravel()
@@ -308,6 +334,11 @@ def attention_maps(image, rows, patch_size: int, query: int, titles: Sequence[st
         query: token index of the query patch.
         titles: n titles, or None.
         vmin: as in :func:`attention_overlay`; all maps share one colour scale.
+
+    Raises:
+        TypeError: ``patch_size`` or ``query`` is not an integer.
+        ValueError: ``image`` is not (H, W, 3), ``patch_size`` below 1 or not dividing H and W,
+            ``rows`` not (n, T) with T the number of patches, ``titles`` not n, or ``query`` not a token index.
     """
     rows = np.asarray(rows, dtype=float)
     if rows.ndim != 2:
@@ -340,6 +371,11 @@ def what_each_layer_sees(image, rf_size: int, center: tuple[int, int], attention
         query: token index of the query patch.
         rnn_row: the RNN state shown is the one after reading rows 0..rnn_row.
         titles: three panel titles, or None for the defaults.
+
+    Raises:
+        TypeError: ``patch_size`` or ``query`` is not an integer.
+        ValueError: ``image`` is not (H, W, 3), ``patch_size`` below 1 or not dividing H and W,
+            ``titles`` not three, T not the number of patches, or ``query`` not a token index.
     """
     image = _display_image(image)
     height, width = image.shape[:2]
@@ -374,6 +410,9 @@ def attention_matrix(weights, ax=None, title: str | None = None):
         weights: (T_q, T_k), non-negative, rows summing to 1.
         ax: axes to draw on, or None for a new figure.
         title: axes title.
+
+    Raises:
+        ValueError: ``weights`` is not 2-D.
     """
     weights = np.asarray(weights, dtype=float)
     if weights.ndim != 2:

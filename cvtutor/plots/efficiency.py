@@ -13,8 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+import math
+
 import matplotlib.pyplot as plt
 import numpy as np
+
+from cvtutor import checks
 
 
 def _finite_1d(name, values) -> np.ndarray:
@@ -31,9 +35,19 @@ def _finite_1d(name, values) -> np.ndarray:
 
 
 def _check_mapping(name, results) -> dict:
-    if not isinstance(results, Mapping) or not results:
-        raise ValueError(f"{name} must be a non-empty dict of label -> values, got {type(results).__name__}")
+    what = "a non-empty dict of label -> values"
+    checks.instance(name, results, Mapping, what)
+    if not results:
+        raise ValueError(f"{name} must be {what}, got {results!r}")
     return dict(results)
+
+
+def _check_scale(scale) -> float:
+    scale = checks.scalar("scale", scale, minimum=-math.inf, maximum=math.inf, include_minimum=False,
+                          include_maximum=False)
+    if scale == 0:
+        raise ValueError("scale must be a finite number other than 0, got 0.0")
+    return scale
 
 
 def seed_comparison(results, *, scale: float = 100.0, ylabel: str = "test accuracy (%)", title: str | None = None,
@@ -55,10 +69,14 @@ def seed_comparison(results, *, scale: float = 100.0, ylabel: str = "test accura
         A figure with one axes: method ``i`` at ``x = i``; its runs are the points
         of the first collection per method, its mean +- standard deviation (ddof=1,
         0 for one run) an error bar.
+
+    Raises:
+        TypeError: ``results`` is not a mapping, or ``scale`` not a number.
+        ValueError: ``results`` is empty or holds a method without finite values, or ``scale``
+            is 0 or not finite.
     """
     results = _check_mapping("results", results)
-    if not np.isfinite(scale) or scale == 0:
-        raise ValueError(f"scale must be a finite non-zero number, got {scale!r}")
+    scale = _check_scale(scale)
     values = {str(k): _finite_1d(f"results[{k!r}]", v) * scale for k, v in results.items()}
     fig, ax = plt.subplots(figsize=figsize)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -100,13 +118,20 @@ def accuracy_vs_labels(labels_per_class, curves, *, chance: float | None = None,
     Returns:
         A figure with one axes; each method is one line (in ``curves`` order) through
         its K mean accuracies.
+
+    Raises:
+        TypeError: ``curves`` is not a mapping, or ``chance`` or ``scale`` not a number.
+        ValueError: ``labels_per_class`` not increasing positive integers, ``curves`` empty or
+            holding a curve of another shape or with non-finite values, ``chance`` outside
+            [0, 1], or ``scale`` 0 or not finite.
     """
     x = _finite_1d("labels_per_class", labels_per_class)
     if np.any(x <= 0) or np.any(np.diff(x) <= 0) or np.any(x != np.round(x)):
         raise ValueError(f"labels_per_class must be increasing positive integers, got {x.tolist()}")
     curves = _check_mapping("curves", curves)
-    if chance is not None and not 0 <= chance <= 1:
-        raise ValueError(f"chance must be a fraction in [0, 1] or None, got {chance!r}")
+    if chance is not None:
+        chance = checks.scalar("chance", chance, minimum=0, maximum=1)
+    scale = _check_scale(scale)
     fig, ax = plt.subplots(figsize=figsize)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     markers = "osD^v<>p"
@@ -152,16 +177,16 @@ def float_formats(formats: Mapping[str, Sequence[int]] | None = None, figsize=(8
     Returns:
         A figure with one axes: row ``i`` (top to bottom in ``formats`` order) holds
         three bars (sign, exponent, mantissa) whose widths are their bit counts.
+
+    Raises:
+        TypeError: ``formats`` is not a mapping, or an entry not two integers.
+        ValueError: ``formats`` is empty, or an entry not two integers >= 1.
     """
     formats = DEFAULT_FORMATS if formats is None else _check_mapping("formats", formats)
     rows = []
     for name, bits in formats.items():
-        try:
-            exponent, mantissa = (int(b) for b in bits)
-        except (TypeError, ValueError):
-            raise ValueError(f"formats[{name!r}] must be (exponent_bits, mantissa_bits), got {bits!r}") from None
-        if exponent < 1 or mantissa < 1 or (exponent, mantissa) != tuple(bits):
-            raise ValueError(f"formats[{name!r}] must be two positive integers, got {bits!r}")
+        exponent, mantissa = checks.integers(f"formats[{name!r}]", bits, 2, minimum=1,
+                                             expected="(exponent_bits, mantissa_bits)")
         rows.append((str(name), exponent, mantissa))
     fig, ax = plt.subplots(figsize=figsize)
     parts = (("sign", "#d62728"), ("exponent", "#1f77b4"), ("mantissa", "#2ca02c"))
@@ -199,15 +224,19 @@ def loss_curve_match(losses, reference, *, labels=("2 devices", "1 device"), ste
         A figure with two axes: the two curves against steps 1..T, and
         ``|losses - reference| / |reference|`` (exact zeros are drawn at 1e-9, marked
         in the legend).
+
+    Raises:
+        TypeError: ``steps_per_epoch`` is not an integer (nor None).
+        ValueError: ``losses`` or ``reference`` not a non-empty 1-D sequence of finite numbers,
+            the two of different lengths, ``labels`` not two, or ``steps_per_epoch`` below 1.
     """
     a, b = _finite_1d("losses", losses), _finite_1d("reference", reference)
     if a.shape != b.shape:
         raise ValueError(f"losses and reference must have the same length, got {len(a)} and {len(b)}")
     if len(labels) != 2:
         raise ValueError(f"labels must be two strings, got {labels!r}")
-    if steps_per_epoch is not None and (isinstance(steps_per_epoch, bool) or not isinstance(steps_per_epoch, int)
-                                        or steps_per_epoch < 1):
-        raise ValueError(f"steps_per_epoch must be a positive integer or None, got {steps_per_epoch!r}")
+    if steps_per_epoch is not None:
+        steps_per_epoch = checks.positive_int("steps_per_epoch", steps_per_epoch)
     steps = np.arange(1, len(a) + 1)
     fig, (curve_ax, diff_ax) = plt.subplots(1, 2, figsize=figsize)
     curve_ax.plot(steps, b, "-", lw=3, color="0.7", label=labels[1])

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from cvtutor import checks
 from cvtutor.plots.images import _fit_page
 
 __all__ = ["overlay", "explanation_grid"]
@@ -64,15 +65,19 @@ def overlay(image, heat, ax=None, *, alpha: float = 0.5, title: str | None = Non
 
     Returns:
         The ``matplotlib.figure.Figure`` drawn on.
+
+    Raises:
+        TypeError: ``alpha`` is not a number.
+        ValueError: ``image`` is not (H, W, 3 or 1), ``heat`` not (H, W) finite values in
+            [0, 1] (unless ``stretch``), or ``alpha`` outside [0, 1].
     """
+    alpha = checks.scalar("alpha", alpha, minimum=0, maximum=1)
     shown = _as_display(image)
     heat = _check_heat(heat, shown.shape[:2])
     if stretch:
         heat = _stretched(heat)
     elif heat.min() < -1e-6 or heat.max() > 1 + 1e-6:
         raise ValueError(f"the map's values must be in [0, 1] (or pass stretch=True), got {heat.min():g} to {heat.max():g}")
-    if not 0.0 <= alpha <= 1.0:
-        raise ValueError(f"alpha must be in [0, 1], got {alpha!r}")
     fig, ax = (plt.subplots(figsize=(3.2, 3.0)) if ax is None else (ax.figure, ax))
     ax.imshow(shown, interpolation="nearest")
     layer = ax.imshow(heat, cmap=cmap, alpha=alpha, vmin=0.0, vmax=1.0, interpolation="nearest")
@@ -106,12 +111,20 @@ def explanation_grid(images, maps: Mapping[str, np.ndarray], *, row_titles: Sequ
     Returns:
         The ``matplotlib.figure.Figure``: N rows, ``1 + len(maps)`` columns,
         and a colour bar for the maps on the right.
+
+    Raises:
+        TypeError: ``maps`` is not a mapping, or ``alpha`` not a number.
+        ValueError: ``images`` not (N, H, W, 3 or 1), ``maps`` empty or holding maps of another
+            shape than (N, H, W), captions of another number than N, or as :func:`overlay`.
     """
     images = np.asarray(images)
     if images.ndim != 4:
         raise ValueError(f"images must have shape (N, H, W, 3), got {images.shape}")
-    if not isinstance(maps, Mapping) or not maps:
-        raise ValueError("maps must be a non-empty mapping of column title -> (N, H, W) maps")
+    what = "a non-empty mapping of column title -> (N, H, W) maps"
+    checks.instance("maps", maps, Mapping, what)
+    if not maps:
+        raise ValueError(f"maps must be {what}, got {maps!r}")
+    alpha = checks.scalar("alpha", alpha, minimum=0, maximum=1)
     n = len(images)
     checked = {}
     for name, values in maps.items():

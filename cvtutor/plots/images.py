@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
-
+from cvtutor import checks
 
 # The widest figure, in inches, that a page shows without shrinking its text much: the book's
 # content column is about 690 px wide at 1280 px, and matplotlib draws 100 px per inch, so a
@@ -56,14 +56,18 @@ def image_grid(
         columns: images per row.
         size: inches per image.
         title_colors: N matplotlib colours for the captions (e.g. green right, red wrong).
+
+    Raises:
+        TypeError: ``columns`` is not an integer.
+        ValueError: ``images`` are not (N, H, W, 1 or 3), ``titles`` or ``title_colors`` is not
+            N long, or ``columns`` is below 1.
     """
     images = _check_images(images)
     if titles is not None and len(titles) != len(images):
         raise ValueError(f"got {len(images)} images but {len(titles)} titles")
     if title_colors is not None and len(title_colors) != len(images):
         raise ValueError(f"got {len(images)} images but {len(title_colors)} title_colors")
-    if not isinstance(columns, (int, np.integer)) or columns < 1:
-        raise ValueError(f"columns must be a positive int, got {columns!r}")
+    columns = checks.positive_int("columns", columns)
     rows = max(1, -(-len(images) // columns))
     # Room above each row for its captions: a title of k lines needs k - 1 more lines than the usual one.
     extra_lines = max((str(t).count("\n") for t in titles), default=0) if titles is not None else 0
@@ -86,15 +90,20 @@ def class_grid(x, y, class_names: Sequence[str], per_class: int = 8, seed: int =
 
     Args:
         x: images (N, H, W, 3) (or (N, H, W, 1), shown in grey); y: integer labels (N,).
+
+    Raises:
+        TypeError: ``per_class`` is not an integer.
+        ValueError: ``x`` or ``y`` of the wrong shape, no ``class_names``, ``per_class`` below 1,
+            or a class with fewer than ``per_class`` examples.
     """
     x = _check_images(x)
     y = np.asarray(y)
     if y.shape not in ((len(x),), (len(x), 1)):
         raise ValueError(f"y must have shape ({len(x)},) or ({len(x)}, 1), one label per image, got {y.shape}")
     y = y.reshape(-1)
-    if not isinstance(per_class, (int, np.integer)) or per_class < 1 or not len(class_names):
-        raise ValueError(f"need at least one class and per_class >= 1, got {len(class_names)} classes "
-                         f"and per_class={per_class!r}")
+    per_class = checks.positive_int("per_class", per_class)
+    if not len(class_names):
+        raise ValueError(f"class_names must name at least one class, got {list(class_names)!r}")
     for row, name in enumerate(class_names):
         count = np.count_nonzero(y == row)
         if count < per_class:
@@ -120,6 +129,9 @@ def channel_histograms(x, bins: int = 64):
 
     Args:
         x: uint8 images (N, H, W, 3).
+
+    Raises:
+        ValueError: ``x`` is not (N, H, W, 3).
     """
     x = _check_images(x)
     if x.shape[-1] != 3:

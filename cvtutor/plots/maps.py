@@ -7,6 +7,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 
+from cvtutor import checks
 from cvtutor.plots.images import _check_images, _fit_page, _show_image
 
 
@@ -34,11 +35,16 @@ def feature_maps(images, maps, map_titles: Sequence[str] | None = None, *, image
         image_titles: N titles for the images, or None.
         size: inches per panel.
         clip_percentile: percentile (0-100] of ``|map|`` where the colour scale ends; 100 for the maximum.
+
+    Raises:
+        TypeError: ``clip_percentile`` is not a number.
+        ValueError: ``clip_percentile`` outside (0, 100], arrays of the wrong shapes, or
+            titles of the wrong number.
     """
     images = _check_images(images)
     maps = np.asarray(maps)
-    if not 0 < clip_percentile <= 100:
-        raise ValueError(f"clip_percentile must be in (0, 100], got {clip_percentile!r}")
+    clip_percentile = checks.scalar("clip_percentile", clip_percentile, minimum=0, maximum=100,
+                                    include_minimum=False)
     if maps.ndim != 4 or len(maps) != len(images):
         raise ValueError(f"maps must have shape (N={len(images)}, H', W', C), got {maps.shape}")
     n, channels = len(images), maps.shape[-1]
@@ -78,6 +84,9 @@ def heatmap(values, *, xlabel: str, ylabel: str, title: str | None = None, symme
         colorbar_label: label of the colour bar (the units of ``values``).
         ax: an existing matplotlib Axes to draw into, or None for a new figure.
         figsize: inches, when a new figure is made.
+
+    Raises:
+        ValueError: ``values`` is not 2-D.
     """
     values = np.asarray(values)
     if values.ndim != 2:
@@ -112,6 +121,9 @@ def rows_and_states(image, states, *, title: str | None = None):
         image: (H, W, 3) uint8 0..255 or float 0..1.
         states: (H, units) hidden states, one per image row (values of tanh: -1..1).
         title: title of the heat map, or None.
+
+    Raises:
+        ValueError: ``image`` is not (H, W, 1 or 3), or ``states`` not (H, units).
     """
     image = _check_images(np.asarray(image)[None])[0]
     states = np.asarray(states)
@@ -140,6 +152,9 @@ def log_curves(curves: dict, *, xlabel: str, ylabel: str, title: str | None = No
         styles: label -> dict of matplotlib line keywords (color, linestyle, ...).
         band: whether to draw the interquartile bands.
         figsize: inches.
+
+    Raises:
+        ValueError: a curve that is not (T,) or (N, T).
     """
     fig, ax = plt.subplots(figsize=figsize)
     for label, values in curves.items():

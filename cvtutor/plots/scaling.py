@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import math
+
 import matplotlib.pyplot as plt
 import numpy as np
 
+from cvtutor import checks
 from cvtutor.metrics import cosine_similarity, pareto_front
 from cvtutor.plots.images import _fit_page
 from matplotlib.ticker import MaxNLocator, NullLocator
@@ -42,9 +45,15 @@ def log_ticks(low: float, high: float, at_least: int = 3) -> list[float]:
     Steps of 1, 2, 5 times a power of ten when that gives ``at_least`` ticks
     inside the range; otherwise (a range of less than a decade or so) evenly
     spaced round numbers, as on a linear axis.
+
+    Raises:
+        TypeError: ``low`` or ``high`` is not a number, or ``at_least`` not an integer.
+        ValueError: ``low`` is not positive, ``high`` is below ``low`` or infinite, or
+            ``at_least`` is below 1.
     """
-    if not (0 < low <= high and np.isfinite(high)):
-        raise ValueError(f"log_ticks needs 0 < low <= high, got {low!r}, {high!r}")
+    low = checks.scalar("low", low, minimum=0, include_minimum=False)
+    high = checks.scalar("high", high, minimum=low, maximum=math.inf, include_maximum=False)
+    at_least = checks.positive_int("at_least", at_least)
     ticks = [m * 10.0**e for e in range(int(np.floor(np.log10(low))) - 1, int(np.ceil(np.log10(high))) + 1)
              for m in (1, 2, 5)]
     ticks = [t for t in ticks if low <= t <= high]
@@ -68,11 +77,12 @@ def _set_log_x(ax, values):
 
 
 def _check_runs(runs, keys, what):
-    if isinstance(runs, (dict, str)) or not isinstance(runs, Sequence) or len(runs) == 0:
-        raise ValueError(f"{what} needs a non-empty list of runs (dicts), got {type(runs).__name__}")
+    if isinstance(runs, (dict, str)) or not isinstance(runs, Sequence):
+        raise TypeError(f"runs must be a non-empty list of runs (dicts), got {checks.describe(runs)}")
+    if len(runs) == 0:
+        raise ValueError(f"{what} needs a non-empty list of runs (dicts), got {runs!r}")
     for i, run in enumerate(runs):
-        if not isinstance(run, dict):
-            raise ValueError(f"run {i} must be a dict, got {type(run).__name__}")
+        checks.instance(f"runs[{i}]", run, dict, "a dict")
         missing = [k for k in keys if k not in run]
         if missing:
             raise ValueError(f"run {i} lacks {missing}; every run needs {list(keys)}, got {sorted(run)}")
@@ -118,6 +128,11 @@ def scaling_sweep(runs, costs: Sequence[str] = ("params", "train_seconds"), *, s
     Returns:
         The figure, with one axes per cost (x: the cost, log scale; y: test
         accuracy in percent).
+
+    Raises:
+        TypeError: ``runs`` is not a list of dicts.
+        ValueError: no runs, or no ``costs``; a run lacks a key; a cost that is not positive
+            and finite, or an accuracy outside [0, 1].
     """
     costs = [costs] if isinstance(costs, str) else list(costs)
     if not costs:
@@ -174,12 +189,17 @@ def learning_curves(runs, *, model: str = "model", chance: float | None = None, 
 
     Returns:
         The figure, one axes: x training images (log scale), y test accuracy in percent.
+
+    Raises:
+        TypeError: ``runs`` is not a list of dicts, or ``chance`` not a number (nor None).
+        ValueError: no runs, a run that lacks a key, a size that is not positive and finite,
+            an accuracy outside [0, 1], or ``chance`` outside [0, 1].
     """
     runs = _check_runs(runs, ["train_size", "test_accuracy", model], "learning_curves")
     sizes = _positive([r["train_size"] for r in runs], "train_size")
     accuracy = _accuracies([r["test_accuracy"] for r in runs])
-    if chance is not None and not 0 <= chance <= 1:
-        raise ValueError(f"chance must be a fraction in [0, 1] or None, got {chance!r}")
+    if chance is not None:
+        chance = checks.scalar("chance", chance, minimum=0, maximum=1)
     names = list(dict.fromkeys(str(r[model]) for r in runs))
     markers = "osD^v<>p"
     fig, ax = plt.subplots(figsize=figsize)
@@ -230,14 +250,14 @@ def position_similarity(embeddings, grid: tuple[int, int], positions: Sequence[i
 
     Returns:
         The figure: one axes per position plus a colour bar (cosine similarity, ``-limit..limit``).
+
+    Raises:
+        TypeError: ``grid`` is not two integers, or ``limit`` not a number (nor None).
+        ValueError: ``grid`` not two integers >= 1, ``embeddings`` not (rows * columns, D), a
+            position outside the grid, or ``limit`` outside (0, 1].
     """
     embeddings = np.asarray(embeddings, dtype=float)
-    try:
-        rows, cols = (int(g) for g in grid)
-    except (TypeError, ValueError):
-        raise ValueError(f"grid must be two positive integers (rows, columns), got {grid!r}") from None
-    if rows < 1 or cols < 1:
-        raise ValueError(f"grid must be two positive integers (rows, columns), got {grid!r}")
+    rows, cols = checks.integers("grid", grid, 2, minimum=1, expected="(rows, columns)")
     if embeddings.ndim != 2 or embeddings.shape[0] != rows * cols:
         raise ValueError(f"embeddings must have shape ({rows * cols}, D) for a {rows}x{cols} grid, got {embeddings.shape}")
     if positions is None:
@@ -250,8 +270,8 @@ def position_similarity(embeddings, grid: tuple[int, int], positions: Sequence[i
         others = np.abs(similarity[positions]).copy()
         others[np.arange(len(positions)), positions] = 0.0
         limit = float(others.max()) if others.max() > 0 else 1.0
-    elif not 0 < limit <= 1:
-        raise ValueError(f"limit must be in (0, 1] or None, got {limit!r}")
+    else:
+        limit = checks.scalar("limit", limit, minimum=0, maximum=1, include_minimum=False)
     fig, axes = plt.subplots(1, len(positions), figsize=_fit_page(size * len(positions) + 0.8, size + 0.4), squeeze=False)
     for ax, p in zip(axes[0], positions):
         shown = ax.imshow(similarity[p].reshape(rows, cols), cmap="RdBu_r", vmin=-limit, vmax=limit)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numbers
+
 import matplotlib.pyplot as plt
 import numpy as np
 
+from cvtutor import checks
 from cvtutor.metrics import _check_labels, confusion_counts, top_confusions  # noqa: F401  (computed there; kept importable here)
 from cvtutor.plots.images import _check_images, _fit_page, image_grid
 
@@ -15,7 +18,7 @@ def _history_of(run) -> dict:
     """The per-epoch history of ``run`` (a TrainResult or a Keras history dict), checked."""
     history = getattr(run, "history", run)
     if not isinstance(history, dict):
-        raise ValueError(f"expected a TrainResult or a history dict, got {type(run).__name__}")
+        raise TypeError(f"each run must be a TrainResult or a history dict, got {checks.describe(run)}")
     missing = {"loss", "accuracy"} - history.keys()
     if missing:
         raise ValueError(f"history needs per-epoch 'loss' and 'accuracy', missing {sorted(missing)}; got {sorted(history)}")
@@ -42,16 +45,20 @@ def training_curves(*runs, labels: Sequence[str] | None = None, loss_scale: str 
 
     Returns:
         A figure with two axes: loss (left) and accuracy (right), against epochs 1..E.
+
+    Raises:
+        TypeError: a run is neither a TrainResult nor a dict, or ``loss_scale`` is not a string.
+        ValueError: no runs, a history without per-epoch ``loss`` and ``accuracy`` (or with
+            entries of other lengths), a ``labels`` of another length, or an unknown ``loss_scale``.
     """
     if not runs:
-        raise ValueError("training_curves needs at least one run")
+        raise ValueError("training_curves needs at least one run, got none")
     histories = [_history_of(run) for run in runs]
     if labels is None:
         labels = [getattr(run, "name", None) or f"run {i + 1}" for i, run in enumerate(runs)]
     if len(labels) != len(runs):
         raise ValueError(f"got {len(runs)} runs but {len(labels)} labels")
-    if loss_scale not in ("linear", "log"):
-        raise ValueError(f"loss_scale must be 'linear' or 'log', got {loss_scale!r}")
+    checks.one_of("loss_scale", loss_scale, ("linear", "log"))
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=_fit_page(*figsize))
     loss_ax.set_yscale(loss_scale)
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
@@ -90,6 +97,9 @@ def confusion_matrix(y_true, y_pred, class_names: Sequence[str], *, title: str |
     Returns:
         A figure with two axes. In both, row i is the true class and column j the predicted
         class; the diagonal holds the correct predictions. Each cell is labelled with its value.
+
+    Raises:
+        ValueError: labels that are not integer arrays (N,) of one length, or not below C.
     """
     num_classes = len(class_names)
     counts = confusion_counts(y_true, y_pred, num_classes)
@@ -134,7 +144,13 @@ def confident_mistakes(y_true, probs, n: int = 16) -> np.ndarray:
 
     Returns:
         Up to ``n`` indices into the N images, most confident mistake first.
+
+    Raises:
+        TypeError: ``n`` is not an integer.
+        ValueError: ``n`` is negative, ``y_true`` is not integer labels (N,), or ``probs`` not
+            (N, C) probabilities.
     """
+    n = checks.scalar("n", n, numbers.Integral, minimum=0)
     y_true = _check_labels("y_true", y_true)
     probs = _check_probabilities(probs, len(y_true))
     predicted = probs.argmax(axis=1)
@@ -154,7 +170,13 @@ def most_confident_mistakes(images, y_true, probs, class_names: Sequence[str], n
         class_names: C names.
         n: how many mistakes to show (fewer if the model made fewer).
         columns: images per row.
+
+    Raises:
+        TypeError: ``n`` or ``columns`` is not an integer.
+        ValueError: arrays of the wrong shapes or lengths, labels not below C, ``probs`` that
+            are not probabilities over C classes, a negative ``n`` or ``columns`` below 1.
     """
+    columns = checks.positive_int("columns", columns)
     images = _check_images(images)
     y_true = _check_labels("y_true", y_true, len(class_names))
     if len(images) != len(y_true):
@@ -185,6 +207,11 @@ def predictions_grid(images, y_true, y_pred, class_names: Sequence[str], probs=N
         class_names: C names.
         probs: optional (N, C) probabilities; the predicted class's probability is shown.
         columns: images per row.
+
+    Raises:
+        TypeError: ``columns`` is not an integer.
+        ValueError: arrays of the wrong shapes or lengths, labels not below C, ``probs`` that
+            are not probabilities, or ``columns`` below 1.
     """
     images = _check_images(images)
     y_true = _check_labels("y_true", y_true, len(class_names))
