@@ -6,7 +6,9 @@ build trains for one epoch on 2,000 images, where a sentence written for the ful
 false. So the chapters do not type such words: each function here takes the numbers, applies a
 threshold it states, and returns a :class:`Sentence` whose wording follows the verdict, in both of
 the book's languages. A chapter glues both (:func:`cvtutor.notebook.glue_sentence`); the English
-page shows ``name``, the Chinese edition ``name_zh``.
+page shows ``name``, the Chinese edition ``name_zh``. The plain statements that chapters glue as
+prose (where the data came from, the machine, a model's or a class's name) are made here too, as
+a :class:`Sentence` that always holds, so that both languages come from one place.
 
 The thresholds are conventional, not tuned: twice the uniform share for "concentrated" attention,
 and two binomial standard errors above chance for "learned", the usual approximate 95% bound for
@@ -23,9 +25,13 @@ import re
 
 from cvtutor.checks import scalar
 
-__all__ = ["Sentence", "above_chance", "attention_concentration", "chance_margin", "close_to_best", "deletion_verdict",
-           "largest_against_best", "lead_change", "log_linear_fit", "more_data_helps", "overfitting_gap",
-           "position_layout", "ranking_note", "still_learning", "sweep_verdict", "wins", "wins_verdict"]
+__all__ = ["CIFAR10_CHINESE", "Sentence", "above_chance", "at_chance", "attention_at_scale",
+           "attention_concentration", "beyond_seed_spread", "beyond_test_noise", "bfloat16_reading",
+           "centre_concentration", "chance_margin", "class_name", "close_to_best", "confusion", "data_source",
+           "deletion_verdict", "distillation_reading", "largest_against_best", "lead_change", "log_linear_fit",
+           "machine", "memorization", "more_data_helps", "overfitting_gap", "position_layout", "ranking_note",
+           "relative_speed", "replica_time_note", "rounding_growth", "steps_versus_data", "still_learning",
+           "sweep_model", "sweep_verdict", "this_machine", "transfer_reading", "wins", "wins_verdict"]
 
 
 _CJK_LATIN = re.compile(r"(?<=[A-Za-z0-9%])(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])(?=[A-Za-z0-9])")
@@ -624,4 +630,557 @@ def more_data_helps(last_step: dict, noise: float, before: int, after: int, tota
         f"从 {before:,} 张增加到 {after:,} 张图像时，准确率的变化为：{changes_zh}。"
         f"对 {flat_zh} 而言，这一变化不超过噪声"
         f"（{noise:.1f} 个百分点，见下文），所以这次运行无法判断在这样的轮数下更多数据是否仍有帮助。",
+    )
+
+
+# --- plain statements that several chapters glue: no threshold, the same facts in both languages ---
+
+
+def data_source(kind: str) -> Sentence:
+    """Where a chapter's CIFAR-10 came from, as a noun phrase: ``kind`` is
+    :func:`cvtutor.data.find_cifar10`'s ``source.kind`` (``"class-folders"``: the offline JPEG copy)."""
+    if kind == "class-folders":
+        return Sentence(
+            True,
+            "the offline JPEG copy of CIFAR-10 (JPEG-compressed: its pixels differ slightly from the original "
+            "archive's; every accuracy in this book is measured on it)",
+            "CIFAR-10 的离线 JPEG 副本（经过 JPEG 压缩，像素与原始压缩包中的略有差异；本书的所有准确率都是在它上面测得的）",
+        )
+    return Sentence(True, "the official CIFAR-10 release", "CIFAR-10 的官方发布版本")
+
+
+def machine(processor: str, cpus: int, keras_version: str, backend: str) -> Sentence:
+    """The machine numbers were measured on, as :func:`cvtutor.training.hardware` says it in English
+    (``"x86_64, 2 CPU cores, Keras 3.15.1 on tensorflow"``); the Chinese is a noun phrase that fits
+    "在……上"."""
+    return Sentence(
+        True,
+        f"{processor}, {cpus} CPU cores, Keras {keras_version} on {backend}",
+        f"一台 {processor} 机器（{cpus} 个 CPU 核心，Keras {keras_version}，{backend} 后端）",
+    )
+
+
+def this_machine() -> Sentence:
+    """:func:`machine` for the machine this runs on (what :func:`cvtutor.training.hardware` describes)."""
+    import os
+    import platform
+
+    import keras
+
+    return machine(platform.processor() or platform.machine(), os.cpu_count(), keras.__version__,
+                   keras.backend.backend())
+
+
+def sweep_model(width: int, blocks) -> Sentence:
+    """A ResNet of chapter 1.5.1's sweep by its width and blocks per stage, named in both languages."""
+    return Sentence(True, *_model(width, blocks))
+
+
+# CIFAR-10's classes as the Chinese edition names them (chapter 1.5.3's translation).
+CIFAR10_CHINESE = {"airplane": "飞机", "automobile": "汽车", "bird": "鸟", "cat": "猫", "deer": "鹿", "dog": "狗",
+                   "frog": "青蛙", "horse": "马", "ship": "船", "truck": "卡车"}
+
+
+def class_name(name: str) -> Sentence:
+    """A CIFAR-10 class (:data:`cvtutor.data.CLASS_NAMES`) in both languages.
+
+    Raises:
+        KeyError: a name that is not a CIFAR-10 class.
+    """
+    return Sentence(True, name, CIFAR10_CHINESE[name])
+
+
+def confusion(true: str, predicted: str, count: int, rate: float) -> Sentence:
+    """One cell of a confusion matrix: ``count`` test images of class ``true`` classified as
+    ``predicted``, ``rate`` (a fraction) of that class's test images."""
+    count = scalar("count", count, numbers.Integral, minimum=0)
+    percent = 100 * scalar("rate", rate, numbers.Real, minimum=0, maximum=1)
+    return Sentence(
+        True,
+        f"{true} taken for {predicted} ({count:,} images, {percent:.1f}% of the {true} images)",
+        f"{CIFAR10_CHINESE[true]}被误认为{CIFAR10_CHINESE[predicted]}（{count:,} 张，占{CIFAR10_CHINESE[true]}"
+        f"图像的 {percent:.1f}%）",
+    )
+
+
+# --- chapter 1.4.1 ---
+
+_NUMBER_WORDS = {2: ("two", "两"), 3: ("three", "三"), 4: ("four", "四"), 5: ("five", "五"), 6: ("six", "六"),
+                 7: ("seven", "七"), 8: ("eight", "八"), 9: ("nine", "九"), 10: ("ten", "十")}
+
+
+def at_chance(accuracy: float, classes: int, test_images: int, z: float = 2.0) -> Sentence:
+    """Whether a test accuracy is that of guessing: within ``z`` binomial standard errors of chance
+    (``1 / classes``) on ``test_images`` images, either side (:func:`chance_margin`'s bound).
+
+    Returns:
+        a :class:`Sentence` that follows the accuracy as an apposition (``", the accuracy of
+        guessing among ten balanced classes"``), or empty (``holds`` False) when the accuracy is
+        farther from chance.
+
+    Raises:
+        ValueError, TypeError: as :func:`above_chance`.
+    """
+    accuracy = _percent("accuracy", accuracy)
+    margin = 100.0 * chance_margin(classes, test_images, z) - 100.0 / classes
+    if abs(accuracy - 100.0 / classes) > margin:
+        return Sentence(False, "", "")
+    english, chinese = _NUMBER_WORDS.get(classes, (f"{classes:,}", f"{classes:,} "))
+    return Sentence(True, f", the accuracy of guessing among {english} balanced classes",
+                    f"，即在{chinese}个均衡的类别中随机猜测的准确率")
+
+
+def beyond_test_noise(gains, noise: float, test_images: int) -> Sentence:
+    """Which of several single-run accuracy differences exceed the test images' noise.
+
+    Args:
+        gains: ``((English name, Chinese name), difference in points)`` per comparison; the names
+            complete "Beyond it here: ...", e.g. ``("scaling", "缩放像素")``.
+        noise: two standard errors of a difference between two accuracies on ``test_images``, points;
+            a difference counts when its size exceeds it.
+        test_images: the images every accuracy was measured on.
+
+    Returns:
+        a :class:`Sentence` of two sentences; ``holds`` when at least one difference is beyond the noise.
+
+    Raises:
+        ValueError: no gains, a negative noise or no test images.
+    """
+    gains = [((str(en), str(zh)), float(gain)) for (en, zh), gain in gains]
+    if not gains:
+        raise ValueError("gains must list at least one difference, got none")
+    noise = scalar("noise", noise, numbers.Real, minimum=0)
+    test_images = scalar("test_images", test_images, numbers.Integral, minimum=1)
+    beyond = [names for names, gain in gains if abs(gain) > noise]
+    en = (f"These are single runs, each with seed 0, tested on {test_images:,} images: a difference below "
+          f"{noise:.1f} points (two standard errors of a difference) is within the noise of the test images alone, "
+          f"before any seed-to-seed spread. ")
+    zh = (f"这些都是单次运行，种子均为 0，在 {test_images:,} 张测试图像上测得：小于 {noise:.1f} 个百分点（差值的两个"
+          f"标准误）的差异，单是测试图像带来的噪声就能造成，这还没有算上种子之间的波动。")
+    if beyond:
+        return Sentence(True, en + f"Beyond it here: {', '.join(e for e, _ in beyond)}.",
+                        zh + f"这里超出噪声的有：{'、'.join(z for _, z in beyond)}。")
+    return Sentence(False, en + "None of the differences here is beyond it.", zh + "这里没有哪个差异超出噪声。")
+
+
+# --- chapter 1.5.3 ---
+
+
+def beyond_seed_spread(gain: float, spread: float) -> Sentence:
+    """The comparison "the difference is ... the seed spread": is the size of the mean difference
+    between two methods (``gain``) larger than ``spread``, the larger of the two methods'
+    seed-to-seed standard deviations (both in the same unit)?
+
+    Returns:
+        ``"larger than"`` / ``"not larger than"``; the Chinese (``"超过了"`` / ``"没有超过"``) is the
+        verb of "这一差值……种子间的波动".
+
+    Raises:
+        TypeError, ValueError: a value that is not a number, or a negative spread.
+    """
+    gain = scalar("gain", gain, numbers.Real)
+    spread = scalar("spread", spread, numbers.Real, minimum=0)
+    if abs(gain) > spread:
+        return Sentence(True, "larger than", "超过了")
+    return Sentence(False, "not larger than", "没有超过")
+
+
+def distillation_reading(paired, spread: float) -> Sentence:
+    """What a distillation experiment says: the distilled student minus the student from scratch,
+    seed by seed (``paired``: same start, same batches), against ``spread``, the larger of the two
+    students' seed-to-seed standard deviations. The mean difference must exceed the spread
+    (:func:`beyond_seed_spread`) and every seed must agree on the sign before the sentence says
+    that distillation helped or did not.
+
+    Returns:
+        a :class:`Sentence`; ``holds`` when distillation helped by that rule.
+
+    Raises:
+        ValueError: no seeds, or a negative spread.
+    """
+    paired = [float(p) for p in paired]
+    if not paired:
+        raise ValueError("paired must hold at least one seed's difference, got none")
+    spread = scalar("spread", spread, numbers.Real, minimum=0)
+    gain = sum(paired) / len(paired)
+    if not beyond_seed_spread(gain, spread).holds:
+        return Sentence(
+            False,
+            "The difference is within what changing the seed does by itself, so this run cannot tell the two "
+            "apart; more seeds (or a longer run) would be needed to settle it.",
+            "这一差值没有超出单是更换种子就会带来的波动，所以这次运行分不出两种方法的高下；要下结论，"
+            "需要更多的种子（或更长的训练）。",
+        )
+    if gain > 0 and all(p > 0 for p in paired):
+        return Sentence(
+            True,
+            "The difference is larger than the seed-to-seed spread, and distillation came out ahead in every "
+            "seed: on this data and budget, distillation helped.",
+            "这一差值大于种子间的波动，而且蒸馏在每个种子上都领先：在这样的数据和训练预算下，蒸馏起了作用。",
+        )
+    if gain < 0 and all(p < 0 for p in paired):
+        return Sentence(
+            False,
+            "Distillation came out behind in every seed, by more than the seed-to-seed spread: on this data and "
+            "budget, distillation did not help.",
+            "蒸馏在每个种子上都落后，平均差距大于种子间的波动：在这样的数据和训练预算下，蒸馏没有带来帮助。",
+        )
+    return Sentence(
+        False,
+        "The mean difference is larger than the seed-to-seed spread, but the seeds disagree on which method "
+        "is better, so this run does not settle it.",
+        "平均差值大于种子间的波动，但不同种子对哪种方法更好的结论并不一致，所以这次运行还不能下定论。",
+    )
+
+
+def transfer_reading(gaps, labels, noise: float, matched: int | None) -> Sentence:
+    """What a transfer-learning experiment says: the transferred (fine-tuned) network's accuracy
+    minus that of training from scratch, per label budget. Transfer "pays" only when its lead at
+    the fewest labels exceeds ``noise``; the lead "shrinks" only when it fell from the fewest to the
+    most labels by more than ``noise``.
+
+    Args:
+        gaps: the lead in points, one per label budget, in the order of ``labels``.
+        labels: labelled images per class, increasing.
+        noise: the difference that counts, points (e.g. the larger of the seeds' range and two
+            standard errors of a difference).
+        matched: the fewest labels per class with which training from scratch did as well as the
+            transferred network did with ``labels[0]``, or None when no budget did.
+
+    Returns:
+        a :class:`Sentence` of one to three sentences; ``holds`` when transfer paid.
+
+    Raises:
+        ValueError: no budgets, gaps and labels of different lengths, a negative noise.
+    """
+    gaps = [float(g) for g in gaps]
+    labels = [scalar("labels", k, numbers.Integral, minimum=1) for k in labels]
+    if not gaps or len(gaps) != len(labels):
+        raise ValueError(f"gaps and labels must have one entry per label budget, got {len(gaps)} and {len(labels)}")
+    noise = scalar("noise", noise, numbers.Real, minimum=0)
+    fewest, most = labels[0], labels[-1]
+    if gaps[0] < -noise:
+        return Sentence(
+            False,
+            "Here with the fewest labels training from scratch was ahead of the transferred network by more than "
+            "the noise, so this run does not show transfer learning paying.",
+            "在这里，标签最少时从头训练反而以超出噪声的差距领先于迁移网络，所以这次运行没有显示出迁移学习的好处。",
+        )
+    if gaps[0] <= noise:
+        return Sentence(
+            False,
+            "Here even with the fewest labels the transferred network's lead over training from scratch, if any, "
+            "was within the noise, so this run does not show transfer learning paying.",
+            "在这里，即使标签最少，迁移网络相对从头训练的领先（如果有的话）也在噪声之内，所以这次运行没有显示出"
+            "迁移学习的好处。",
+        )
+    if matched is not None:
+        en = (f"Training from scratch needed {matched} labels per class to do as well as the transferred network "
+              f"did with {fewest}. ")
+        zh = f"从头训练要每类 {matched} 个标签，才能达到迁移网络在每类 {fewest} 个标签时的水平。"
+    else:
+        en = f"Training from scratch did not get there even with {most} labels per class. "
+        zh = f"即使每类有 {most} 个标签，从头训练也没有达到迁移网络在每类 {fewest} 个标签时的水平。"
+    en += ("With few labels this is the speed-up the article has in mind: once a trained network exists, a new "
+           "task needs fewer labels. ")
+    zh += "在标签很少时，这正是原文所说的提速：一旦有了训练好的网络，新任务就只需要更少的标签。"
+    if gaps[0] - gaps[-1] > noise:
+        en += ("The lead shrinks as labels grow: with more data, training from scratch learns more useful features "
+               "of its own.")
+        zh += "标签越多，领先越小：数据多了，从头训练也能自己学到更有用的特征。"
+    else:
+        en += "The lead did not shrink by more than the noise as labels grew in this run."
+        zh += "在这次运行中，随着标签增多，领先幅度的缩小没有超出噪声。"
+    return Sentence(True, en, zh)
+
+
+def relative_speed(ratio: float, tolerance: float = 0.05) -> Sentence:
+    """How one way of training compares in speed with another, from the ratio of their step times
+    (the first's over the second's): "faster" or "slower" only beyond ``tolerance`` (5%: the
+    medians of a few timed rounds on a shared machine differ by a few percent between runs).
+
+    Returns:
+        ``"slower than"``, ``"faster than"`` or ``"about as fast as"``; the Chinese
+        (``"慢于"``, ``"快于"``, ``"接近"``) follows "……的速度" and precedes the other's name.
+        ``holds`` when the first is faster.
+
+    Raises:
+        TypeError, ValueError: a ratio that is not a positive number, a tolerance outside [0, 1).
+    """
+    ratio = scalar("ratio", ratio, numbers.Real, minimum=0, include_minimum=False)
+    tolerance = scalar("tolerance", tolerance, numbers.Real, minimum=0, maximum=1, include_maximum=False)
+    if ratio > 1 + tolerance:
+        return Sentence(False, "slower than", "慢于")
+    if ratio < 1 - tolerance:
+        return Sentence(True, "faster than", "快于")
+    return Sentence(False, "about as fast as", "接近")
+
+
+def bfloat16_reading(ratio: float, bf16_flags, tolerance: float = 0.05) -> Sentence:
+    """Why mixed bfloat16 was as fast as it was on this CPU: whether the CPU advertises bfloat16
+    instructions (``bf16_flags``, e.g. ``["avx512_bf16"]`` from :func:`cvtutor.training.cpu_features`)
+    and the bfloat16 / float32 step-time ``ratio``, slower or faster beyond ``tolerance`` as in
+    :func:`relative_speed`.
+
+    Returns:
+        a :class:`Sentence`; ``holds`` when the bfloat16 step was faster beyond the tolerance.
+
+    Raises:
+        TypeError, ValueError: as :func:`relative_speed`.
+    """
+    speed = relative_speed(ratio, tolerance)
+    flags = [str(f) for f in bf16_flags]
+    if flags:
+        return Sentence(
+            speed.holds,
+            f"This CPU advertises bfloat16 instructions ({', '.join(flags)}); which operations use them is up to "
+            f"TensorFlow's CPU kernels.",
+            f"这颗 CPU 声明支持 bfloat16 指令（{'、'.join(flags)}）；哪些运算会用到它们，取决于 TensorFlow 在 CPU "
+            f"上的算子实现。",
+        )
+    en = ("This CPU advertises no bfloat16 instructions (no avx512_bf16 or amx_bf16 among its flags), so a bfloat16 "
+          "operation runs as a conversion to float32 and back")
+    zh = ("这颗 CPU 没有声明 bfloat16 指令（它的标志中没有 avx512_bf16 或 amx_bf16），所以每个 bfloat16 运算都是先转换成 "
+          "float32 计算，再转换回来")
+    if ratio > 1 + tolerance:
+        return Sentence(False, en + ": extra work, not less.", zh + "：工作量不减反增。")
+    if speed.holds:
+        return Sentence(True, en + ", yet the bfloat16 step was the faster one here.",
+                        zh + "，但在这里 bfloat16 的训练步反而更快。")
+    return Sentence(False, en + ", and saved nothing measurable.", zh + "，也没有省下可测出的时间。")
+
+
+def rounding_growth(first_steps: float, all_steps: float, factor: float = 10.0, floor: float = 1e-7) -> Sentence:
+    """Whether the relative difference between two runs of the same computation grew during
+    training: its largest value over all steps (``all_steps``) exceeds ``factor`` times its largest
+    value over the first steps (``first_steps``), or ``floor`` (about float32's rounding, 1.2e-7)
+    if that is larger.
+
+    Returns:
+        a :class:`Sentence` with no final full stop (the page goes on in brackets); ``holds`` when it grew.
+
+    Raises:
+        TypeError, ValueError: a value that is not a non-negative number, a factor of 1 or less.
+    """
+    first_steps = scalar("first_steps", first_steps, numbers.Real, minimum=0)
+    all_steps = scalar("all_steps", all_steps, numbers.Real, minimum=0)
+    factor = scalar("factor", factor, numbers.Real, minimum=1, include_minimum=False)
+    floor = scalar("floor", floor, numbers.Real, minimum=0)
+    if all_steps > factor * max(first_steps, floor):
+        return Sentence(True, f"Over the run the gap grew, to {all_steps:.1g} at the largest",
+                        f"在整个训练过程中，这一差异逐渐变大，最大达到 {all_steps:.1g}")
+    return Sentence(False, f"Over this short run the gap stayed at most {all_steps:.1g}",
+                    f"在这次短暂的训练中，这一差异始终不超过 {all_steps:.1g}")
+
+
+def replica_time_note(replicas_seconds: float, single_seconds: float) -> Sentence:
+    """A warning for when data parallelism over logical devices that share the same cores timed
+    the shorter epoch (``replicas_seconds`` below ``single_seconds``): one timed epoch each does not
+    separate that from the machine's variation. Empty (``holds`` False) otherwise.
+
+    Raises:
+        TypeError, ValueError: a time that is not a non-negative number.
+    """
+    replicas_seconds = scalar("replicas_seconds", replicas_seconds, numbers.Real, minimum=0)
+    single_seconds = scalar("single_seconds", single_seconds, numbers.Real, minimum=0)
+    if replicas_seconds < single_seconds:
+        return Sentence(
+            True,
+            "That the two replicas' epoch was the shorter one here is no speed-up from the split, which has no "
+            "extra cores to use: one timed epoch each cannot separate such a difference from the shared machine's "
+            "own variation.",
+            "两个副本的那一轮用时反而更短，但这并不是拆分带来的加速，因为拆分并没有多出的核心可用：每种设置只计时"
+            "了一轮，无法把这样的差异与这台共享机器自身的波动区分开。",
+        )
+    return Sentence(False, "", "")
+
+
+# --- chapter 1.5.4 ---
+
+
+def attention_at_scale(first: dict, last: dict, slope: dict, size: int, noise: float,
+                       attention: str = "attention", chinese: dict | None = None) -> Sentence:
+    """How the patch-attention model (``attention``) compares with the best of the other models at
+    the largest training set (``size`` images), and whether the gap narrows with the data.
+
+    A gap counts only beyond ``noise`` (two standard errors of a difference of two accuracies). The
+    gap "narrows" only when the attention model gains more per doubling (``slope``) and its gap to
+    the same model shrank from the fewest to the most images by more than ``sqrt(2) * noise``, two
+    standard errors of a difference of two differences.
+
+    Args:
+        first, last: test accuracy (points) per model name with the fewest and the most images.
+        slope: fitted points gained per doubling of the data, per model name.
+        size: the largest training set.
+        noise: two standard errors of a difference of two accuracies, points.
+        attention: the attention model's name in ``first``, ``last`` and ``slope``.
+        chinese: the models' Chinese names where they differ from the English.
+
+    Returns:
+        a :class:`Sentence`; ``holds`` when the attention model and the best other model differ
+        beyond the noise.
+
+    Raises:
+        ValueError: fewer than two models, ``attention`` missing, a negative noise.
+    """
+    if attention not in last or len(last) < 2:
+        raise ValueError(f"last must hold {attention!r} and at least one other model, got {sorted(last)}")
+    noise = scalar("noise", noise, numbers.Real, minimum=0)
+    size = scalar("size", size, numbers.Integral, minimum=1)
+    chinese = chinese or {}
+    others = {name: acc for name, acc in last.items() if name != attention}
+    best = max(others, key=others.get)
+    best_zh = chinese.get(best, best)
+    gap = last[best] - last[attention]  # the best other model's lead, points (negative: attention leads)
+    if gap < -noise:
+        return Sentence(
+            True,
+            f"Here the patch-attention model is the best at {size:,} images, beyond the noise, unlike the ViT "
+            f"results at ImageNet scale.",
+            f"在这里，用 {size:,} 张图像时图像块注意力模型是最好的，且超出了噪声，这与 ViT 在 ImageNet 规模上的结果不同。",
+        )
+    if gap < 0:
+        return Sentence(
+            False,
+            f"At {size:,} images the patch-attention model is the best, but only {-gap:.1f} points ahead of the "
+            f"{best}, within the noise: this run does not separate them.",
+            f"用 {size:,} 张图像时，图像块注意力模型最好，但只领先 {best_zh} {-gap:.1f} 个百分点，在噪声之内："
+            f"这次运行分不出两者的高下。",
+        )
+    if gap <= noise:
+        return Sentence(
+            False,
+            f"At {size:,} images the patch-attention model is within the noise of the best model ({gap:.1f} "
+            f"points): this run does not separate them.",
+            f"用 {size:,} 张图像时，图像块注意力模型与最佳模型相差 {gap:.1f} 个百分点，在噪声之内：这次运行分不出"
+            f"两者的高下。",
+        )
+    en = (f"The patch-attention model, with no built-in notion of neighbouring pixels, ends {gap:.1f} points below "
+          f"the {best} at {size:,} images: at the bottom of the scale, the effect that made ViTs need pre-training on "
+          f"very large image sets.")
+    zh = (f"图像块注意力模型没有内置“相邻像素”的概念，用 {size:,} 张图像时最终比 {best_zh} 低 {gap:.1f} 个百分点："
+          f"这正是让 ViT 需要在超大图像集上预训练的那种效应，只是出现在规模的最底端。")
+    narrowing = first[best] - first[attention] - gap
+    if slope[attention] > slope[best] and narrowing > math.sqrt(2) * noise:
+        en += (f" It gains more per doubling, though ({slope[attention]:.1f} points against {slope[best]:.1f}): in "
+               f"this run, the gap narrows as the data grows.")
+        zh += (f"不过，数据每翻一倍，它提高得更多（{slope[attention]:.1f} 个百分点，{best_zh} 为 "
+               f"{slope[best]:.1f}）：在这次运行中，差距随着数据增多而缩小。")
+    return Sentence(True, en, zh)
+
+
+def memorization(size: int, train_accuracy: float, test_accuracy: float, threshold: float = 15.0) -> Sentence:
+    """Whether a long run on a small training set learned its images rather than the classes: its
+    accuracy on those ``size`` training images exceeds its test accuracy by more than ``threshold``
+    points (15 by default, several times the test noise of chapter 1.5.4's experiments, 2.8 to 4.5
+    points).
+
+    Raises:
+        TypeError, ValueError: a size below 1, an accuracy outside 0-100, a negative threshold.
+    """
+    size = scalar("size", size, numbers.Integral, minimum=1)
+    train_accuracy = _percent("train_accuracy", train_accuracy)
+    test_accuracy = _percent("test_accuracy", test_accuracy)
+    threshold = scalar("threshold", threshold, numbers.Real, minimum=0)
+    en = (f"On its own {size:,} training images the long run reaches {train_accuracy:.1f}%, against "
+          f"{test_accuracy:.1f}% on the test images")
+    zh = f"在它自己的 {size:,} 张训练图像上，这次长时间训练的准确率达到 {train_accuracy:.1f}%"
+    if train_accuracy - test_accuracy > threshold:
+        return Sentence(True, en + ": training longer on a small set teaches the model those images rather than "
+                                   "the classes.",
+                        zh + f"，而在测试图像上只有 {test_accuracy:.1f}%：在小数据集上训练得更久，模型学到的是这些"
+                             f"图像本身，而不是类别。")
+    return Sentence(False, en + ".", zh + f"，在测试图像上为 {test_accuracy:.1f}%。")
+
+
+def steps_versus_data(more_data: float, steps_only: float, noise: float) -> Sentence:
+    """What more data brought that more training steps alone did not: ``more_data`` is the gain from
+    the larger training set, ``steps_only`` the gain from training on the small set for as many steps
+    (both in points over the same short run on the small set), ``noise`` two standard errors of a
+    difference of two accuracies. More data "helped" only when its gain exceeds the noise; the
+    steps "brought as much" when their gain is within the noise of the data's.
+
+    Returns:
+        a :class:`Sentence`; ``holds`` when more data brought more than the steps, beyond the noise.
+
+    Raises:
+        TypeError, ValueError: a value that is not a number, a negative noise.
+    """
+    more_data = scalar("more_data", more_data, numbers.Real, minimum=-100, maximum=100)
+    steps_only = scalar("steps_only", steps_only, numbers.Real, minimum=-100, maximum=100)
+    noise = scalar("noise", noise, numbers.Real, minimum=0)
+    if more_data <= noise:
+        return Sentence(
+            False,
+            f"In this run more data did not help the CNN by more than the noise ({noise:.1f} points), so there is "
+            f"nothing to separate.",
+            f"在这次运行中，更多的数据给 CNN 带来的提升没有超出噪声（{noise:.1f} 个百分点），所以无从区分两者。",
+        )
+    if steps_only - more_data > noise:
+        return Sentence(False, "In this run the extra steps alone brought more than the extra data.",
+                        "在这次运行中，单是额外的训练步带来的提升就超过了额外的数据。")
+    if more_data - steps_only <= noise:
+        return Sentence(
+            False,
+            f"In this run the extra steps alone brought as much as the extra data, within the noise ({noise:.1f} "
+            f"points).",
+            f"在这次运行中，单是额外的训练步带来的提升就与额外的数据相当（相差在 {noise:.1f} 个百分点的噪声之内）。",
+        )
+    if steps_only <= 0:
+        return Sentence(
+            True,
+            f"The extra steps alone brought nothing ({steps_only:+.1f} points); the gain comes from seeing new "
+            f"images.",
+            f"单是额外的训练步没有带来提升（{steps_only:+.1f} 个百分点）；提升来自看到新的图像。",
+        )
+    share = 100 * steps_only / more_data
+    return Sentence(
+        True,
+        f"The extra steps alone bring {share:.0f}% of what the extra data brought; the rest comes from seeing new "
+        f"images.",
+        f"单是额外的训练步，就带来了额外数据所带来提升的 {share:.0f}%；其余的提升来自看到新的图像。",
+    )
+
+
+def centre_concentration(trained: float, untrained: float, area: float = 25.0, ratio: float = 0.8) -> Sentence:
+    """Whether a trained CNN's saliency concentrates in the middle of the image because of training
+    or of the architecture.
+
+    Args:
+        trained, untrained: the median share (percent) of the saliency that falls in the central
+            region, for the trained and for an untrained copy of the model.
+        area: the central region's share of the image (percent); a share above it is a concentration.
+        ratio: the untrained model's share, as a fraction of the trained one's, from which the
+            concentration counts as coming "largely with the architecture".
+
+    Returns:
+        a :class:`Sentence` that follows "so"; ``holds`` when the concentration is mostly learned.
+
+    Raises:
+        TypeError, ValueError: a share outside 0-100, a ratio outside (0, 1].
+    """
+    trained = _percent("trained", trained)
+    untrained = _percent("untrained", untrained)
+    area = _percent("area", area)
+    ratio = scalar("ratio", ratio, numbers.Real, minimum=0, maximum=1, include_minimum=False)
+    if trained <= area:
+        return Sentence(
+            False,
+            f"the trained CNN's saliency is not concentrated in the middle: the central region holds no more than "
+            f"its {area:.0f}% share of the image.",
+            f"训练后 CNN 的显著性并没有集中在中间：中心区域所占的份额没有超过它在图像中的面积占比 {area:.0f}%。",
+        )
+    if untrained >= ratio * trained:
+        return Sentence(
+            False,
+            "the concentration in the middle comes largely with the architecture, not from training: the CNN's "
+            "convolutions are unpadded, so a pixel near the border falls into fewer of their windows than a central "
+            "one.",
+            "显著性向中间集中主要是网络结构带来的，而不是训练的结果：这个 CNN 的卷积没有填充，所以靠近边缘的像素"
+            "落入的卷积窗口比中心像素少。",
+        )
+    return Sentence(
+        True,
+        "the trained CNN's concentration in the middle is mostly learned, not a property of the architecture.",
+        "训练后 CNN 的显著性向中间集中，主要是学出来的，而不是网络结构本身的性质。",
     )

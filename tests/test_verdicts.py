@@ -153,3 +153,82 @@ def test_chapter_1_5_4s_data_sentences():
     assert not full.holds and "for the attention that is no more than the noise" in full.en and "helps it" in full.en
     with pytest.raises(ValueError, match="at least one model"):
         verdicts.more_data_helps({}, 2.8, 500, 1000)
+
+
+# Chapters 1.4.1, 1.5.1, 1.5.3 and 1.5.4 in two builds of commit c9a03f4: the full profile
+# (benchmarks.rebuild's build of 2026-12-07) and the quick profile (1 epoch on 1,800 images).
+
+
+def test_plain_statements_glued_in_both_languages():
+    lossy = verdicts.data_source("class-folders")
+    assert lossy.holds and lossy.en.startswith("the offline JPEG copy of CIFAR-10 (JPEG-compressed")
+    assert lossy.zh.startswith("CIFAR-10 的离线 JPEG 副本（")
+    assert verdicts.data_source("archive").zh == "CIFAR-10 的官方发布版本"
+    here = verdicts.machine("x86_64", 2, "3.15.1", "tensorflow")
+    assert here.en == "x86_64, 2 CPU cores, Keras 3.15.1 on tensorflow"
+    assert here.zh == "一台 x86_64 机器（2 个 CPU 核心，Keras 3.15.1，tensorflow 后端）"  # fits "在……上"
+    # both builds' best model (1.5.1)
+    assert verdicts.sweep_model(16, "(1, 0, 1)").zh == "宽度 16、块数 (1, 0, 1)"
+    assert set(verdicts.CIFAR10_CHINESE) == {"airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse",
+                                             "ship", "truck"}
+    assert verdicts.class_name("ship").zh == "船"
+    deer = verdicts.confusion("deer", "frog", 59, 0.584)  # the quick build's most frequent mistake (1.4.1)
+    assert deer.en == "deer taken for frog (59 images, 58.4% of the deer images)"
+    assert deer.zh == "鹿被误认为青蛙（59 张，占鹿图像的 58.4%）"
+    with pytest.raises(KeyError):
+        verdicts.class_name("lorry")
+
+
+def test_this_machine_is_what_training_hardware_says():
+    pytest.importorskip("keras")
+    from cvtutor import training
+
+    assert verdicts.this_machine().en == training.hardware()
+
+
+def test_chapter_1_5_3s_sentences_follow_the_seed_spread_and_the_noise():
+    # quick build: the distilled student 0.05 points behind, seeds -0.30 and +0.20, spread 2.47
+    assert not verdicts.beyond_seed_spread(-0.05, 2.47).holds
+    assert verdicts.beyond_seed_spread(-0.05, 2.47).zh == "没有超过"  # "这一差值没有超过种子间的波动"
+    quick = verdicts.distillation_reading([-0.30, 0.20], 2.47)
+    assert not quick.holds and quick.en.startswith("The difference is within what changing the seed does")
+    helped = verdicts.distillation_reading([1.2, 2.0, 3.1], 0.5)
+    assert helped.holds and helped.en.endswith("distillation helped.") and "蒸馏起了作用" in helped.zh
+    assert "did not help" in verdicts.distillation_reading([-1.2, -2.0, -3.1], 0.5).en
+    # a tie is no win: the seeds do not all agree
+    assert "the seeds disagree" in verdicts.distillation_reading([0.0, 2.0, 2.0], 0.5).en
+    assert verdicts.beyond_seed_spread(0.51, 0.5).holds and not verdicts.beyond_seed_spread(-0.5, 0.5).holds
+    # quick build's transfer: -6.0 and -7.4 points with 10 and 100 labels, noise 6.3
+    within = verdicts.transfer_reading([-5.99, -7.39], (10, 100), 6.32, None)
+    assert not within.holds and "if any, was within the noise" in within.en
+    behind = verdicts.transfer_reading([-9.0, -7.39], (10, 100), 6.32, None)
+    assert not behind.holds and "training from scratch was ahead of the transferred network" in behind.en
+    pays = verdicts.transfer_reading([15.0, 10.0, 5.0, 1.0], (10, 50, 100, 500), 4.0, matched=100)
+    assert pays.holds and pays.en.startswith("Training from scratch needed 100 labels per class")
+    assert pays.en.endswith("learns more useful features of its own.")
+    kept = verdicts.transfer_reading([15.0, 14.0, 13.0, 12.0], (10, 50, 100, 500), 4.0, matched=None)
+    assert "did not get there even with 500 labels" in kept.en and "did not shrink by more than the noise" in kept.en
+    assert "迁移网络在每类 10 个标签时的水平" in kept.zh
+    with pytest.raises(ValueError, match="one entry per label budget"):
+        verdicts.transfer_reading([1.0], (10, 100), 4.0, None)
+
+
+def test_chapter_1_5_3s_speed_sentences_need_five_percent_and_float32_rounding():
+    # quick build: bfloat16 7.73 times as slow as float32, on a CPU without bfloat16 instructions
+    assert verdicts.relative_speed(7.73).en == "slower than" and verdicts.relative_speed(7.73).zh == "慢于"
+    assert verdicts.bfloat16_reading(7.73, []).en.endswith(": extra work, not less.")
+    assert [verdicts.relative_speed(r).en for r in (1.05, 1.0501, 0.95, 0.9499)] == [
+        "about as fast as", "slower than", "about as fast as", "faster than"]
+    assert verdicts.bfloat16_reading(1.02, []).en.endswith(", and saved nothing measurable.")
+    assert verdicts.bfloat16_reading(0.8, []).holds
+    flags = verdicts.bfloat16_reading(0.8, ["amx_bf16", "avx512_bf16"])
+    assert "(amx_bf16, avx512_bf16); which operations use them" in flags.en and "（amx_bf16、avx512_bf16）" in flags.zh
+    # quick build: the two replicas' losses within 1.0e-7 over all 8 steps
+    stayed = verdicts.rounding_growth(1.03e-7, 1.03e-7)
+    assert not stayed.holds and stayed.en == "Over this short run the gap stayed at most 1e-07"
+    assert verdicts.rounding_growth(1e-7, 3e-5).en == "Over the run the gap grew, to 3e-05 at the largest"
+    assert not verdicts.rounding_growth(1e-9, 9e-7).holds  # below ten times float32's rounding
+    # quick build: two replicas 7.8 s, one device 3.5 s; the full build of 948644c: 4.9 s against 5.3 s
+    assert verdicts.replica_time_note(7.77, 3.46) == verdicts.Sentence(False, "", "")
+    shorter = verdicts.replica_time_note(4.9, 5.3)
+    assert shorter.holds and shorter.en.startswith("That the two replicas' epoch was the shorter one here")
