@@ -15,16 +15,22 @@ Layouts follow Keras:
   ``(units, units)`` and ``bias`` ``(units,)``;
 - an attention mask is ``True`` (or 1) where a query *may* attend to a key.
 
-Every public function checks its inputs and raises :class:`ValueError` with a
-message that names the function, what it expected and what arrived.
+Every public function that takes arrays checks its inputs: an array of the wrong
+shape or dtype raises :class:`ValueError`, a scalar argument of the wrong kind
+(a float stride, a padding that is not a string) :class:`TypeError`, and every
+message names the function, what it expected and what arrived
+(:mod:`cvtutor.checks`).
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Callable
 
 import numpy as np
+
+from cvtutor import checks
 
 __all__ = [
     "conv2d",
@@ -64,24 +70,16 @@ def _array(fn: str, name: str, value, ndim: int | None = None, layout: str = "")
 
 def _pair(fn: str, name: str, value) -> tuple[int, int]:
     """A positive int or a pair of positive ints, as a pair."""
-    pair = (value, value) if isinstance(value, (int, np.integer)) else value
-    try:
-        pair = tuple(pair)
-    except TypeError:
-        pair = ()
-    if len(pair) != 2 or not all(
-        isinstance(p, (int, np.integer)) and not isinstance(p, bool) and p >= 1 for p in pair
-    ):
-        raise ValueError(
-            f"{fn}: {name} must be a positive int or a pair of positive ints, got {value!r}"
-        )
-    return int(pair[0]), int(pair[1])
+    if checks.is_int(value):
+        value = checks.positive_int(f"{fn}: {name}", value)
+        return value, value
+    return checks.integers(f"{fn}: {name}", value, 2, minimum=1, expected="a positive integer or a pair")
 
 
 def _padding(fn: str, padding) -> str:
-    if not isinstance(padding, str) or padding.lower() not in ("valid", "same"):
-        raise ValueError(f"{fn}: padding must be 'valid' or 'same', got {padding!r}")
-    return padding.lower()
+    """``padding`` in lower case; any case is accepted, as Keras does."""
+    return checks.one_of(f"{fn}: padding", padding.lower() if isinstance(padding, str) else padding,
+                         ("valid", "same"))
 
 
 def _same_pads(size: int, window: int, stride: int) -> tuple[int, int]:
@@ -139,12 +137,16 @@ def softmax(x, axis: int = -1):
     Returns:
         Array of the same shape as ``x`` with values in [0, 1] that sum to 1
         along ``axis`` (0 for all-``-inf`` slices).
+
+    Raises:
+        TypeError: ``axis`` is not an integer.
+        ValueError: ``x`` is not a numeric array of at least 1 dimension, or holds NaN or
+            ``+inf``; ``axis`` is not one of its axes.
     """
     x = _array("softmax", "x", x)
     if x.ndim == 0:
         raise ValueError("softmax: x must have at least 1 dimension, got a scalar")
-    if not -x.ndim <= axis < x.ndim:
-        raise ValueError(f"softmax: axis must be in [{-x.ndim}, {x.ndim - 1}], got {axis}")
+    axis = checks.scalar("softmax: axis", axis, numbers.Integral, minimum=-x.ndim, maximum=x.ndim - 1)
     if np.isnan(x).any() or np.isposinf(x).any():
         raise ValueError("softmax: x must not contain NaN or +inf")
     top = np.max(x, axis=axis, keepdims=True)
@@ -170,11 +172,15 @@ def conv_output_size(size: int, kernel: int, stride: int = 1, padding: str = "va
 
     Returns:
         The output length in pixels; 0 when a ``"valid"`` window does not fit.
+
+    Raises:
+        TypeError: ``size``, ``kernel`` or ``stride`` is not an integer, or ``padding`` not a string.
+        ValueError: ``size``, ``kernel`` or ``stride`` is below 1, or ``padding`` is neither
+            ``"valid"`` nor ``"same"``.
     """
     fn = "conv_output_size"
     for name, value in (("size", size), ("kernel", kernel), ("stride", stride)):
-        if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-            raise ValueError(f"{fn}: {name} must be a positive int, got {value!r}")
+        checks.positive_int(f"{fn}: {name}", value)
     if _padding(fn, padding) == "same":
         return math.ceil(size / stride)
     return max((size - kernel) // stride + 1, 0)
@@ -250,6 +256,12 @@ def conv2d(x, kernel, bias=None, stride=1, padding: str = "valid"):
     Returns:
         Feature maps, shape ``(N, H_out, W_out, C_out)``, where ``H_out`` is
         :func:`conv_output_size` of ``H`` (likewise ``W_out``).
+
+    Raises:
+        TypeError: ``stride`` is not an integer or a pair of them, or ``padding`` not a string.
+        ValueError: arrays of the wrong shapes (channels or bias that do not match the kernel),
+            a ``stride`` below 1, a ``padding`` other than ``"valid"`` and ``"same"``, or a
+            window larger than the input with ``"valid"``.
     """
     x, kernel, bias, stride, padding = _conv2d_inputs(x, kernel, bias, stride, padding)
     (sh, sw), (kh, kw, _, c_out) = stride, kernel.shape
@@ -306,6 +318,12 @@ def max_pool2d(x, pool_size=2, stride=None, padding: str = "valid"):
 
     Returns:
         Shape ``(N, H_out, W_out, C)``; see :func:`conv_output_size`.
+
+    Raises:
+        TypeError: ``pool_size`` or ``stride`` is not an integer or a pair of them, or
+            ``padding`` not a string.
+        ValueError: ``x`` is not 4-D, a size below 1, a ``padding`` other than ``"valid"`` and
+            ``"same"``, or a window larger than the input with ``"valid"``.
     """
     fn = "max_pool2d"
     x = _array(fn, "x", x, 4, "(N, H, W, C)")
@@ -339,6 +357,9 @@ def dense(x, w, b=None):
 
     Returns:
         Shape ``(..., d_out)``.
+
+    Raises:
+        ValueError: arrays that are not numeric or whose shapes do not match as above.
     """
     fn = "dense"
     x = _array(fn, "x", x)
@@ -385,6 +406,10 @@ def rnn_forward(
         Every hidden state, shape ``(N, T, units)``. The whole array is what
         ``SimpleRNN(return_sequences=True)`` returns; its last step,
         ``[:, -1]``, is what the default ``SimpleRNN`` returns.
+
+    Raises:
+        TypeError: ``activation`` is not callable.
+        ValueError: arrays that are not numeric or whose shapes do not match as above.
     """
     fn = "rnn_forward"
     xs = _array(fn, "xs", xs, 3, "(N, T, d_in)")
@@ -401,8 +426,7 @@ def rnn_forward(
         raise ValueError(f"{fn}: u must have shape ({units}, {units}), got shape {u.shape}")
     if b.shape != (units,):
         raise ValueError(f"{fn}: b must have shape ({units},), got shape {b.shape}")
-    if not callable(activation):
-        raise ValueError(f"{fn}: activation must be callable, got {activation!r}")
+    checks.instance(f"{fn}: activation", activation, Callable, "a function of an array")
     if h0 is None:
         h = np.zeros((n, units), dtype=np.result_type(xs, w, u, b))
     else:
@@ -439,6 +463,10 @@ def scaled_dot_product_attention(q, k, v, mask=None):
         ``weights`` of shape ``(..., T_q, T_k)``, each row summing to 1. Masked
         positions get weight 0; a query that may attend to no key gets
         all-zero weights and a zero output (as in ``keras.layers.Softmax``).
+
+    Raises:
+        ValueError: arrays that are not numeric or whose shapes do not match as above, or a
+            ``mask`` that does not broadcast to the scores.
     """
     fn = "scaled_dot_product_attention"
     q = _array(fn, "q", q)
@@ -494,12 +522,15 @@ def numeric_gradient(f: Callable[[np.ndarray], float], x, eps: float = 1e-6) -> 
 
     Returns:
         float64 array, shape of ``x``.
+
+    Raises:
+        TypeError: ``f`` is not callable, or ``eps`` not a number.
+        ValueError: ``eps`` is not positive, ``x`` is not numeric, or ``f`` returns more than
+            one number.
     """
     fn = "numeric_gradient"
-    if not callable(f):
-        raise ValueError(f"{fn}: f must be callable, got {f!r}")
-    if not (isinstance(eps, (int, float)) and eps > 0):
-        raise ValueError(f"{fn}: eps must be a positive number, got {eps!r}")
+    checks.instance(f"{fn}: f", f, Callable, "a function of one array")
+    eps = checks.scalar(f"{fn}: eps", eps, minimum=0, include_minimum=False)
     x = _array(fn, "x", x).astype(np.float64)  # a copy we may perturb
     grad = np.zeros_like(x)
     flat, grad_flat = x.reshape(-1), grad.reshape(-1)

@@ -387,17 +387,16 @@ IMG, K3 = np.zeros((1, 8, 8, 3)), np.zeros((3, 3, 3, 4))
         (lambda: ref.conv2d(IMG, K3, bias=np.zeros(5)),
          r"conv2d: bias must have shape \(4,\) .* got shape \(5,\)"),
         (lambda: ref.conv2d(IMG, K3, stride=0),
-         r"conv2d: stride must be a positive int or a pair of positive ints, got 0"),
+         r"conv2d: stride must be a positive integer, got 0"),
         (lambda: ref.conv2d(IMG, K3, stride=(1, 2, 3)), r"conv2d: stride .* got \(1, 2, 3\)"),
         (lambda: ref.conv2d(IMG, K3, padding="full"),
-         r"conv2d: padding must be 'valid' or 'same', got 'full'"),
+         r"conv2d: padding must be one of 'valid', 'same', got 'full'"),
         (lambda: ref.conv2d(np.zeros((1, 2, 2, 3)), K3),
          r"conv2d: window 3x3 does not fit in the 2x2 input"),
         (lambda: ref._conv2d_loops(np.zeros((8, 8, 3)), K3), r"conv2d: x must be 4-D"),
         (lambda: ref.max_pool2d(np.zeros((8, 8, 3))),
          r"max_pool2d: x must be 4-D \(N, H, W, C\), got shape \(8, 8, 3\)"),
         (lambda: ref.max_pool2d(IMG, pool_size=-2), r"max_pool2d: pool_size .* got -2"),
-        (lambda: ref.max_pool2d(IMG, padding=None), r"max_pool2d: padding .* got None"),
         (lambda: ref.dense(np.zeros((2, 5)), np.zeros((4, 3)), np.zeros(3)),
          r"dense: x must have shape \(\.\.\., d_in\) with d_in=4 .* got shape \(2, 5\)"),
         (lambda: ref.dense(np.zeros((2, 4)), np.zeros(4), np.zeros(3)),
@@ -427,13 +426,33 @@ IMG, K3 = np.zeros((1, 8, 8, 3)), np.zeros((3, 3, 3, 4))
         (lambda: ref.softmax(np.array([1.0, np.nan])), r"softmax: x must not contain NaN or \+inf"),
         (lambda: ref.softmax(np.zeros((2, 3)), axis=2), r"softmax: axis must be in \[-2, 1\], got 2"),
         (lambda: ref.softmax(np.array(["a", "b"])), r"softmax: x must be a numeric array, got dtype <U1"),
-        (lambda: ref.conv_output_size(32, 0), r"conv_output_size: kernel must be a positive int, got 0"),
+        (lambda: ref.conv_output_size(32, 0), r"conv_output_size: kernel must be a positive integer, got 0"),
+        (lambda: ref.numeric_gradient(lambda z: z.sum(), np.zeros(2), eps=0), r"numeric_gradient: eps must be in \(0, inf\)"),
         (lambda: ref.numeric_gradient(lambda z: z, np.zeros(2)),
          r"numeric_gradient: f must return a scalar, got an array of shape \(2,\)"),
     ],
 )
 def test_bad_inputs_raise_value_errors_that_say_what_was_expected(call, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=message) as raised:
+        call()
+    assert type(raised.value) is ValueError
+
+
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: ref.max_pool2d(IMG, padding=None), "max_pool2d: padding must be one of 'valid', 'same', got NoneType None"),
+        (lambda: ref.conv2d(IMG, K3, stride=1.5), r"conv2d: stride must be a positive integer or a pair, .* got float 1.5"),
+        (lambda: ref.conv_output_size(32.0, 3), "conv_output_size: size must be a positive integer, got float 32.0"),
+        (lambda: ref.softmax(np.zeros(3), axis=0.0), "softmax: axis must be an integer, got float 0.0"),
+        (lambda: ref.rnn_forward(np.zeros((1, 5, 3)), np.zeros((3, 2)), np.zeros((2, 2)), np.zeros(2), activation="tanh"),
+         "rnn_forward: activation must be a function of an array, got str 'tanh'"),
+        (lambda: ref.numeric_gradient(None, np.zeros(2)), "numeric_gradient: f must be a function of one array, got NoneType None"),
+        (lambda: ref.numeric_gradient(np.sum, np.zeros(2), eps="1e-6"), "numeric_gradient: eps must be a number, got str '1e-6'"),
+    ],
+)
+def test_arguments_of_the_wrong_kind_raise_type_errors_that_say_what_was_expected(call, message):
+    with pytest.raises(TypeError, match=message):
         call()
 
 
