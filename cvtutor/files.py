@@ -37,6 +37,8 @@ import threading
 from collections.abc import Iterator
 from pathlib import Path
 
+from cvtutor import checks
+
 __all__ = ["atomic_path", "atomic_write", "ensure_room", "plain_write_mode", "fitting_name", "write_target"]
 
 # The longest file name (in bytes) that the common file systems take (ext4, APFS, NTFS's 255 UTF-16
@@ -195,11 +197,11 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb", *, encoding: str | N
         the open file object; it is flushed, synced and closed when the block ends.
 
     Raises:
+        TypeError: ``mode`` is not a string.
         ValueError: ``mode`` is not ``"w"`` or ``"wb"``.
         OSError: as :func:`atomic_path`.
     """
-    if mode not in ("w", "wb"):
-        raise ValueError(f"atomic_write mode must be 'w' or 'wb', got {mode!r}")
+    checks.one_of("mode", mode, ("w", "wb"))
     if mode == "w" and encoding is None:
         encoding = "utf-8"
     with atomic_path(path, suffix=suffix) as tmp:

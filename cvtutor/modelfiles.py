@@ -25,7 +25,7 @@ class ModelFileError(ValueError):
 
 def _check_suffix(path: Path) -> None:
     if path.suffix != ".keras":
-        raise ValueError(f"model files must end in .keras, got {str(path)!r}")
+        raise ValueError(f"path must be a model file ending in .keras, got {str(path)!r}")
 
 
 def save_model(model, path: str | os.PathLike) -> Path:
@@ -82,6 +82,7 @@ def load_model(path: str | os.PathLike, compile: bool = True):
 
     Raises:
         FileNotFoundError: no file at ``path`` (the message names it).
+        ValueError: ``path`` does not end in ``.keras``.
         ModelFileError: the file is truncated, damaged or not a Keras model, or Keras cannot build it
             (e.g. written by a newer Keras or cvtutor); one line naming the file, Keras's reason, the
             Keras and cvtutor versions that wrote it and the installed ones.

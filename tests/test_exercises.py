@@ -57,9 +57,10 @@ def test_exercise_is_complete(exercise_id):
 
 
 def test_unknown_id_names_close_ones():
-    with pytest.raises(TypeError, match="must be a str"):
+    with pytest.raises(TypeError, match="exercise_id must be a str such as '1.3.1-dilated-conv', got int 131"):
         check(131, lambda x: x)
-    with pytest.raises(ValueError, match="1.3.1-dilated-conv"):
+    with pytest.raises(ValueError, match="exercise_id must be the id of an exercise, got '1.3.1-dilated'; "
+                                         "did you mean '1.3.1-dilated-conv'"):
         check("1.3.1-dilated", lambda x, kernel, dilation: x)
     assert ex.solution("1.3.1-dilated-conv") is ex.conv2d_dilated
 

@@ -67,8 +67,11 @@ def test_atomic_path_suffix_and_a_writer_that_wrote_nothing(tmp_path):
         with atomic_path(tmp_path / "x.bin") as tmp:
             tmp.unlink()  # a writer that failed silently: nothing must replace the target
     assert not (tmp_path / "x.bin").exists()
-    with pytest.raises(ValueError, match="mode must be 'w' or 'wb'"):
+    with pytest.raises(ValueError, match="mode must be one of 'w', 'wb', got 'a'"):
         with atomic_write(tmp_path / "y", "a"):
+            pass
+    with pytest.raises(TypeError, match="mode must be one of 'w', 'wb', got NoneType None"):
+        with atomic_write(tmp_path / "y", None):
             pass
 
 

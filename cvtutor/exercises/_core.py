@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from cvtutor import checks
+
 SEED = 1234
 
 
@@ -122,12 +124,11 @@ def get_exercise(exercise_id: str) -> Exercise:
         TypeError: ``exercise_id`` is not a str.
         ValueError: no exercise has that id (the message lists close ids).
     """
-    if not isinstance(exercise_id, str):
-        raise TypeError(f"exercise_id must be a str such as '1.3.1-dilated-conv', got {type(exercise_id).__name__}")
+    checks.instance("exercise_id", exercise_id, str, "a str such as '1.3.1-dilated-conv'")
     if exercise_id not in EXERCISES:
-        close = difflib.get_close_matches(str(exercise_id), list(EXERCISES), n=3, cutoff=0.5)
+        close = difflib.get_close_matches(exercise_id, list(EXERCISES), n=3, cutoff=0.5)
         hint = f"; did you mean {', '.join(map(repr, close))}?" if close else f"; known: {', '.join(EXERCISES)}"
-        raise ValueError(f"no exercise {exercise_id!r}{hint}")
+        raise ValueError(f"exercise_id must be the id of an exercise, got {exercise_id!r}{hint}")
     return EXERCISES[exercise_id]
 
 
@@ -343,7 +344,12 @@ def check(exercise_id: str, answer) -> Result:
 
 
 def solution(exercise_id: str) -> Callable:
-    """The worked solution of ``exercise_id``: a function (for a value exercise, one of no arguments)."""
+    """The worked solution of ``exercise_id``: a function (for a value exercise, one of no arguments).
+
+    Raises:
+        TypeError: ``exercise_id`` is not a str.
+        ValueError: ``exercise_id`` is not an exercise's id.
+    """
     return get_exercise(exercise_id).solution
 
 
