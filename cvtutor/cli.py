@@ -93,6 +93,15 @@ class _Output:
 
 
 def cmd_data(args, out: _Output) -> int:
+    """``cvtutor data``: read the data once, check every file, and print what was found.
+
+    Returns:
+        the exit status, 0.
+
+    Raises:
+        CIFAR10NotFoundError, CorruptDataError, FileNotFoundError, ValueError: what the loaders
+            raise for missing or damaged data (:func:`main` prints it as one line).
+    """
     import numpy as np
 
     from cvtutor.data import CLASS_NAMES, find_cifar10
@@ -199,6 +208,17 @@ def _pretrained(path):
 
 
 def cmd_train(args, out: _Output) -> int:
+    """``cvtutor train``: train a model (or a recipe, or fine-tune a model file) into a ``.keras`` file.
+
+    Returns:
+        the exit status, 0.
+
+    Raises:
+        ValueError: options that do not fit together (an ``--output`` not ending in ``.keras``,
+            an ``--image-size`` or ``--channels`` that the pre-trained model or CIFAR-10 does not
+            have), or what the loaders, :func:`cvtutor.recipes.start_run` and
+            :func:`cvtutor.training.train_to_file` raise (:func:`main` prints it as one line).
+    """
     from cvtutor import get_profile
     from cvtutor.contract import Contract, attach_contract
     from cvtutor.data import CLASS_NAMES
@@ -358,6 +378,16 @@ def _table(names, counts) -> list[str]:
 
 
 def cmd_evaluate(args, out: _Output) -> int:
+    """``cvtutor evaluate``: a model file's accuracy and confusions on CIFAR-10's test set or a folder.
+
+    Returns:
+        the exit status, 0.
+
+    Raises:
+        ValueError: a folder with classes the model does not know, a model that is not a CIFAR-10
+            model without ``--data``, no test images, or what loading the model and the data
+            raises (:func:`main` prints it as one line).
+    """
     import numpy as np
 
     from cvtutor import get_profile
@@ -426,6 +456,15 @@ def cmd_evaluate(args, out: _Output) -> int:
 
 
 def cmd_predict(args, out: _Output) -> int:
+    """``cvtutor predict``: the most probable classes of image files under a model file.
+
+    Returns:
+        the exit status, 0.
+
+    Raises:
+        ValueError: an image the model cannot take, or what loading the model and the images
+            raises (:func:`main` prints it as one line).
+    """
     import numpy as np
 
     from cvtutor.data import load_image

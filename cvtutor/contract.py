@@ -242,7 +242,12 @@ class ModelContract(keras.layers.Layer):
 
     @property
     def metadata(self) -> dict:
-        """The free-form JSON dict kept with the contract (a copy: assign a new dict to change it)."""
+        """The free-form JSON dict kept with the contract (a copy: assign a new dict to change it).
+
+        Raises:
+            TypeError: (on assignment) a value that is neither a dict nor None.
+            ValueError: (on assignment) a dict that is not JSON-serializable.
+        """
         return json.loads(json.dumps(self._metadata))
 
     @metadata.setter

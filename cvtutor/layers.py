@@ -94,6 +94,13 @@ class SelfAttention(keras.layers.Layer):
         Output of shape ``(batch, T, output_dim)``, and, with
         ``return_attention_scores=True``, the attention weights of shape
         ``(batch, num_heads, T, T)`` (before dropout; each row sums to 1).
+
+    Raises:
+        TypeError: (on construction) a size or count that is not an integer, or a ``dropout``
+            that is not a number.
+        ValueError: (on construction) a size or count below 1, or a ``dropout`` outside [0, 1);
+            (when called) inputs not of rank 3 with a known feature size (the one it was built
+            for), or a mask of a rank other than 2 and 3.
     """
 
     def __init__(
@@ -248,6 +255,12 @@ class PatchEmbedding(keras.layers.Layer):
 
     Returns:
         Tokens of shape ``(batch, (H / patch_size) * (W / patch_size), dim)``.
+
+    Raises:
+        TypeError: (on construction) ``patch_size``, ``dim`` or ``kernel_size`` is not an integer.
+        ValueError: (on construction) one of them below 1, or a ``kernel_size`` that is not
+            ``patch_size`` plus an even number; (when called) images not of rank 4, or of a
+            height or width that ``patch_size`` does not divide.
     """
 
     def __init__(self, patch_size, dim, kernel_size=None, **kwargs):
@@ -323,6 +336,9 @@ class ClassToken(keras.layers.Layer):
 
     Returns:
         ``(batch, T + 1, dim)``, the class token first.
+
+    Raises:
+        ValueError: (when called) tokens not of rank 3.
     """
 
     def build(self, input_shape):
@@ -359,6 +375,10 @@ class PositionEmbedding(keras.layers.Layer):
 
     Returns:
         ``tokens`` plus the position embeddings, same shape.
+
+    Raises:
+        ValueError: (when called) tokens not of rank 3, of an unknown number, or of another
+            number than at the first call.
     """
 
     def __init__(self, initializer=None, **kwargs):
@@ -420,6 +440,12 @@ class TransformerBlock(keras.layers.Layer):
 
     Returns:
         Tokens of the same shape as ``inputs`` (and the attention weights).
+
+    Raises:
+        TypeError: (on construction) a size or count that is not an integer, or a ``dropout``
+            that is not a number.
+        ValueError: (on construction) a size or count below 1, or a ``dropout`` outside [0, 1);
+            (when called) as :class:`SelfAttention`.
     """
 
     def __init__(self, num_heads, key_dim, mlp_dim, dropout=0.0, **kwargs):

@@ -25,6 +25,10 @@ class SmoothedSparseCrossentropy(keras.losses.Loss):
 
     Args:
         label_smoothing: ``s`` in [0, 1); 0 is the plain sparse cross-entropy.
+
+    Raises:
+        TypeError: ``label_smoothing`` is not a number.
+        ValueError: ``label_smoothing`` is outside [0, 1).
     """
 
     def __init__(self, label_smoothing: float = 0.1, name: str = "smoothed_sparse_crossentropy", **kwargs):

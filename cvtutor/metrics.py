@@ -140,6 +140,10 @@ def pareto_front(cost, accuracy) -> np.ndarray:
 
     Returns:
         The indices of the front's runs, (K,) ints, ordered by cost.
+
+    Raises:
+        ValueError: ``cost`` and ``accuracy`` are not non-empty 1-D arrays of one length, or
+            hold NaN or infinities.
     """
     cost = np.asarray(cost, dtype=float)
     accuracy = np.asarray(accuracy, dtype=float)
@@ -158,7 +162,11 @@ def pareto_front(cost, accuracy) -> np.ndarray:
 
 
 def cosine_similarity(vectors) -> np.ndarray:
-    """Cosine similarity of every pair of rows: (N, D) -> (N, N), values in [-1, 1]."""
+    """Cosine similarity of every pair of rows: (N, D) -> (N, N), values in [-1, 1].
+
+    Raises:
+        ValueError: ``vectors`` is not a non-empty (N, D) array, or a row is all zeros.
+    """
     vectors = np.asarray(vectors, dtype=float)
     if vectors.ndim != 2 or vectors.shape[0] == 0 or vectors.shape[1] == 0:
         raise ValueError(f"vectors must be a non-empty (N, D) array, got shape {vectors.shape}")

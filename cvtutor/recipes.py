@@ -121,7 +121,12 @@ class Recipe:
         return dataclasses.replace(self, **changes)
 
     def build(self, input_shape=(32, 32, 3), num_classes: int = 10):
-        """The recipe's model, uncompiled, for uint8-scaled images of ``input_shape`` (H, W, C)."""
+        """The recipe's model, uncompiled, for uint8-scaled images of ``input_shape`` (H, W, C).
+
+        Raises:
+            TypeError, ValueError: as the model's builder (:func:`cvtutor.models.build_model`):
+                an ``input_shape``, ``num_classes`` or ``model_args`` it does not take.
+        """
         from cvtutor.models import build_model
 
         return build_model(self.model, input_shape=tuple(input_shape), num_classes=int(num_classes),
@@ -140,6 +145,9 @@ class Recipe:
 
         Returns:
             the same model, compiled.
+
+        Raises:
+            ValueError: ``steps`` is below 1, with a ``"warmup-cosine"`` schedule.
         """
         import keras
 
@@ -272,7 +280,12 @@ class RunStart:
         """The run's model, compiled: seeded with :attr:`seed`, built for the images' shape and
         :attr:`num_classes`, the contract attached, anything fitted to data (a patch-whitening stem,
         :func:`cvtutor.whitening.adapt_whitening`) fitted to exactly the images it trains on, and
-        compiled for :attr:`steps`. Called again (a run that starts over), it builds the same model."""
+        compiled for :attr:`steps`. Called again (a run that starts over), it builds the same model.
+
+        Raises:
+            TypeError, ValueError: as :meth:`Recipe.build` and :func:`cvtutor.contract.attach_contract`
+                (a contract that does not fit the model).
+        """
         from cvtutor.training import set_seed
         from cvtutor.whitening import adapt_whitening
 

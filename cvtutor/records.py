@@ -129,6 +129,10 @@ def write_record(record: dict, folder: str | os.PathLike, prefix: str,
     The file appears whole or not at all (:func:`cvtutor.files.atomic_write`),
     with the permissions a plain write gives; a second record with the same name in the same second gets the
     process id appended instead of replacing the first.
+
+    Raises:
+        KeyError: ``record`` has no ``"finished"`` time.
+        OSError: the folder or the file cannot be written (no partial file is left).
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)

@@ -118,5 +118,9 @@ def describe(notebook: str, summary: dict | None = None) -> str:
 
 
 def show_run_time(notebook: str) -> None:
-    """Print :func:`describe`'s line for ``notebook`` (the first cells of every chapter call it)."""
+    """Print :func:`describe`'s line for ``notebook`` (the first cells of every chapter call it).
+
+    Raises:
+        ValueError: ``notebook`` is in no recorded build.
+    """
     print(textwrap.fill(describe(notebook), width=88))

@@ -147,7 +147,11 @@ def source_of(obj, mark: dict[str, str] | None = None, docstring: bool = False) 
 def show_source(obj, mark: dict[str, str] | None = None, docstring: bool = False) -> None:
     """Display the source of ``obj`` in the notebook (print it outside IPython).
 
-    Same arguments and errors as :func:`source_of`.
+    Same arguments as :func:`source_of`.
+
+    Raises:
+        TypeError: ``obj`` has no Python source (as :func:`source_of`).
+        ValueError: a ``mark`` text is on no line of the code shown (as :func:`source_of`).
     """
     source = source_of(obj, mark=mark, docstring=docstring)
     try:

@@ -131,7 +131,11 @@ class TrainResult:
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "model"}
 
     def to_json(self, path: str | os.PathLike) -> None:
-        """Write :meth:`to_dict` as JSON to ``path``, atomically (:func:`cvtutor.files.atomic_write`)."""
+        """Write :meth:`to_dict` as JSON to ``path``, atomically (:func:`cvtutor.files.atomic_write`).
+
+        Raises:
+            OSError: the file cannot be written (no partial file is left).
+        """
         from cvtutor.files import atomic_write
 
         with atomic_write(path, "w") as f:
@@ -335,7 +339,13 @@ def shift_images(images, dy: int, dx: int) -> np.ndarray:
 
 
 def evaluate(model, test, batch_size: int = 512) -> tuple[float, float]:
-    """``(loss, accuracy)`` of a compiled model on ``test = (uint8 images, labels)``."""
+    """``(loss, accuracy)`` of a compiled model on ``test = (uint8 images, labels)``.
+
+    Raises:
+        TypeError: ``test`` is not a pair, or ``batch_size`` not an integer.
+        ValueError: images that are not uint8 (N, H, W, C), labels that are not (N,), or a
+            ``batch_size`` below 1.
+    """
     from cvtutor.data import make_dataset
 
     x, y = images_and_labels("test", test)
@@ -345,7 +355,13 @@ def evaluate(model, test, batch_size: int = 512) -> tuple[float, float]:
 
 def flip_accuracy(model, test, batch_size: int = 512, translate: int = 0) -> float:
     """Test accuracy (0..1) with test-time flipping, and shifts of ``translate`` pixels if above 0
-    (see :func:`predict_logits`)."""
+    (see :func:`predict_logits`).
+
+    Raises:
+        TypeError: ``test`` is not a pair, or ``translate`` or ``batch_size`` not an integer.
+        ValueError: images that are not uint8 (N, H, W, C), labels that are not (N,), or a
+            ``translate`` out of range (as :func:`predict_logits`).
+    """
     x, y = images_and_labels("test", test)
     return float(np.mean(predict_logits(model, x, batch_size, flip=True, translate=translate).argmax(axis=-1) == y))
 
@@ -385,6 +401,9 @@ def warmup_cosine_adam(steps: int, peak_learning_rate: float = 2e-3, warmup_frac
 
     The warm-up keeps the first, large steps from meeting random weights
     (attention models are unstable there); the cosine lets the run settle.
+
+    Raises:
+        TypeError, ValueError: as :func:`warmup_cosine_schedule`.
     """
     import keras
 
