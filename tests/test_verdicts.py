@@ -232,3 +232,44 @@ def test_chapter_1_5_3s_speed_sentences_need_five_percent_and_float32_rounding()
     assert verdicts.replica_time_note(7.77, 3.46) == verdicts.Sentence(False, "", "")
     shorter = verdicts.replica_time_note(4.9, 5.3)
     assert shorter.holds and shorter.en.startswith("That the two replicas' epoch was the shorter one here")
+
+
+def test_chapter_1_5_4s_attention_steps_and_saliency_sentences():
+    # the quick build: 500 and 1,000 images, noise 4.5 points
+    first = {"CNN": 10.7, "ResNet (width 8)": 22.9, "attention": 10.4}
+    last = {"CNN": 18.3, "ResNet (width 8)": 28.3, "attention": 13.8}
+    slope = {"CNN": 7.6, "ResNet (width 8)": 5.4, "attention": 3.4}
+    quick = verdicts.attention_at_scale(first, last, slope, 1_000, 4.47)
+    assert quick.holds and "ends 14.5 points below the ResNet (width 8) at 1,000 images" in quick.en
+    assert "gains more per doubling" not in quick.en and "比 ResNet (width 8) 低 14.5 个百分点" in quick.zh
+    # the gap narrows only by more than sqrt(2) times the noise (a difference of two differences)
+    steeper = {**slope, "attention": 9.0}
+    narrows = verdicts.attention_at_scale({"a": 30.0, "attention": 10.0}, {"a": 50.0, "attention": 45.0},
+                                          {"a": 5.0, "attention": 9.0}, 10_000, 1.26)
+    assert narrows.en.endswith("in this run, the gap narrows as the data grows.")
+    barely = verdicts.attention_at_scale({"a": 30.0, "attention": 10.0}, {"a": 50.0, "attention": 31.7},
+                                         {"a": 5.0, "attention": 9.0}, 10_000, 1.26)  # narrowed by 1.7 < 1.78
+    assert "narrows" not in barely.en
+    within = verdicts.attention_at_scale(first, {**last, "attention": 25.0}, steeper, 1_000, 4.47)
+    assert not within.holds and within.en.startswith("At 1,000 images the patch-attention model is within the noise")
+    # the attention model best: against the next model, never against itself
+    ahead = verdicts.attention_at_scale(first, {**last, "attention": 30.0}, slope, 1_000, 4.47)
+    assert not ahead.holds and "only 1.7 points ahead of the ResNet (width 8), within the noise" in ahead.en
+    best = verdicts.attention_at_scale(first, {**last, "attention": 40.0}, slope, 1_000, 4.47)
+    assert best.holds and best.en.startswith("Here the patch-attention model is the best at 1,000 images")
+    # the quick build's long run: 17.6% on its 500 training images, 11.1% on the test images
+    assert verdicts.memorization(500, 17.6, 11.1).en.endswith("against 11.1% on the test images.")
+    assert verdicts.memorization(500, 99.0, 40.2).en.endswith("teaches the model those images rather than the classes.")
+    assert not verdicts.memorization(500, 41.0, 26.0).holds  # 15 points: not more than the threshold
+    # the quick build: more data +7.6 points, the same steps on 500 images +0.4, noise 4.5
+    share = verdicts.steps_versus_data(7.6, 0.4, 4.47)
+    assert share.holds and share.en.startswith("The extra steps alone bring 5% of what the extra data brought")
+    assert "did not help the CNN by more than the noise (4.5 points)" in verdicts.steps_versus_data(2.0, 0.4, 4.47).en
+    assert "as much as the extra data, within the noise" in verdicts.steps_versus_data(20.0, 18.8, 1.26).en
+    assert verdicts.steps_versus_data(20.0, 28.0, 1.26).en.endswith("brought more than the extra data.")
+    assert verdicts.steps_versus_data(20.0, -3.0, 1.26).en.startswith("The extra steps alone brought nothing (-3.0")
+    # the quick build: 49.5% of the trained CNN's saliency in the central quarter, 49.2% of the untrained one's
+    architecture = verdicts.centre_concentration(49.5, 49.2)
+    assert not architecture.holds and architecture.en.startswith("the concentration in the middle comes largely")
+    assert verdicts.centre_concentration(60.0, 30.0).en.startswith("the trained CNN's concentration in the middle is")
+    assert "not concentrated" in verdicts.centre_concentration(24.0, 30.0).en
