@@ -67,3 +67,85 @@ def test_a_wrong_kind_is_a_type_error_and_a_wrong_value_a_value_error(call, erro
 def test_a_long_value_is_named_by_its_type_only():
     with pytest.raises(TypeError, match=r"^x must be a number, got list$"):
         checks.scalar("x", list(range(100)))
+
+
+# Boundaries whose own test files do not already pass both a wrong kind and a wrong value --------
+
+_IMAGES = np.zeros((4, 8, 8, 3), np.uint8)
+
+
+def _train_to_file(tmp_path, epochs):
+    from cvtutor.training import train_to_file
+
+    return train_to_file(tmp_path / "m.keras", None, None, None, epochs=epochs, settings={})
+
+
+def _start_run(epochs):
+    from cvtutor.recipes import start_run
+
+    return start_run("fast-cnn", (_IMAGES, np.arange(4)), epochs=epochs)
+
+
+def _subset(split):
+    from cvtutor import get_profile
+
+    return get_profile("quick").subset(_IMAGES, np.arange(4), split)
+
+
+def _train_data_parallel(num_devices):
+    from cvtutor.distribute import train_data_parallel
+
+    return train_data_parallel(num_devices)
+
+
+def _plot(name, *args, **kwargs):
+    from cvtutor import plots
+
+    return getattr(plots, name)(*args, **kwargs)
+
+
+def _patch_covariance(patch_size):
+    from cvtutor.whitening import patch_covariance
+
+    return patch_covariance(np.zeros((1, 8, 8, 3)), patch_size)
+
+
+def _save_model(tmp_path, path):
+    from cvtutor.models import build_cnn
+    from cvtutor.modelfiles import save_model
+
+    return save_model(build_cnn(), tmp_path / path if isinstance(path, str) else path)
+
+
+_LABELS, _PROBS = np.array([0, 1, 0, 1]), np.full((4, 2), 0.5)
+
+BOUNDARIES = [
+    # (call with the argument set to `bad`, argument name, a wrong kind, a wrong value)
+    ("train_to_file", lambda tmp, bad: _train_to_file(tmp, bad), "epochs", 1.0, 0),
+    ("start_run", lambda tmp, bad: _start_run(bad), "epochs", "2", -1),
+    ("Profile.subset", lambda tmp, bad: _subset(bad), "split", 0, "val"),
+    ("train_data_parallel", lambda tmp, bad: _train_data_parallel(bad), "num_devices", 2.0, 0),
+    ("image_grid", lambda tmp, bad: _plot("image_grid", _IMAGES, columns=bad), "columns", 4.0, 0),
+    ("class_grid", lambda tmp, bad: _plot("class_grid", _IMAGES, _LABELS, ["a", "b"], per_class=bad),
+     "per_class", 1.0, 0),
+    ("confident_mistakes", lambda tmp, bad: _plot("confident_mistakes", _LABELS, _PROBS, n=bad), "n", 2.5, -1),
+    ("most_confident_mistakes", lambda tmp, bad: _plot("most_confident_mistakes", _IMAGES, _LABELS, _PROBS,
+                                                       ["a", "b"], columns=bad), "columns", "8", 0),
+    ("feature_maps", lambda tmp, bad: _plot("feature_maps", _IMAGES, np.zeros((4, 8, 8, 2)), clip_percentile=bad),
+     "clip_percentile", "99", 0),
+    ("patch_covariance", lambda tmp, bad: _patch_covariance(bad), "patch_size", 2.0, 0),
+]
+
+
+@pytest.mark.parametrize("error", [TypeError, ValueError])
+@pytest.mark.parametrize("name, call, argument, wrong_kind, wrong_value", BOUNDARIES, ids=[b[0] for b in BOUNDARIES])
+def test_every_boundary_says_which_argument_was_wrong(tmp_path, name, call, argument, wrong_kind, wrong_value, error):
+    bad = wrong_kind if error is TypeError else wrong_value
+    with pytest.raises(error, match=rf"^{argument} must be .*, got ") as raised:
+        call(tmp_path, bad)
+    assert type(raised.value) is error
+
+
+def test_a_model_file_must_end_in_keras(tmp_path):
+    with pytest.raises(ValueError, match=r"^path must be a model file ending in \.keras, got '.*m\.h5'"):
+        _save_model(tmp_path, "m.h5")
