@@ -5,6 +5,11 @@ In the manner of scikit-learn's ``sklearn.utils.check_scalar``: a value of the w
 was expected, what arrived and the argument's name: ``"<name> must be <expected>, got <what
 arrived>"``. A ``TypeError`` names what arrived by its type (and its value when short), a
 ``ValueError`` by its value. Booleans are not integers here (``True`` is no count of epochs).
+
+Arrays are checked where they are used, by shape and dtype: since almost anything converts to an
+array, an array of the wrong shape or dtype is a ``ValueError``, as in NumPy and scikit-learn.
+Errors in data files (:class:`cvtutor.data.CorruptDataError`, ...) are not argument errors and
+keep their own classes.
 """
 
 from __future__ import annotations
