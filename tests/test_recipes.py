@@ -102,7 +102,7 @@ def test_train_recipe_fits_a_whitening_stem_to_the_training_images():
     "changes, error, message",
     [
         ({"model": "mlp"}, ValueError,
-         "recipe 'x': model must be one of 'attention', 'cnn', 'resnet', 'rnn', 'vit', got 'mlp'"),
+         "recipe 'x': model must be one of 'attention', 'cnn', .*'vit', got 'mlp'"),
         ({"optimizer": "rmsprop"}, ValueError, "optimizer must be one of 'adam', 'sgd', got 'rmsprop'"),
         ({"optimizer": None}, TypeError, "optimizer must be one of 'adam', 'sgd', got NoneType None"),
         ({"schedule": "linear"}, ValueError, "schedule must be one of 'constant', 'warmup-cosine', got 'linear'"),
