@@ -273,3 +273,22 @@ def test_chapter_1_5_4s_attention_steps_and_saliency_sentences():
     assert not architecture.holds and architecture.en.startswith("the concentration in the middle comes largely")
     assert verdicts.centre_concentration(60.0, 30.0).en.startswith("the trained CNN's concentration in the middle is")
     assert "not concentrated" in verdicts.centre_concentration(24.0, 30.0).en
+
+
+def test_chapter_1_4_1s_chance_and_noise_sentences():
+    # the quick build: the article's code taken literally reached 10.1% on 1,000 test images (bound 10 +- 1.9)
+    quick = verdicts.at_chance(10.1, 10, 1_000)
+    assert quick.holds and quick.en == ", the accuracy of guessing among ten balanced classes"
+    assert quick.zh == "，即在十个均衡的类别中随机猜测的准确率"
+    assert verdicts.at_chance(12.5, 10, 1_000) == verdicts.Sentence(False, "", "")
+    assert not verdicts.at_chance(10.7, 10, 10_000).holds  # the full test set: 10 +- 0.6
+    # the quick build's three differences against 4.5 points of noise: scaling's 4.4 is within it
+    gains = [(("scaling", "缩放像素"), 4.4), (("fixing the double softmax", "修正两次 softmax"), 7.7),
+             (("fixing both", "同时修正两处"), 11.3)]
+    noted = verdicts.beyond_test_noise(gains, 4.47, 1_000)
+    assert noted.holds and noted.en.endswith("Beyond it here: fixing the double softmax, fixing both.")
+    assert noted.zh.endswith("这里超出噪声的有：修正两次 softmax、同时修正两处。")
+    none = verdicts.beyond_test_noise(gains[:1], 4.47, 1_000)
+    assert not none.holds and none.en.endswith("None of the differences here is beyond it.")
+    with pytest.raises(ValueError, match="at least one difference"):
+        verdicts.beyond_test_noise([], 4.47, 1_000)
