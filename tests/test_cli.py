@@ -283,7 +283,7 @@ def test_damaged_model_files_give_a_clear_error(tmp_path, small_model, damage):
 
 
 def test_save_refuses_other_suffixes(tmp_path, small_model):
-    with pytest.raises(ValueError, match=r"must end in \.keras"):
+    with pytest.raises(ValueError, match=r"path must be a model file ending in \.keras, got '.*model\.h5'"):
         save_model(small_model, tmp_path / "model.h5")
     with pytest.raises(FileNotFoundError, match="no model file"):
         load_model(tmp_path / "missing.keras")
