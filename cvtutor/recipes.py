@@ -24,10 +24,13 @@ import math
 
 from cvtutor import checks
 
-__all__ = ["BACKENDS", "MODEL_NAMES", "RECIPES", "Recipe", "RunStart", "get_recipe", "start_run", "train_recipe"]
+__all__ = ["BACKENDS", "MODEL_NAMES", "PRETRAINED_MODEL", "PRETRAINED_RECIPES", "RECIPES", "Recipe", "RunStart", "get_recipe", "start_run", "train_recipe"]
 
 #: The names of :data:`cvtutor.models.MODELS`, known without importing Keras (tests keep them equal).
 MODEL_NAMES = ("cnn", "resnet", "rnn", "attention", "vit")
+#: The ``model`` of a recipe that fine-tunes a pre-trained KerasHub backbone: its ``model_args`` are
+#: those of :func:`cvtutor.pretrained.load_pretrained` (``preset``, ``image_size``) and ``freeze``.
+PRETRAINED_MODEL = "keras-hub"
 
 _OPTIMIZERS = ("adam", "sgd")
 _SCHEDULES = ("constant", "warmup-cosine")
@@ -42,13 +45,18 @@ class Recipe:
 
     Attributes:
         name: the recipe's name (``cvtutor train --recipe NAME``, benchmark records).
-        model: a key of :data:`cvtutor.models.MODELS` (``"cnn"``, ``"resnet"``, ...).
+        model: a key of :data:`cvtutor.models.MODELS` (``"cnn"``, ``"resnet"``, ...), or
+            :data:`PRETRAINED_MODEL` (a KerasHub backbone with a linear head,
+            :func:`cvtutor.pretrained.build_classifier`).
         model_args: keyword arguments of that builder, as sorted ``(name, value)`` pairs
             (a dict is accepted and frozen); see :attr:`model_kwargs`.
         epochs: passes over the training images.
         batch_size: images per optimizer step.
         optimizer: ``"adam"``, or ``"sgd"`` (Nesterov momentum 0.9).
         learning_rate: the constant rate, or the schedule's peak.
+        backbone_learning_rate: where the model has a pre-trained backbone, its own (lower) rate,
+            or peak; the head learns at ``learning_rate`` (:class:`cvtutor.pretrained.BackboneRateAdam`).
+            None: one rate for all.
         schedule: ``"constant"``, or ``"warmup-cosine"`` (a linear rise over
             ``warmup_fraction`` of the steps, then a cosine down to 0:
             :func:`cvtutor.training.warmup_cosine_schedule`).
@@ -96,6 +104,7 @@ class Recipe:
     backend: str = "tensorflow"
     pipeline: str = "tf.data"
     description: str = ""
+    backbone_learning_rate: float | None = None
 
     def __post_init__(self):
         if isinstance(self.model_args, dict):
@@ -103,6 +112,8 @@ class Recipe:
         where = f"recipe {self.name!r}"
         for field, allowed in (("model", sorted(MODEL_NAMES)), ("optimizer", _OPTIMIZERS),
                                ("schedule", _SCHEDULES), ("pipeline", _PIPELINES), ("backend", BACKENDS)):
+            if field == "model":
+                allowed = sorted((*MODEL_NAMES, PRETRAINED_MODEL))
             checks.one_of(f"{where}: {field}", getattr(self, field), allowed)
         for field in ("epochs", "batch_size"):
             checks.positive_int(f"{where}: {field}", getattr(self, field))
@@ -110,6 +121,8 @@ class Recipe:
         for field in ("warmup_fraction", "label_smoothing"):
             checks.rate(f"{where}: {field}", getattr(self, field))
         checks.scalar(f"{where}: weight_decay", self.weight_decay, minimum=0)
+        if self.backbone_learning_rate is not None:
+            checks.scalar(f"{where}: backbone_learning_rate", self.backbone_learning_rate, minimum=0)
 
     @property
     def model_kwargs(self) -> dict:
@@ -127,6 +140,12 @@ class Recipe:
             TypeError, ValueError: as the model's builder (:func:`cvtutor.models.build_model`):
                 an ``input_shape``, ``num_classes`` or ``model_args`` it does not take.
         """
+        if self.model == PRETRAINED_MODEL:
+            from cvtutor.pretrained import build_classifier, load_pretrained
+
+            kwargs = self.model_kwargs
+            freeze = kwargs.pop("freeze", False)
+            return build_classifier(load_pretrained(**kwargs), tuple(input_shape), int(num_classes), freeze=freeze)
         from cvtutor.models import build_model
 
         return build_model(self.model, input_shape=tuple(input_shape), num_classes=int(num_classes),
@@ -158,10 +177,17 @@ class Recipe:
         if self.schedule == "warmup-cosine":
             rate = warmup_cosine_schedule(int(steps), self.learning_rate, self.warmup_fraction)
         decay = self.weight_decay or None
+        sgd, adam, extra = keras.optimizers.SGD, keras.optimizers.Adam, {}
+        if self.backbone_learning_rate is not None:
+            from cvtutor.pretrained import BackboneRateAdam, BackboneRateSGD, backbone_variable_paths
+
+            sgd, adam = BackboneRateSGD, BackboneRateAdam
+            extra = {"backbone_paths": backbone_variable_paths(model),
+                     "backbone_scale": self.backbone_learning_rate / self.learning_rate}
         if self.optimizer == "sgd":
-            optimizer = keras.optimizers.SGD(rate, momentum=0.9, nesterov=True, weight_decay=decay)
+            optimizer = sgd(rate, momentum=0.9, nesterov=True, weight_decay=decay, **extra)
         else:
-            optimizer = keras.optimizers.Adam(rate, weight_decay=decay)
+            optimizer = adam(rate, weight_decay=decay, **extra)
         if self.label_smoothing:
             loss = SmoothedSparseCrossentropy(self.label_smoothing)
         else:
@@ -235,14 +261,37 @@ RECIPES = {
 }
 
 
+#: Recipes that start from a pre-trained KerasHub backbone (chapter 1.5.3's pre-trained section): they
+#: need ``keras-hub`` and, for the named preset, a download (``model_args["preset"]``; the chapter
+#: replaces it with a local folder where there is no network). Kept apart from :data:`RECIPES`, so
+#: that listing, building and benchmarking every recipe there needs neither; :func:`get_recipe`
+#: finds both. ResNet-18 at 64x64 costs 1/12 of its multiply-adds at the 224x224 it was trained at.
+PRETRAINED_RECIPES = {
+    r.name: r
+    for r in [
+        Recipe("hub-linear-probe", PRETRAINED_MODEL,
+               model_args={"preset": "resnet_18_imagenet", "image_size": 64, "freeze": True},
+               epochs=30, batch_size=256, learning_rate=2e-3, schedule="warmup-cosine",
+               description="linear probing: ResNet-18 (ImageNet, KerasHub) frozen at 64x64, its pooled features "
+                           "computed once, a linear head trained on them with Adam warming up to 0.002 then cosine"),
+        Recipe("hub-fine-tune", PRETRAINED_MODEL, model_args={"preset": "resnet_18_imagenet", "image_size": 64},
+               epochs=2, batch_size=64, learning_rate=1e-3, backbone_learning_rate=1e-4, schedule="warmup-cosine",
+               augment=True,
+               description="full fine-tuning: ResNet-18 (ImageNet, KerasHub) at 64x64 with a linear head, "
+                           "the backbone at a tenth of the head's rate (Adam to 0.001 then cosine), flips and shifts"),
+    ]
+}
+
+
 def get_recipe(name: str) -> Recipe:
-    """The recipe called ``name`` in :data:`RECIPES`.
+    """The recipe called ``name`` in :data:`RECIPES` or :data:`PRETRAINED_RECIPES`.
 
     Raises:
         TypeError: ``name`` is not a string.
         ValueError: no such recipe (the message lists the known names).
     """
-    return RECIPES[checks.one_of("name", name, sorted(RECIPES))]
+    known = {**RECIPES, **PRETRAINED_RECIPES}
+    return known[checks.one_of("name", name, sorted(known))]
 
 
 @dataclasses.dataclass

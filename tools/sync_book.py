@@ -108,7 +108,9 @@ def extra_modules(root: Path = ROOT) -> list[str]:
     """
     extra = tomllib.loads((root / "pyproject.toml").read_text())["project"]["optional-dependencies"]["notebooks"]
     names = [re.match(r"[A-Za-z0-9._-]+", requirement).group(0).lower() for requirement in extra]
-    return [EXTRA_MODULE_OF[name] for name in names]
+    # cvtutor's own extras that it includes (pretrained: keras-hub, for chapter 1.5.3's pre-trained
+    # section, which imports it itself) are installed with it but not checked by every setup cell
+    return [EXTRA_MODULE_OF[name] for name in names if name != "cvtutor"]
 
 
 def setup_cell(version: str, repository: str) -> str:
