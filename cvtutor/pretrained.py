@@ -513,7 +513,8 @@ class BackboneRateAdam(_BackboneRate, keras.optimizers.Adam):
     Args:
         backbone_paths: paths of the variables that learn slower (:func:`backbone_variable_paths`).
         backbone_scale: their rate divided by the head's (e.g. 0.1), at least 0.
-        *args, **kwargs: ``keras.optimizers.Adam``'s (``learning_rate``: the head's rate).
+        *args: ``keras.optimizers.Adam``'s arguments (``learning_rate``: the head's rate).
+        **kwargs: its keyword arguments.
     """
 
 
@@ -522,7 +523,8 @@ class BackboneRateSGD(_BackboneRate, keras.optimizers.SGD):
 
     Args:
         backbone_paths, backbone_scale: as :class:`BackboneRateAdam`.
-        *args, **kwargs: ``keras.optimizers.SGD``'s.
+        *args: ``keras.optimizers.SGD``'s arguments.
+        **kwargs: its keyword arguments.
     """
 
 

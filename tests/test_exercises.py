@@ -36,7 +36,7 @@ def answer_of(exercise_id, fn):
 
 def test_counts_per_chapter():
     required = {c: 3 for c in ("1.2", "1.3.1", "1.3.2", "1.3.3", "1.4.1", "1.4.2", "1.4.3")}
-    required.update({c: 2 for c in ("1.5.1", "1.5.2", "1.5.3", "1.5.4")})
+    required.update({c: 2 for c in ("1.5.1", "1.5.2", "1.5.3", "1.5.4", "1.5.5")})
     for chapter, n in required.items():
         got = ex.exercises_for(chapter)
         assert len(got) >= n, f"chapter {chapter} has {len(got)} exercises, needs {n}"
@@ -331,3 +331,16 @@ def test_receptive_field_is_measured():
     centre = y[:, y.shape[1] // 2, y.shape[2] // 2, 0].reshape(size, size) > 0
     rows, cols = np.nonzero(centre)
     assert rows.max() - rows.min() + 1 == ex.receptive_field(layers) == cols.max() - cols.min() + 1
+
+
+def test_feature_map_shape_is_keras_hubs_resnet_18():
+    keras_hub = pytest.importorskip("keras_hub")
+    from cvtutor.pretrained import build_head
+
+    resnet_18 = dict(input_conv_filters=[64], input_conv_kernel_sizes=[7], stackwise_num_filters=[64, 128, 256, 512],
+                     stackwise_num_blocks=[2, 2, 2, 2], stackwise_num_strides=[1, 2, 2, 2], block_type="basic_block")
+    for size in (32, 64, 100):
+        backbone = keras_hub.models.ResNetBackbone(**resnet_18, image_shape=(size, size, 3))
+        assert backbone.count_params() == 11_186_112  # KerasHub's resnet_18_imagenet preset
+        assert (3,) + tuple(backbone.output.shape[1:]) == ex.feature_map_shape(3, size)
+    assert build_head(512, 10).count_params() == ex.head_params()

@@ -38,6 +38,7 @@ ALLOWED = [
      "arithmetic: (32/8)^2 positions"),
     ("bigger_models.ipynb", "budget of 15 minutes", "the book's time budget for a 1.5 chapter (a design goal)"),
     ("complex_structures.ipynb", "budget of 15 minutes", "the book's time budget for a 1.5 chapter"),
+    ("pretrained.ipynb", "budget of 15 minutes", "the book's time budget for a 1.5 chapter"),
     ("challenges.ipynb", "under 15 minutes", "the book's time budget for a 1.5 chapter"),
     ("efficient_training.ipynb", "budget of 15 minutes", "the book's time budget for a 1.5 chapter"),
     ("results.ipynb", "aim at 10 minutes each", "the book's time budget for a 1.4 chapter"),

@@ -1,4 +1,4 @@
-"""Write the "Exercises" section at the end of every chapter from 1.2 to 1.5.4, from :mod:`cvtutor.exercises`.
+"""Write the "Exercises" section at the end of every chapter from 1.2 to 1.5.5, from :mod:`cvtutor.exercises`.
 
 One source of truth: each exercise's title, task, hint and worked solution live in the package
 (:data:`cvtutor.exercises.EXERCISES`, :data:`cvtutor.exercises.OPEN_ENDED`), where the tests
@@ -48,6 +48,7 @@ CHAPTERS = {
     "1.5.2": "complex_structures",
     "1.5.3": "efficient_training",
     "1.5.4": "challenges",
+    "1.5.5": "pretrained",
 }
 # Graded exercises each chapter needs at least (issue #18, item 2).
 REQUIRED = {chapter: (2 if chapter.startswith("1.5.") else 3) for chapter in CHAPTERS}

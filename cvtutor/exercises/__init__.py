@@ -1,4 +1,4 @@
-"""Exercises that grade themselves: checkers for the exercises at the end of chapters 1.2 to 1.5.4.
+"""Exercises that grade themselves: checkers for the exercises at the end of chapters 1.2 to 1.5.5.
 
 A chapter's exercise asks the reader to write a function (a dilated
 convolution, an LSTM step equal to ``keras.layers.LSTM``, causal attention, a
@@ -76,7 +76,9 @@ from cvtutor.exercises._outlook import (
     conv2d_macs,
     distillation_loss,
     distiller_loss,
+    feature_map_shape,
     grad_cam_map,
+    head_params,
     pareto_front,
     position_similarity,
     vit_params,
@@ -122,6 +124,8 @@ OPEN_ENDED: dict[str, tuple[str, ...]] = {
     "1.5.2": ("Train the ViT and the ResNet on 1,000 and on 10,000 images; where do their learning curves cross?",),
     "1.5.3": ("Try other temperatures and alphas for distillation, or freeze fewer layers when transferring.",),
     "1.5.4": ("Apply saliency and Grad-CAM to your own photographs and run the chapter's two sanity checks on them.",),
+    "1.5.5": ("Probe the backbone at 32, 64 and 96 pixels: how do feature time and accuracy trade?",
+              "Unfreeze only the last stage of the backbone and compare with full fine-tuning."),
 }
 
 __all__ = [
@@ -164,6 +168,8 @@ __all__ = [
     "position_similarity",
     "distillation_loss",
     "distiller_loss",
+    "feature_map_shape",
     "grad_cam_map",
+    "head_params",
     "attention_rollout",
 ]

@@ -366,3 +366,72 @@ register(Exercise(
                         for s in [(1, 1, 3, 3), (2, 4, 5, 5), (3, 2, 17, 17), (4, 1, 2, 2)]],
     reference=attention_rollout,
 ))
+
+
+# 1.5.5: a pre-trained backbone ------------------------------------------------
+
+
+def head_params():
+    """Worked solution of 1.5.5-head-params: ResNet-18's pooled features (512) times 10 classes, plus 10 biases."""
+    return 512 * 10 + 10
+
+
+def _head_reference():
+    from cvtutor.pretrained import build_head
+
+    return build_head(512, 10).count_params()
+
+
+register(Exercise(
+    id="1.5.5-head-params", chapter="1.5.5", kind="value", returns="an int (parameters)",
+    title="The parameters of the linear head",
+    task="Count the parameters of the linear head that linear probing trains on ResNet-18's pooled features "
+         "for the 10 classes of CIFAR-10 (`cvtutor.pretrained.build_head`).",
+    hint="ResNet-18's last stage has 512 channels, and average pooling turns its feature map into one 512-vector "
+         "per image, whatever the image size. A `Dense` layer has one weight per input and output, and one bias "
+         "per output.",
+    solution=head_params,
+    wrong={
+        "biases forgotten": lambda: 512 * 10,
+        "the 2x2 feature map of a 64x64 image flattened instead of pooled": lambda: 2 * 2 * 512 * 10 + 10,
+    },
+    reference=_head_reference,
+))
+
+
+def feature_map_shape(num_images, image_size):
+    """Worked solution of 1.5.5-feature-map-shape: ResNet-18's output before pooling, ``(N, h, w, 512)``.
+
+    The stem halves the side twice (a 7x7 convolution with stride 2, then a 3x3 max pool with stride 2),
+    then stages 2 to 4 halve it once each: 32 in all, each halving rounding up (every layer pads, so a
+    side of 7 becomes 4). The cached features are the average of this map over ``h`` and ``w``:
+    ``(N, 512)``.
+    """
+    side = image_size
+    for _ in range(5):
+        side = -(-side // 2)  # ceil(side / 2)
+    return (num_images, side, side, 512)
+
+
+register(Exercise(
+    id="1.5.5-feature-map-shape", chapter="1.5.5", kind="function", returns="the shape (N, h, w, C): 4 integers",
+    signature="feature_map_shape(num_images, image_size)",
+    title="The shape of the features before pooling",
+    task="Write `feature_map_shape(num_images, image_size)`: the shape `(N, h, w, C)` of ResNet-18's output for "
+         "`num_images` square images resized to `image_size` (before the pooling that makes the cached "
+         "`(N, 512)` features).",
+    hint="Count the halvings: the stem's strided convolution and its max pool, then one strided stage after the "
+         "first, four stages in all. Each halving rounds up, because every layer pads its input. The channels are "
+         "the last stage's.",
+    solution=feature_map_shape,
+    wrong={
+        "the halvings rounded down": lambda num_images, image_size: (num_images, image_size // 32, image_size // 32,
+                                                                     512),
+        "the stem's max pool forgotten": lambda num_images, image_size: (
+            num_images, -(-image_size // 16), -(-image_size // 16), 512),
+        "the pooled shape (N, C)": lambda num_images, image_size: (num_images, 512),
+    },
+    inputs=lambda rng: [dict(num_images=n, image_size=s) for n, s in [(1, 224), (50, 64), (7, 32), (3, 100)]],
+    # compared as an array of 4 integers, so that a tuple, a list or an array all pass
+    reference=lambda **arguments: np.array(feature_map_shape(**arguments)),
+))
