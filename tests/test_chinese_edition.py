@@ -90,7 +90,8 @@ def test_the_chinese_edition_executes_nothing(built_book):
 
 def _sentence_twins(html: Path) -> tuple[set, set]:
     """The sentences glued in both languages (cvtutor.notebook.glue_sentence: ``name`` and ``name_zh``)
-    in this build: (English ones, Chinese ones), as plain text."""
+    in this build: (English ones, Chinese ones), as plain text with plain quotes (:func:`_normal`: a
+    page shows them typographic)."""
     import ast
 
     def plain(output):
@@ -105,8 +106,8 @@ def _sentence_twins(html: Path) -> tuple[set, set]:
         glued = json.loads(path.read_text(encoding="utf-8"))
         for key, output in glued.items():
             if key.endswith("_zh") and key[:-3] in glued:
-                chinese.add(plain(output))
-                english.add(plain(glued[key[:-3]]))
+                chinese.add(_normal(plain(output)))
+                english.add(_normal(plain(glued[key[:-3]])))
     return english, chinese
 
 
