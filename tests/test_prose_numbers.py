@@ -147,7 +147,7 @@ COMPARATIVE = re.compile(
 CHECKED_COMPARISONS = [
     ("attention.ipynb", "times larger than without scaling",
      'code: assert norms["scaled"] > norms["unscaled"]'),
-    ("bigger_models.ipynb", "The most accurate model", 'code: glue("best_model", describe(best))'),
+    ("bigger_models.ipynb", "The most accurate model", 'code: glue_sentence("best_model", describe(best))'),
     ("bigger_models.ipynb", "two accuracies that differ by less than",
      "reason: a rule for reading the numbers"),
     ("bigger_models.ipynb", "one training run per model, differences below",
