@@ -92,7 +92,7 @@ def attention_concentration(top_share: float, top_k: int, tokens: int, ratio: fl
             f"concentrated: the {top_k} most-attended patches receive {top_share:.1f}% of all the attention in "
             f"this block, {times:.1f} times the {uniform:.1f}% that uniform attention would give them "
             f"(the threshold for the word: {ratio:g} times)",
-            f"是集中的：最受关注的 {top_k} 个图像块得到了这一块全部注意力的 {top_share:.1f}%，是均匀注意力"
+            f"是集中的：最受关注的 {top_k} 个图像块得到了这个 Transformer 块全部注意力的 {top_share:.1f}%，是均匀注意力"
             f"所给的 {uniform:.1f}% 的 {times:.1f} 倍（称为集中的门槛：{ratio:g} 倍）",
         )
     return Sentence(
@@ -100,7 +100,7 @@ def attention_concentration(top_share: float, top_k: int, tokens: int, ratio: fl
         f"close to uniform: the {top_k} most-attended patches receive {top_share:.1f}% of all the attention "
         f"in this block, against {uniform:.1f}% under uniform attention (concentrated would take at least "
         f"{ratio:g} times as much), so this run has not taught the heads where to look",
-        f"接近均匀：最受关注的 {top_k} 个图像块只得到这一块全部注意力的 {top_share:.1f}%，而均匀注意力下为 "
+        f"接近均匀：最受关注的 {top_k} 个图像块只得到这个 Transformer 块全部注意力的 {top_share:.1f}%，而均匀注意力下为 "
         f"{uniform:.1f}%（称得上集中至少要有 {ratio:g} 倍），可见这次训练还没有教会各个头该看哪里",
     )
 
@@ -149,7 +149,7 @@ def above_chance(model: tuple[str, str], accuracy: float, classes: int, test_ima
             f"{english} learns: {accuracy:.1f}% on {test_images:,} test images is more than {z:g} standard "
             f"errors above chance ({chance:.0f}%; the bound is {margin:.1f}%)",
             f"{chinese}学到了东西：在 {test_images:,} 张测试图像上的 {accuracy:.1f}% 比随机猜测（{chance:.0f}%）"
-            f"高出 {z:g} 个标准误以上（界限为 {margin:.1f}%）",
+            f"高出 {z:g} 个标准误差以上（界限为 {margin:.1f}%）",
         )
     return Sentence(
         False,
@@ -157,7 +157,7 @@ def above_chance(model: tuple[str, str], accuracy: float, classes: int, test_ima
         f"is within {z:g} standard errors of chance ({chance:.0f}%; the bound is {margin:.1f}%), so this "
         f"build gave it too few images or epochs",
         f"{chinese}在这次运行中还没有学到可测出的东西：在 {test_images:,} 张测试图像上的 {accuracy:.1f}% "
-        f"与随机猜测（{chance:.0f}%）相差不到 {z:g} 个标准误（界限为 {margin:.1f}%），说明这次构建给它的"
+        f"与随机猜测（{chance:.0f}%）相差不到 {z:g} 个标准误差（界限为 {margin:.1f}%），说明这次构建给它的"
         f"图像或轮数太少",
     )
 
@@ -291,7 +291,7 @@ def deletion_verdict(results, images: int, z: float = 2.0, resolution: float = 0
     rule = (f"the random one by more than {z:g} standard errors of the difference and by at least "
             f"{resolution / 2:g}")
     head_zh = f"在这 {images:,} 张图像上逐图配对比较，"
-    rule_zh = f"比随机像素的下降多出差值的 {z:g} 个标准误以上、且至少 {resolution / 2:g}"
+    rule_zh = f"比随机像素的下降多出差值的 {z:g} 个标准误差以上、且至少 {resolution / 2:g}"
     if not short:
         return Sentence(True, f"{head} every map's drop exceeds {rule}.", f"{head_zh}每种图的置信度下降都{rule_zh}。")
     if not beats:
@@ -369,7 +369,7 @@ def lead_change(small: int, large: int, gap_small: float, gap_large: float, nois
             False,
             en + f"The change, {change:+.1f} points, is within the noise of this experiment (two standard "
                  f"errors of a change in a difference of two accuracies: {noise:.1f} points).",
-            zh + f"这一变化（{change:+.1f} 个百分点）在本实验的噪声之内（两个准确率之差的变化量的两个标准误："
+            zh + f"这一变化（{change:+.1f} 个百分点）在本实验的噪声之内（两个准确率之差的变化量的两个标准误差："
                  f"{noise:.1f} 个百分点）。",
         )
     if change < 0:
@@ -517,7 +517,7 @@ def sweep_verdict(params_percent_of_largest: float, threshold: float = 50.0) -> 
         f"noise of the best accuracy (two standard errors of a difference): within the sizes tested here, the "
         f"front had not yet flattened.",
         f"在这次扫描中，没有哪个参数量不超过最大模型 {threshold:.0f}% 的模型进入最佳准确率的噪声范围（差值的两个"
-        f"标准误）：在这里测试的规模之内，前沿还没有变平。",
+        f"标准误差）：在这里测试的规模之内，前沿还没有变平。",
     )
 
 
@@ -582,7 +582,7 @@ def ranking_note(margins: tuple[float, float], noise: float, sizes: tuple[int, i
         f"over the next model is {small_margin:.1f} points with {small:,} images and {large_margin:.1f} with "
         f"{large:,}: {words[0]}",
         f"每个准确率都只是一次运行（种子 0），在 {test_images:,} 张测试图像上测得，因此相差不到 {noise:.1f} 个"
-        f"百分点（两者之差的两个标准误）的两个准确率在噪声之内。领先者对第二名的优势，在 {small:,} 张图像时为 "
+        f"百分点（两者之差的两个标准误差）的两个准确率在噪声之内。领先者对第二名的优势，在 {small:,} 张图像时为 "
         f"{small_margin:.1f} 个百分点，在 {large:,} 张图像时为 {large_margin:.1f} 个百分点：{words[1]}",
     )
 
@@ -757,7 +757,7 @@ def beyond_test_noise(gains, noise: float, test_images: int) -> Sentence:
           f"{noise:.1f} points (two standard errors of a difference) is within the noise of the test images alone, "
           f"before any seed-to-seed spread. ")
     zh = (f"这些都是单次运行，种子均为 0，在 {test_images:,} 张测试图像上测得：小于 {noise:.1f} 个百分点（差值的两个"
-          f"标准误）的差异，单是测试图像带来的噪声就能造成，这还没有算上种子之间的波动。")
+          f"标准误差）的差异，单是测试图像带来的噪声就能造成，这还没有算上种子之间的波动。")
     if beyond:
         return Sentence(True, en + f"Beyond it here: {', '.join(e for e, _ in beyond)}.",
                         zh + f"这里超出噪声的有：{'、'.join(z for _, z in beyond)}。")
