@@ -297,16 +297,29 @@ def target_met(group: list[dict], target, baseline: list[dict] | None) -> bool |
       accuracy within ``r`` times the baseline's median time to that accuracy
       (:func:`time_to_accuracy`; a baseline seed that never gets there counts as the slowest).
     """
+    judged = _judged(group, target, baseline)
+    if judged is None:
+        return None
+    (accuracy, seconds), measured = judged
+    if isinstance(measured, list):
+        return all(t is not None and t <= seconds for t in measured)
+    median_accuracy, clock = measured
+    return bool(median_accuracy >= accuracy and clock <= seconds)
+
+
+def _judged(group: list[dict], target, baseline: list[dict] | None):
+    """``((accuracy, seconds), measured)`` for :func:`target_met` and :func:`target_measured`: the
+    target's corner, and what the run measured against it: each seed's time to that accuracy (a
+    target at the baseline's own accuracy), else ``(median accuracy, median time)``. None where
+    :func:`target_point` is None."""
     point = target_point(target, baseline)
     if point is None:
         return None
-    accuracy, seconds = point
     if isinstance(target, dict) and "baseline_accuracy_time_ratio" in target:
-        times = [time_to_accuracy(r, accuracy) for r in group]
-        return all(t is not None and t <= seconds for t in times)
+        return point, [time_to_accuracy(r, point[0]) for r in group]
     # A target's time is wall time, unless the record says another clock (the GPU recipe: training time).
     clock = _median(r[r.get("target_clock", "wall_seconds")] for r in group)
-    return bool(_median(r["test_accuracy"] for r in group) >= accuracy and clock <= seconds)
+    return point, (_median(r["test_accuracy"] for r in group), clock)
 
 
 def target_measured(group: list[dict], target, baseline: list[dict] | None) -> str | None:
@@ -315,21 +328,19 @@ def target_measured(group: list[dict], target, baseline: list[dict] | None) -> s
     the baseline's own accuracy ``"slowest seed 0.48 x T's time to 67.6%"`` (or ``"a seed never
     reached 67.6%"``). That accuracy is the baseline's final one, not the one a table's time ratio
     column may be taken at. None where :func:`target_met` is None."""
-    point = target_point(target, baseline)
-    if point is None:
+    judged = _judged(group, target, baseline)
+    if judged is None:
         return None
-    accuracy, seconds = point
-    if isinstance(target, dict) and "baseline_accuracy_time_ratio" in target:
-        times = [time_to_accuracy(r, accuracy) for r in group]
-        if any(t is None for t in times):
+    (accuracy, seconds), measured = judged
+    if isinstance(measured, list):
+        if any(t is None for t in measured):
             return f"a seed never reached {100 * accuracy:.1f}%"
         base_time = seconds / target["baseline_accuracy_time_ratio"]
-        return f"slowest seed {max(times) / base_time:.2f} x T's time to {100 * accuracy:.1f}%"
-    median_accuracy = 100 * _median(r["test_accuracy"] for r in group)
-    clock = _median(r[r.get("target_clock", "wall_seconds")] for r in group)
+        return f"slowest seed {max(measured) / base_time:.2f} x T's time to {100 * accuracy:.1f}%"
+    median_accuracy, clock = measured
     if isinstance(target, dict):  # in units of T
-        return f"{median_accuracy:.1f}% in {clock / (seconds / target['time_ratio']):.2f} T"
-    return f"{median_accuracy:.1f}% in {clock:.0f} s"
+        return f"{100 * median_accuracy:.1f}% in {clock / (seconds / target['time_ratio']):.2f} T"
+    return f"{100 * median_accuracy:.1f}% in {clock:.0f} s"
 
 
 def seed_spread(records: list[dict], recipe: str, plain: bool = False) -> dict | None:
