@@ -328,13 +328,6 @@ def _pixels_0_255():
     return keras.layers.Rescaling(255.0, name="to_0_255")
 
 
-def _freeze_batchnorm(model):
-    for layer in getattr(model, "layers", ()):
-        if isinstance(layer, keras.layers.BatchNormalization):
-            layer.trainable = False
-        _freeze_batchnorm(layer)
-
-
 def feature_extractor(pretrained: Pretrained, input_shape=(32, 32, 3)):
     """The frozen backbone as a feature model: images in [0, 1] ``(N, H, W, 3)`` to pooled features ``(N, C)``.
 
@@ -423,11 +416,14 @@ def build_classifier(pretrained: Pretrained, input_shape=(32, 32, 3), num_classe
     """The backbone with a linear head: images in [0, 1] ``(N, H, W, 3)`` to logits ``(N, num_classes)``.
 
     The model's layers are the converter's resize and scaling, the backbone (layer name: its own,
-    ``pretrained.backbone.name``), average pooling and the ``"logits"`` head. The backbone's
-    batch-normalisation layers are frozen (``trainable=False``, so Keras runs them in inference
-    mode with the statistics of the pre-training data, as the Keras guide to fine-tuning advises
-    for small data sets); its other weights train unless ``freeze``. ``pretrained.backbone`` is
-    changed in place and shared with the model.
+    ``pretrained.backbone.name``), average pooling and the ``"logits"`` head. Unless ``freeze``,
+    every layer of the backbone trains, its batch normalisation included (batch statistics while
+    training; :func:`cvtutor.training.fit` re-estimates the moving ones on the training images at
+    the end). Freezing only the batch-normalisation layers, as the Keras guide to fine-tuning
+    suggests for small data sets, does not survive saving: a KerasHub backbone is rebuilt from its
+    constructor's arguments when loaded, its layers' ``trainable`` flags are lost, and the loaded
+    model's batch-norm statistics and outputs differ from the saved one's (KerasHub 0.32, Keras
+    3.15). ``pretrained.backbone`` is changed in place and shared with the model.
 
     Args:
         pretrained: from :func:`load_pretrained`.
@@ -443,7 +439,6 @@ def build_classifier(pretrained: Pretrained, input_shape=(32, 32, 3), num_classe
     """
     num_classes = checks.scalar("num_classes", num_classes, numbers.Integral, minimum=2)
     pretrained.backbone.trainable = not freeze
-    _freeze_batchnorm(pretrained.backbone)
     inputs = keras.Input(tuple(input_shape), name="images")
     x = pretrained.converter(_pixels_0_255()(inputs))
     x = pretrained.backbone(x)
@@ -507,6 +502,7 @@ class _BackboneRate:
         return config
 
 
+@keras.saving.register_keras_serializable(package="cvtutor")
 class BackboneRateAdam(_BackboneRate, keras.optimizers.Adam):
     """Adam whose backbone variables learn at ``backbone_scale`` times the (scheduled) rate.
 
@@ -518,6 +514,7 @@ class BackboneRateAdam(_BackboneRate, keras.optimizers.Adam):
     """
 
 
+@keras.saving.register_keras_serializable(package="cvtutor")
 class BackboneRateSGD(_BackboneRate, keras.optimizers.SGD):
     """SGD whose backbone variables learn at ``backbone_scale`` times the (scheduled) rate.
 

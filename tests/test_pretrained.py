@@ -99,7 +99,8 @@ def test_features_are_computed_once_then_read_from_the_cache(preset, tmp_path, m
     x, _ = _images()
     features, path, computed = pretrained.cached_features(extractor, x, cache_dir=tmp_path, batch_size=10)
     assert computed and path.is_file() and features.shape == (24, hub.feature_dim) and features.dtype == np.float32
-    np.testing.assert_allclose(features, _np(extractor(x.astype("float32") / 255)), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(features, _np(extractor(x.astype("float32") / 255, training=False)), rtol=1e-4,
+                               atol=1e-5)
 
     def no_predict(*args, **kwargs):
         raise AssertionError("the backbone ran again")
@@ -126,11 +127,13 @@ def test_the_head_and_the_classifier(preset):
     model = pretrained.build_classifier(hub, head=head)
     x, _ = _images(4)
     scaled = x.astype("float32") / 255
-    features = _np(pretrained.feature_extractor(hub)(scaled))
-    np.testing.assert_allclose(_np(model(scaled)), features @ np.ones((64, 10)) + np.arange(10), rtol=1e-4)
-    # batch normalisation keeps its stored statistics while the rest trains
-    np.testing.assert_allclose(_np(model(scaled, training=True)), _np(model(scaled)), rtol=1e-5, atol=1e-6)
-    assert not any("_bn/" in w.path for w in model.trainable_weights) and len(model.trainable_weights) > 2
+    features = _np(pretrained.feature_extractor(hub)(scaled, training=False))
+    # called directly, a Keras model needs training=False for inference (batch norm's stored statistics)
+    np.testing.assert_allclose(_np(model(scaled, training=False)), features @ np.ones((64, 10)) + np.arange(10),
+                               rtol=1e-4)
+    # every layer of the backbone trains, batch normalisation included
+    assert any("_bn/gamma" in w.path for w in model.trainable_weights)
+    assert len(model.trainable_weights) == len(hub.backbone.trainable_weights) + 2
     frozen = pretrained.build_classifier(hub, freeze=True)
     assert [w.path for w in frozen.trainable_weights] == ["logits/kernel", "logits/bias"]
     # multiply-adds: the backbone at 16x16 (sized copy) plus the head
@@ -186,3 +189,19 @@ def test_the_named_recipes_build_and_compile_through_start_run(preset):
     assert len(frozen.trainable_weights) == 2
     with pytest.raises(ValueError, match="backbone_learning_rate"):
         tune.replace(backbone_learning_rate=-1.0)
+
+
+def test_a_fine_tuned_classifier_saves_and_loads_with_its_optimizer(preset, tmp_path):
+    hub = pretrained.load_pretrained(preset, image_size=16)
+    model = pretrained.build_classifier(hub)
+    model.compile(pretrained.BackboneRateAdam(1e-3, backbone_paths=pretrained.backbone_variable_paths(model),
+                                              backbone_scale=0.1),
+                  keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    x, y = _images(8)
+    model.train_on_batch(x.astype("float32") / 255, y)
+    model.save(tmp_path / "tuned.keras")
+    loaded = keras.saving.load_model(tmp_path / "tuned.keras")
+    assert isinstance(loaded.optimizer, pretrained.BackboneRateAdam)
+    assert loaded.optimizer.backbone_scale == pytest.approx(0.1)
+    np.testing.assert_allclose(_np(loaded(x / 255, training=False)), _np(model(x / 255, training=False)),
+                               rtol=1e-5, atol=1e-6)
