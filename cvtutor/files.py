@@ -183,6 +183,37 @@ def atomic_path(path: str | os.PathLike, *, suffix: str = ".tmp") -> Iterator[Pa
 
 
 @contextlib.contextmanager
+def atomic_folder(path: str | os.PathLike) -> Iterator[Path]:
+    """A staging folder to fill instead of the folder ``path``; on success it becomes ``path`` in
+    one rename (atomic on POSIX within a file system), so a reader never sees a half-written
+    folder (e.g. a KerasHub preset: :func:`cvtutor.pretrained.save_local_preset`).
+
+    Args:
+        path: the folder to write; absent or empty (a rename cannot replace a folder that holds
+            files: remove an old one first). Its parent is created if missing.
+
+    Yields:
+        the staging ``Path``, ``.<name>-<random>`` beside ``path``.
+
+    Raises:
+        OSError: from creating or renaming the folder (``path`` holds files, for one); the
+            staging folder is then removed and ``path`` untouched.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{fitting_name(path.name, 10)}-"))
+    try:
+        yield staging
+        os.replace(staging, path)
+    except BaseException:
+        import shutil
+
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    _fsync_folder(path.parent)
+
+
+@contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb", *, encoding: str | None = None,
                  suffix: str = ".tmp") -> Iterator:
     """Open a temporary file for writing; on success it replaces ``path`` atomically.

@@ -38,7 +38,6 @@ import json
 import numbers
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import keras
@@ -313,13 +312,13 @@ def save_local_preset(path, *, seed: int = 0, config: dict | None = None, image_
         scale=[1 / (255 * s) for s in IMAGENET_STD],
         offset=[-m / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD)],
     )
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}-", dir=folder.parent))
-    backbone.save_to_preset(str(staging))
-    converter.save_to_preset(str(staging))
-    (staging / _CVTUTOR_FILE).write_text(json.dumps(
-        {"weights": "random", "seed": int(seed), "written_by": "cvtutor.pretrained.save_local_preset"}, indent=2))
-    os.replace(staging, folder)
+    from cvtutor.files import atomic_folder
+
+    with atomic_folder(folder) as staging:
+        backbone.save_to_preset(str(staging))
+        converter.save_to_preset(str(staging))
+        (staging / _CVTUTOR_FILE).write_text(json.dumps(
+            {"weights": "random", "seed": int(seed), "written_by": "cvtutor.pretrained.save_local_preset"}, indent=2))
     return folder
 
 

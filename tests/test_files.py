@@ -143,3 +143,17 @@ def test_no_writer_keeps_its_own_mkstemp_or_rename():
     offenders = [str(p.relative_to(root)) for p in root.rglob("*.py")
                  if p.name != "files.py" and ("mkstemp" in p.read_text() or "os.replace(" in p.read_text())]
     assert offenders == []
+
+
+def test_a_folder_appears_whole_or_not_at_all(tmp_path):
+    from cvtutor.files import atomic_folder
+
+    target = tmp_path / "sub" / "preset"
+    with atomic_folder(target) as staging:
+        (staging / "config.json").write_text("{}")
+        assert not target.exists(), "nothing at the path while the folder is written"
+    assert (target / "config.json").read_text() == "{}"
+    with pytest.raises(RuntimeError), atomic_folder(tmp_path / "broken") as staging:
+        (staging / "half.json").write_text("{")
+        raise RuntimeError("the writer failed")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sub"], "no half-written folder, no staging left"
