@@ -34,7 +34,8 @@ __all__ = ["CIFAR10_CHINESE", "Sentence", "above_chance", "at_chance", "attentio
            "sweep_model", "sweep_verdict", "this_machine", "transfer_reading", "wins", "wins_verdict"]
 
 
-_CJK_LATIN = re.compile(r"(?<=[A-Za-z0-9%])(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])(?=[A-Za-z0-9])")
+# A Latin name may end in ")" (ResNet (width 8)): a space after it too.
+_CJK_LATIN = re.compile(r"(?<=[A-Za-z0-9%)])(?=[\u4e00-\u9fff])|(?<=[\u4e00-\u9fff])(?=[A-Za-z0-9])")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -1045,7 +1046,7 @@ def attention_at_scale(first: dict, last: dict, slope: dict, size: int, noise: f
             False,
             f"At {size:,} images the patch-attention model is the best, but only {-gap:.1f} points ahead of the "
             f"{best}, within the noise: this run does not separate them.",
-            f"用 {size:,} 张图像时，图像块注意力模型最好，但只领先 {best_zh} {-gap:.1f} 个百分点，在噪声之内："
+            f"用 {size:,} 张图像时，图像块注意力模型最好，但只领先{best_zh} {-gap:.1f} 个百分点，在噪声之内："
             f"这次运行分不出两者的高下。",
         )
     if gap <= noise:
@@ -1059,13 +1060,13 @@ def attention_at_scale(first: dict, last: dict, slope: dict, size: int, noise: f
     en = (f"The patch-attention model, with no built-in notion of neighbouring pixels, ends {gap:.1f} points below "
           f"the {best} at {size:,} images: at the bottom of the scale, the effect that made ViTs need pre-training on "
           f"very large image sets.")
-    zh = (f"图像块注意力模型没有内置“相邻像素”的概念，用 {size:,} 张图像时最终比 {best_zh} 低 {gap:.1f} 个百分点："
+    zh = (f"图像块注意力模型没有内置“相邻像素”的概念，用 {size:,} 张图像时最终比{best_zh}低 {gap:.1f} 个百分点："
           f"这正是让 ViT 需要在超大图像集上预训练的那种效应，只是出现在规模的最底端。")
     narrowing = first[best] - first[attention] - gap
     if slope[attention] > slope[best] and narrowing > math.sqrt(2) * noise:
         en += (f" It gains more per doubling, though ({slope[attention]:.1f} points against {slope[best]:.1f}): in "
                f"this run, the gap narrows as the data grows.")
-        zh += (f"不过，数据每翻一倍，它提高得更多（{slope[attention]:.1f} 个百分点，{best_zh} 为 "
+        zh += (f"不过，数据每翻一倍，它提高得更多（{slope[attention]:.1f} 个百分点，{best_zh}为 "
                f"{slope[best]:.1f}）：在这次运行中，差距随着数据增多而缩小。")
     return Sentence(True, en, zh)
 
