@@ -17,8 +17,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
+import re
 import shutil
+import signal
 import subprocess
 import sys
 import threading
@@ -130,6 +131,7 @@ class BookPipeline:
         self.folder, self.env, self.data = folder, dict(env), data
         self._done = {stage: threading.Event() for stage in STAGES}
         self._made: dict[str, object] = {}
+        self.seconds: dict[str, float] = {}  # each finished stage's wall time
         self._error: str | None = None
         self._process: subprocess.Popen | None = None
         self._stopped = False
@@ -151,6 +153,15 @@ class BookPipeline:
             return self._made[stage]
         raise StageFailed(f"the session's {stage} was not made: {self._error or 'no CIFAR-10 copy'}")
 
+    def summary(self) -> str:
+        """One line: how long each stage took (and each edition, as the build command printed it),
+        so that a CI log shows where the pipeline's time went."""
+        parts = [f"{stage} {seconds:.0f} s" for stage, seconds in self.seconds.items()]
+        book = self._made.get("book")
+        if book is not None:
+            parts += re.findall(r"The (\w+) edition took (\d+ s)", book.stdout)
+        return "the book pipeline: " + ", ".join(" ".join(p) if isinstance(p, tuple) else p for p in parts)
+
     def stop(self) -> None:
         """Stop the running stage's process (the session is ending)."""
         self._stopped = True
@@ -164,7 +175,9 @@ class BookPipeline:
             for stage, make in (("wheel", self._wheel), ("standin", self._standin), ("book", self._book)):
                 if stage == "book" and not self.data:
                     break
+                start = time.monotonic()
                 self._made[stage] = make()
+                self.seconds[stage] = time.monotonic() - start
                 self._done[stage].set()
         except Exception as error:  # noqa: BLE001 - reported to every test that waits for it
             self._error = f"{type(error).__name__}: {error}"

@@ -59,6 +59,11 @@ def pytest_sessionfinish(session):
         PIPELINE.stop()
 
 
+def pytest_terminal_summary(terminalreporter):
+    if PIPELINE is not None and PIPELINE.seconds:
+        terminalreporter.write_line(PIPELINE.summary())
+
+
 @pytest.fixture(scope="session")
 def wheel() -> Path:
     """The wheel (and sdist beside it) of this checkout, built once per session with ``python -m build``."""

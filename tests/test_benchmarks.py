@@ -12,6 +12,10 @@ from conftest import ROOT
 
 from cvtutor.records import load_records, summarize
 
+# These runs check what the harness records, not how fast XLA's code is: compile with little
+# optimisation, as CI's JAX pass does (XLA otherwise spends most of a tiny run compiling).
+FAST_XLA = {"XLA_FLAGS": "--xla_backend_optimization_level=0"}
+
 
 @pytest.mark.slow
 def test_harness_writes_a_record_per_recipe_and_seed(tmp_path):
@@ -139,7 +143,7 @@ def test_gpu_recipe_runs_on_the_cpu_and_records_compile_time_apart(tmp_path):
     command = [sys.executable, "-m", "benchmarks.gpu", "--seeds", "1", "--epochs", "2", "--batch-size", "32",
                "--width", "4", "--train-size", "128", "--test-size", "50", "--data-dir", str(tmp_path / "data"),
                "--out", str(out)]
-    env = os.environ | {"KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "2"}
+    env = os.environ | {"KERAS_BACKEND": "jax", "TF_CPP_MIN_LOG_LEVEL": "2", **FAST_XLA}
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, env=env)
     assert result.returncode == 0, result.stderr[-3000:]
     [path] = out.glob("gpu-resnet9-seed1-*.json")
@@ -176,7 +180,7 @@ def test_backend_benchmark_times_each_configuration_and_records_medians(tmp_path
     out = tmp_path / "backends"
     command = [sys.executable, "-m", "benchmarks.backends", "--backends", "jax", "--models", "cnn", "--rounds", "1",
                "--warmup", "1", "--steps", "2", "--batch-size", "8", "--out", str(out)]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600, env=os.environ | FAST_XLA)
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     [path] = out.glob("backends-*.json")
     record = json.loads(path.read_text())

@@ -40,6 +40,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -134,10 +135,15 @@ def build(root: Path = ROOT, editions: str = "both") -> int:
     """Build ``editions`` (``both``, ``en`` or ``zh``: the Chinese edition reuses the English
     build's executions, so alone it only reads them from the cache); the exit code."""
     if editions in ("both", "en"):
+        start = time.monotonic()
         english = subprocess.run([_program("jupyter-book"), *ENGLISH_COMMAND[1:]], cwd=root)
+        print(f"The English edition took {time.monotonic() - start:.0f} s (exit {english.returncode}).", flush=True)
         if english.returncode != 0 or editions == "en":
             return english.returncode
-    return build_chinese(root)
+    start = time.monotonic()
+    code = build_chinese(root)
+    print(f"The Chinese edition took {time.monotonic() - start:.0f} s (exit {code}).", flush=True)
+    return code
 
 
 def extract(root: Path = ROOT) -> int:
