@@ -423,13 +423,12 @@ def cpu_features() -> list[str]:
 
 
 def hardware() -> str:
-    """A one-line description of this machine, for stating where numbers were measured."""
-    import keras
+    """A one-line description of this machine, for stating where numbers were measured
+    (``"x86_64, 2 CPU cores, Keras 3.15.1 on tensorflow"``; in both languages:
+    :func:`cvtutor.verdicts.this_machine`)."""
+    from cvtutor.verdicts import this_machine
 
-    return (
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPU cores, "
-        f"Keras {keras.__version__} on {keras.backend.backend()}"
-    )
+    return this_machine().en
 
 
 # --- checkpoints and resuming -------------------------------------------------------------------
