@@ -93,8 +93,9 @@ def test_wrong_answer_fails(exercise_id, what):
 
 
 def test_message_names_input_shape_and_index():
-    text = str(check("1.3.3-attention", lambda q, k, v: ref.softmax(q @ np.swapaxes(k, -1, -2)) @ v))
-    assert text.startswith("not yet: on input #1 (q of shape (4, 8), k of shape (4, 8), v of shape (4, 5)), ")
+    text = str(check("1.3.3-relative-attention", lambda q, k, v, bias: ref.softmax(q @ np.swapaxes(k, -1, -2)) @ v))
+    assert text.startswith("not yet: on input #1 (q of shape (4, 8), k of shape (4, 8), v of shape (4, 5), "
+                           "bias of shape (7,)), ")
     assert "differs from the reference by max |diff| = " in text and " at index (" in text
 
 
@@ -157,11 +158,13 @@ def test_bad_value_answers(exercise_id):
 def test_keras_answers_are_accepted():
     ops = keras.ops
 
-    def attention(q, k, v):
+    def attention_relative(q, k, v, bias):
+        tokens = q.shape[-2]
+        offsets = ops.arange(tokens)[None, :] - ops.arange(tokens)[:, None] + tokens - 1
         scores = ops.matmul(q, ops.swapaxes(k, -1, -2)) / ops.sqrt(ops.cast(q.shape[-1], "float32"))
-        return ops.matmul(ops.softmax(scores, axis=-1), v)
+        return ops.matmul(ops.softmax(scores + ops.take(bias, offsets), axis=-1), v)
 
-    assert check("1.3.3-attention", attention).passed
+    assert check("1.3.3-relative-attention", attention_relative).passed
 
     def rows(images):
         return keras.layers.Reshape((images.shape[1], images.shape[2] * images.shape[3]))(images)
@@ -216,16 +219,42 @@ def test_dilated_conv_reference_is_keras():
         np.testing.assert_allclose(EXERCISES["1.3.1-dilated-conv"].reference(x, kernel, d), expected, atol=1e-4)
 
 
-def test_conv_and_pool_solutions_are_keras():
+def test_depthwise_conv_solution_and_reference_are_keras():
     r = rng()
     x = r.normal(size=(2, 9, 8, 3)).astype("float32")
-    kernel, bias = r.normal(size=(3, 3, 3, 2)).astype("float32"), r.normal(size=2).astype("float32")
-    conv = keras.layers.Conv2D(2, 3, strides=2)
-    conv.build(x.shape)
-    conv.set_weights([kernel, bias])
-    np.testing.assert_allclose(ex.conv2d_strided(x, kernel, bias, 2), keras.ops.convert_to_numpy(conv(x)), atol=1e-4)
-    pool = keras.layers.MaxPooling2D(3, strides=2)
-    np.testing.assert_allclose(ex.max_pool2d(x, 3, 2), keras.ops.convert_to_numpy(pool(x)), atol=1e-6)
+    kernel, bias = r.normal(size=(3, 2, 3, 1)).astype("float32"), r.normal(size=3).astype("float32")
+    for stride in (1, 2, 3):
+        conv = keras.layers.DepthwiseConv2D((3, 2), strides=stride)
+        conv.build(x.shape)
+        conv.set_weights([kernel, bias])
+        expected = keras.ops.convert_to_numpy(conv(x))
+        np.testing.assert_allclose(ex.conv2d_depthwise(x, kernel, bias, stride), expected, atol=1e-4)
+        np.testing.assert_allclose(EXERCISES["1.3.1-depthwise-conv"].reference(x, kernel, bias, stride), expected,
+                                   atol=1e-4)
+
+
+@pytest.mark.parametrize("size, pool_size, stride", [((9, 8), 3, 2), ((5, 5), 2, 2), ((6, 7), 3, 1), ((8, 8), 3, 3),
+                                                     ((6, 6), 4, 2)])
+def test_average_pool_solution_and_reference_are_keras(size, pool_size, stride):
+    x = rng().normal(size=(2, *size, 3)).astype("float32")
+    pool = keras.layers.AveragePooling2D(pool_size, strides=stride, padding="same")
+    expected = keras.ops.convert_to_numpy(pool(x))
+    np.testing.assert_allclose(ex.avg_pool2d_same(x, pool_size, stride), expected, atol=1e-5)
+    np.testing.assert_allclose(EXERCISES["1.3.1-average-pool"].reference(x, pool_size, stride), expected, atol=1e-5)
+
+
+def test_relative_attention_with_zero_bias_is_plain_attention():
+    r = rng()
+    q, k, v = r.normal(size=(2, 5, 8)), r.normal(size=(2, 5, 8)), r.normal(size=(2, 5, 3))
+    plain = ref.scaled_dot_product_attention(q, k, v)[0]
+    np.testing.assert_allclose(ex.attention_relative(q, k, v, np.zeros(9)), plain, atol=1e-12)
+    # a bias on one offset only moves exactly the scores at that offset
+    bias = np.zeros(9)
+    bias[4 + 1] = 3.0  # offset j - i = 1: each token's next one
+    _, weights = ref.scaled_dot_product_attention(q, k, v, mask=None)
+    shifted = np.log(weights) + 3.0 * np.eye(5, k=1)
+    expected = ref.softmax(shifted, axis=-1) @ v
+    np.testing.assert_allclose(ex.attention_relative(q, k, v, bias), expected, atol=1e-10)
 
 
 def test_lstm_step_is_keras():

@@ -186,60 +186,79 @@ register(Exercise(
 ))
 
 
-def conv2d_strided(x, kernel, bias, stride):
-    """Worked solution of 1.3.1-strided-conv: ``Conv2D`` with ``padding="valid"``, written as the formula.
+def conv2d_depthwise(x, kernel, bias, stride):
+    """Worked solution of 1.3.1-depthwise-conv: ``DepthwiseConv2D`` with ``padding="valid"``.
 
-    ``y[n, i, j, o] = b[o] + sum_{u, v, c} x[n, s*i + u, s*j + v, c] K[u, v, c, o]``.
-    x: ``(N, H, W, C_in)``; kernel: ``(kh, kw, C_in, C_out)``; bias: ``(C_out,)``;
-    stride: an int. Returns ``(N, (H - kh) // s + 1, (W - kw) // s + 1, C_out)``.
+    ``y[n, i, j, c] = b[c] + sum_{u, v} x[n, s*i + u, s*j + v, c] K[u, v, c, 0]``: each channel is
+    convolved with its own filter and the channels never mix (Howard et al., 2017, MobileNets).
+    x: ``(N, H, W, C)``; kernel: ``(kh, kw, C, 1)``, the layout of ``DepthwiseConv2D.kernel``
+    (``depth_multiplier=1``); bias: ``(C,)``; stride: an int. Returns
+    ``(N, (H - kh) // s + 1, (W - kw) // s + 1, C)``.
     """
-    kh, kw, _, c_out = kernel.shape
+    kh, kw, channels, _ = kernel.shape
     h_out = (x.shape[1] - kh) // stride + 1
     w_out = (x.shape[2] - kw) // stride + 1
-    y = np.zeros((x.shape[0], h_out, w_out, c_out))
+    y = np.zeros((x.shape[0], h_out, w_out, channels))
     for i in range(h_out):
         for j in range(w_out):
-            window = x[:, stride * i: stride * i + kh, stride * j: stride * j + kw, :]  # (N, kh, kw, C_in)
-            y[:, i, j, :] = np.tensordot(window, kernel, axes=3) + bias
+            window = x[:, stride * i: stride * i + kh, stride * j: stride * j + kw, :]  # (N, kh, kw, C)
+            y[:, i, j, :] = (window * kernel[..., 0]).sum(axis=(1, 2)) + bias
     return y
 
 
-def _conv_off_by_one(x, kernel, bias, stride):
-    kh, kw, _, c_out = kernel.shape
+def _depthwise_by_channel(x, kernel, bias, stride):
+    """The reference: one single-channel :func:`cvtutor.reference.conv2d` per channel."""
+    maps = [ref.conv2d(x[..., c:c + 1], kernel[:, :, c:c + 1, :], stride=stride) for c in range(x.shape[-1])]
+    return np.concatenate(maps, axis=-1) + bias
+
+
+def _depthwise_channels_mixed(x, kernel, bias, stride):
+    kh, kw = kernel.shape[:2]
+    h_out, w_out = (x.shape[1] - kh) // stride + 1, (x.shape[2] - kw) // stride + 1
+    y = np.zeros((x.shape[0], h_out, w_out, x.shape[-1]))
+    for i in range(h_out):
+        for j in range(w_out):
+            window = x[:, stride * i: stride * i + kh, stride * j: stride * j + kw, :]
+            y[:, i, j, :] = (window * kernel[..., 0]).sum(axis=(1, 2, 3))[:, None] + bias
+    return y
+
+
+def _depthwise_off_by_one(x, kernel, bias, stride):
+    kh, kw = kernel.shape[:2]
     rows = range(0, x.shape[1] - kh, stride)  # misses the last window
     cols = range(0, x.shape[2] - kw, stride)
-    y = np.zeros((x.shape[0], len(rows), len(cols), c_out))
+    y = np.zeros((x.shape[0], len(rows), len(cols), x.shape[-1]))
     for a, i in enumerate(rows):
         for b, j in enumerate(cols):
-            y[:, a, b, :] = np.tensordot(x[:, i:i + kh, j:j + kw, :], kernel, axes=3) + bias
+            y[:, a, b, :] = (x[:, i:i + kh, j:j + kw, :] * kernel[..., 0]).sum(axis=(1, 2)) + bias
     return y
 
 
-def _conv_inputs(rng):
-    cases = [((1, 5, 5, 1), (3, 3, 1, 1), 1), ((2, 7, 7, 3), (3, 3, 3, 4), 2), ((1, 8, 6, 2), (2, 3, 2, 3), 3),
-             ((3, 6, 6, 3), (1, 1, 3, 2), 2), ((1, 9, 9, 2), (3, 3, 2, 2), 2)]
-    return [dict(x=normal(rng, *xs), kernel=normal(rng, *ks), bias=normal(rng, ks[-1]), stride=s) for xs, ks, s in cases]
+def _depthwise_inputs(rng):
+    cases = [((1, 5, 5, 1), (3, 3, 1, 1), 1), ((2, 7, 7, 3), (3, 3, 3, 1), 2), ((1, 8, 6, 2), (2, 3, 2, 1), 3),
+             ((3, 6, 6, 4), (1, 1, 4, 1), 2), ((1, 9, 9, 2), (3, 3, 2, 1), 2)]
+    return [dict(x=normal(rng, *xs), kernel=normal(rng, *ks), bias=normal(rng, ks[2]), stride=s) for xs, ks, s in cases]
 
 
 register(Exercise(
-    id="1.3.1-strided-conv", chapter="1.3.1", kind="function",
-    signature="conv2d(x, kernel, bias, stride)",
-    title="A strided convolution",
-    task="Write `conv2d(x, kernel, bias, stride)` for `x` `(N, H, W, C_in)`, `kernel` `(kh, kw, C_in, C_out)`, "
-         "`bias` `(C_out,)`, an int `stride` and no padding, equal to `keras.layers.Conv2D(padding='valid')`.",
-    hint="Output `(i, j)` reads the window `x[:, s*i : s*i + kh, s*j : s*j + kw, :]`, of shape `(N, kh, kw, C_in)`; "
-         "`np.tensordot(window, kernel, axes=3)` sums it against the kernel over those three axes, giving `(N, "
-         "C_out)`. Keras does not flip the kernel (it computes a cross-correlation), and there are `(H - kh) // s + "
-         "1` output rows.",
-    solution=conv2d_strided,
+    id="1.3.1-depthwise-conv", chapter="1.3.1", kind="function",
+    signature="conv2d_depthwise(x, kernel, bias, stride)",
+    title="A depthwise strided convolution",
+    task="Write `conv2d_depthwise(x, kernel, bias, stride)`: each channel of `x` `(N, H, W, C)` convolved with its "
+         "own filter, the channels never summed (MobileNet's building block), for `kernel` `(kh, kw, C, 1)`, `bias` "
+         "`(C,)`, an int `stride` and no padding, equal to `keras.layers.DepthwiseConv2D((kh, kw), strides=stride)`.",
+    hint="The windows are those of a strided convolution, `x[:, s*i : s*i + kh, s*j : s*j + kw, :]`, of shape `(N, "
+         "kh, kw, C)`, and there are `(H - kh) // s + 1` output rows. Multiply a window by `kernel[..., 0]`, `(kh, "
+         "kw, C)`, which broadcasts over `N`, and sum over the two window axes only, `axis=(1, 2)`: one output per "
+         "channel. Keras does not flip the kernel.",
+    solution=conv2d_depthwise,
     wrong={
-        "off-by-one: the last window is missed": _conv_off_by_one,
-        "missing bias": lambda x, kernel, bias, stride: conv2d_strided(x, kernel, np.zeros_like(bias), stride),
-        "kernel flipped (a true convolution)": lambda x, kernel, bias, stride: conv2d_strided(
-            x, kernel[::-1, ::-1], bias, stride),
+        "channels summed as in Conv2D": _depthwise_channels_mixed,
+        "off-by-one: the last window is missed": _depthwise_off_by_one,
+        "stride ignored": lambda x, kernel, bias, stride: conv2d_depthwise(x, kernel, bias, 1),
     },
-    inputs=_conv_inputs,
-    reference=lambda x, kernel, bias, stride: ref.conv2d(x, kernel, bias, stride=stride, padding="valid"),
+    inputs=_depthwise_inputs,
+    reference=_depthwise_by_channel,
 ))
 
 
@@ -296,19 +315,38 @@ register(Exercise(
 ))
 
 
-def max_pool2d(x, pool_size, stride):
-    """Worked solution of 1.3.1-max-pool: ``MaxPooling2D(pool_size, strides=stride, padding="valid")``.
+def avg_pool2d_same(x, pool_size, stride):
+    """Worked solution of 1.3.1-average-pool: ``AveragePooling2D(pool_size, strides=stride, padding="same")``.
 
-    x: ``(N, H, W, C)``; returns ``(N, (H - p) // s + 1, (W - p) // s + 1, C)``.
+    ``ceil(H / s)`` output rows; TensorFlow's rule pads ``max((ceil(H / s) - 1) * s + p - H, 0)`` rows
+    in all, half at the top and any odd one at the bottom (likewise columns), and each output is the
+    mean of the window's pixels inside the image: the padding is not counted.
+    x: ``(N, H, W, C)``; returns ``(N, ceil(H / s), ceil(W / s), C)``.
     """
-    h_out = (x.shape[1] - pool_size) // stride + 1
-    w_out = (x.shape[2] - pool_size) // stride + 1
-    y = np.empty((x.shape[0], h_out, w_out, x.shape[3]))
-    for i in range(h_out):
-        for j in range(w_out):
-            window = x[:, stride * i: stride * i + pool_size, stride * j: stride * j + pool_size, :]
-            y[:, i, j, :] = window.max(axis=(1, 2))
+    def windows(size):
+        out = -(-size // stride)
+        before = max((out - 1) * stride + pool_size - size, 0) // 2
+        return [(max(stride * i - before, 0), min(stride * i - before + pool_size, size)) for i in range(out)]
+
+    rows, cols = windows(x.shape[1]), windows(x.shape[2])
+    y = np.empty((x.shape[0], len(rows), len(cols), x.shape[3]))
+    for i, (top, bottom) in enumerate(rows):
+        for j, (left, right) in enumerate(cols):
+            y[:, i, j, :] = x[:, top:bottom, left:right, :].mean(axis=(1, 2))
     return y
+
+
+def _avg_pool_counting_padding(x, pool_size, stride):
+    out_h, out_w = -(-x.shape[1] // stride), -(-x.shape[2] // stride)
+    pads = [max((o - 1) * stride + pool_size - n, 0) for o, n in ((out_h, x.shape[1]), (out_w, x.shape[2]))]
+    padded = np.pad(x, ((0, 0), (pads[0] // 2, pads[0] - pads[0] // 2), (pads[1] // 2, pads[1] - pads[1] // 2), (0, 0)))
+    return np.stack([np.stack([padded[:, stride * i: stride * i + pool_size, stride * j: stride * j + pool_size].mean(
+        axis=(1, 2)) for j in range(out_w)], axis=1) for i in range(out_h)], axis=1)
+
+
+def _avg_pool_odd_pixel_first(x, pool_size, stride):
+    flipped = x[:, ::-1, ::-1, :]
+    return avg_pool2d_same(flipped, pool_size, stride)[:, ::-1, ::-1, :]
 
 
 def _avg_pool(x, pool_size, stride):
@@ -318,23 +356,39 @@ def _avg_pool(x, pool_size, stride):
                                for j in range(w_out)], axis=1) for i in range(h_out)], axis=1)
 
 
+def _avg_pool_reference(x, pool_size, stride):
+    """The reference: the padded sum (:func:`cvtutor.reference.conv2d` with a kernel of ones, one
+    channel at a time) divided by the same sum over an image of ones, which counts the pixels
+    inside the image."""
+    ones = np.ones((pool_size, pool_size, 1, 1))
+
+    def window_sums(images):
+        return np.concatenate([ref.conv2d(images[..., c:c + 1], ones, stride=stride, padding="same")
+                               for c in range(images.shape[-1])], axis=-1)
+
+    return window_sums(x) / window_sums(np.ones(x.shape[:3] + (1,)))
+
+
 register(Exercise(
-    id="1.3.1-max-pool", chapter="1.3.1", kind="function",
-    signature="max_pool2d(x, pool_size, stride)",
-    title="Max pooling",
-    task="Write `max_pool2d(x, pool_size, stride)` for `x` `(N, H, W, C)`, square windows and no padding, equal to "
-         "`keras.layers.MaxPooling2D(pool_size, strides=stride)`.",
-    hint="The windows are those of a strided convolution, `x[:, s*i : s*i + p, s*j : s*j + p, :]`, but instead of a "
-         "kernel take the maximum over the two window axes, `axis=(1, 2)`: the channels stay apart. With `stride < "
-         "pool_size` the windows overlap.",
-    solution=max_pool2d,
+    id="1.3.1-average-pool", chapter="1.3.1", kind="function",
+    signature="avg_pool2d(x, pool_size, stride)",
+    title="Average pooling with 'same' padding",
+    task="Write `avg_pool2d(x, pool_size, stride)` for `x` `(N, H, W, C)` and square windows, equal to "
+         "`keras.layers.AveragePooling2D(pool_size, strides=stride, padding='same')`: `ceil(H / stride)` output "
+         "rows, each output the mean of the window's pixels that lie inside the image (padding is not counted).",
+    hint="TensorFlow's rule pads `max((ceil(H / s) - 1) * s + p - H, 0)` rows in all, half of them at the top and "
+         "the odd one at the bottom. So output row `i` covers image rows `s*i - top` up to `s*i - top + p`: clip that "
+         "range to `0 ... H`, do the same for the columns, and take the mean of what is left over `axis=(1, 2)`.",
+    solution=avg_pool2d_same,
     wrong={
-        "average instead of max": _avg_pool,
-        "stride ignored (windows never overlap)": lambda x, pool_size, stride: max_pool2d(x, pool_size, pool_size),
+        "padded zeros counted in the mean": _avg_pool_counting_padding,
+        "the odd padding row at the top": _avg_pool_odd_pixel_first,
+        "no padding ('valid')": _avg_pool,
     },
     inputs=lambda rng: [dict(x=normal(rng, *s), pool_size=p, stride=st) for s, p, st in
-                        [((1, 4, 4, 1), 2, 2), ((2, 7, 7, 3), 3, 2), ((1, 9, 6, 2), 2, 1), ((3, 5, 5, 4), 3, 1)]],
-    reference=lambda x, pool_size, stride: ref.max_pool2d(x, pool_size, stride),
+                        [((1, 5, 5, 1), 2, 2), ((2, 7, 7, 3), 3, 2), ((1, 9, 6, 2), 2, 1), ((3, 5, 5, 4), 3, 1),
+                         ((1, 8, 8, 2), 3, 3), ((1, 6, 6, 1), 4, 2)]],
+    reference=_avg_pool_reference,
 ))
 
 
@@ -475,7 +529,7 @@ register(Exercise(
 
 
 def attention(q, k, v):
-    """Worked solution of 1.3.3-attention: ``softmax(Q K^T / sqrt(d_k)) V``.
+    """``softmax(Q K^T / sqrt(d_k)) V``, as the chapter derives it (the multi-head solution uses it).
 
     q: ``(..., T_q, d_k)``; k: ``(..., T_k, d_k)``; v: ``(..., T_k, d_v)``;
     returns ``(..., T_q, d_v)``. The softmax runs over the keys (last axis).
@@ -487,37 +541,70 @@ def attention(q, k, v):
     return weights @ v
 
 
-def _attention_no_scale(q, k, v):
-    return ref.softmax(q @ np.swapaxes(k, -1, -2), axis=-1) @ v
+def relative_bias_matrix(bias, tokens):
+    """``B[i, j] = bias[j - i + T - 1]``: the ``(T, T)`` matrix of a relative position bias
+    ``bias`` of shape ``(2T - 1,)``; ``bias[T - 1]`` (offset 0) lies on the diagonal."""
+    i = np.arange(tokens)
+    return bias[i[None, :] - i[:, None] + tokens - 1]
 
 
-def _attention_query_axis(q, k, v):
-    return ref.softmax(q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1]), axis=-2) @ v
+def attention_relative(q, k, v, bias):
+    """Worked solution of 1.3.3-relative-attention: attention with a relative position bias.
+
+    ``softmax(Q K^T / sqrt(d_k) + B) V`` with ``B[i, j] = bias[j - i + T - 1]``: the score of
+    query ``i`` for key ``j`` gets a learned number that depends only on the offset ``j - i``
+    (Shaw et al., 2018; T5 and Swin Transformer use such biases). q, k: ``(..., T, d_k)``;
+    v: ``(..., T, d_v)``; bias: ``(2T - 1,)``; returns ``(..., T, d_v)``.
+    """
+    scores = q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1]) + relative_bias_matrix(bias, q.shape[-2])
+    return ref.softmax(scores, axis=-1) @ v
 
 
-def _attention_inputs(rng):
-    cases = [((4, 8), (4, 8), (4, 5)), ((2, 6, 16), (2, 9, 16), (2, 9, 3)), ((3, 2, 5, 4), (3, 2, 5, 4), (3, 2, 5, 4)),
-             ((1, 1, 64), (1, 7, 64), (1, 7, 2))]
-    return [dict(q=normal(rng, *qs), k=normal(rng, *ks), v=normal(rng, *vs)) for qs, ks, vs in cases]
+def _relative_reference(q, k, v, bias):
+    tokens = q.shape[-2]
+    offsets = np.array([[bias[j - i + tokens - 1] for j in range(tokens)] for i in range(tokens)])
+    return ref.softmax(q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1]) + offsets, axis=-1) @ v
+
+
+def _relative_mirrored(q, k, v, bias):
+    return attention_relative(q, k, v, bias[::-1])  # bias[i - j + T - 1]
+
+
+def _relative_after_softmax(q, k, v, bias):
+    return (ref.softmax(q @ np.swapaxes(k, -1, -2) / np.sqrt(q.shape[-1]), axis=-1)
+            + relative_bias_matrix(bias, q.shape[-2])) @ v
+
+
+def _relative_scaled(q, k, v, bias):
+    return attention_relative(q, k, v, bias / np.sqrt(q.shape[-1]))  # added before the 1/sqrt(d_k)
+
+
+def _relative_inputs(rng):
+    cases = [(4, 8, 5, ()), (6, 16, 3, (2,)), (5, 4, 4, (3, 2)), (1, 64, 2, (1,))]
+    return [dict(q=normal(rng, *lead, t, d), k=normal(rng, *lead, t, d), v=normal(rng, *lead, t, dv),
+                 bias=normal(rng, 2 * t - 1)) for t, d, dv, lead in cases]
 
 
 register(Exercise(
-    id="1.3.3-attention", chapter="1.3.3", kind="function",
-    signature="attention(q, k, v)",
-    title="Scaled dot-product attention",
-    task="Write `attention(q, k, v)` = `softmax(Q K^T / sqrt(d_k)) V` for `q` `(..., T_q, d_k)`, `k` `(..., T_k, "
-         "d_k)`, `v` `(..., T_k, d_v)`, returning `(..., T_q, d_v)`.",
-    hint="`np.swapaxes(k, -1, -2)` transposes the last two axes whatever the leading ones are, so `q @ "
-         "np.swapaxes(k, -1, -2)` gives the scores, `(..., T_q, T_k)`. Divide by `sqrt(d_k)` and take the softmax "
-         "over the keys (the last axis), subtracting each row's maximum first so that `exp` cannot overflow.",
-    solution=attention,
+    id="1.3.3-relative-attention", chapter="1.3.3", kind="function",
+    signature="attention_relative(q, k, v, bias)",
+    title="Attention with a relative position bias",
+    task="Write `attention_relative(q, k, v, bias)`: scaled dot-product attention in which the score of query `i` "
+         "for key `j` gets `bias[j - i + T - 1]` added before the softmax, a learned number per offset as in T5 and "
+         "Swin Transformer, for `q`, `k` `(..., T, d_k)`, `v` `(..., T, d_v)` and `bias` `(2T - 1,)`, returning "
+         "`(..., T, d_v)`.",
+    hint="Build the `(T, T)` matrix of biases once: with `i = np.arange(T)`, `bias[i[None, :] - i[:, None] + T - 1]` "
+         "puts `bias[T - 1]` (offset 0) on the diagonal. Add it to the scaled scores `q @ np.swapaxes(k, -1, -2) / "
+         "sqrt(d_k)`, where it broadcasts over the leading axes, and take the softmax over the keys (the last axis). "
+         "A bias of zeros must give plain attention.",
+    solution=attention_relative,
     wrong={
-        "1/sqrt(d_k) forgotten": _attention_no_scale,
-        "softmax over the queries": _attention_query_axis,
-        "divided by d_k instead of sqrt(d_k)": lambda q, k, v: attention(q / np.sqrt(q.shape[-1]), k, v),
+        "offsets mirrored (bias[i - j + T - 1])": _relative_mirrored,
+        "bias added after the softmax": _relative_after_softmax,
+        "bias divided by sqrt(d_k) with the scores": _relative_scaled,
     },
-    inputs=_attention_inputs,
-    reference=lambda q, k, v: ref.scaled_dot_product_attention(q, k, v)[0],
+    inputs=_relative_inputs,
+    reference=_relative_reference,
 ))
 
 
@@ -604,7 +691,7 @@ register(Exercise(
          "d_k)`, `wv` `(d_model, heads, d_v)`, `wo` `(heads, d_v, d_out)`: `SelfAttention(use_bias=False)` with "
          "these weights.",
     hint="`np.einsum('ntd,dhk->nhtk', x, wq)` projects every token for every head at once and puts the heads before "
-         "the tokens, so the attention of Exercise 1 runs on all heads together (its scale is `sqrt(d_k)`, one "
+         "the tokens, so scaled dot-product attention runs on all heads together (its scale is `sqrt(d_k)`, one "
          "head's key size). `np.einsum('nhtv,hvo->nto', heads, wo)` then concatenates the heads and projects them "
          "in one step.",
     solution=multi_head_attention,

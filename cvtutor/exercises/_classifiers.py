@@ -100,8 +100,8 @@ register(Exercise(
     id="1.4.1-confusion-matrix", chapter="1.4.1", kind="function", returns="an int array (num_classes, num_classes)",
     signature="confusion_matrix(y_true, y_pred, num_classes)",
     title="A confusion matrix",
-    task="Write `confusion_matrix(y_true, y_pred, num_classes)`: `counts[i, j]` = the test images of true class `i` "
-         "predicted as class `j`.",
+    task="Write `confusion_matrix(y_true, y_pred, num_classes)`: `counts[i, j]` = the number of test images of "
+         "true class `i` predicted as class `j`.",
     hint="Start from `np.zeros((num_classes, num_classes), dtype=int)`, so that a class that never occurs still has "
          "its row, and add 1 at `[true, predicted]` for each image. Beware: `counts[y_true, y_pred] += 1` counts a "
          "repeated pair only once; a loop, or `np.add.at`, counts every one.",
@@ -139,10 +139,10 @@ def _bn_inputs(rng):
 register(Exercise(
     id="1.4.1-batchnorm", chapter="1.4.1", kind="function",
     signature="batchnorm_inference(x, gamma, beta, mean, variance, epsilon)",
-    title="Batch normalization at test time",
+    title="Batch normalisation at test time",
     task="Write `batchnorm_inference(x, gamma, beta, mean, variance, epsilon)`: what `BatchNormalization` computes "
          "at test time from its moving mean and variance, per channel of `x` `(N, H, W, C)`.",
-    hint="At test time nothing is computed from the batch: normalize with the stored moving `mean` and `variance`, "
+    hint="At test time nothing is computed from the batch: normalise with the stored moving `mean` and `variance`, "
          "`epsilon` inside the square root, then scale by `gamma` and shift by `beta`. All four vectors have one "
          "entry per channel and broadcast over the last axis of `x`.",
     solution=batchnorm_inference,
@@ -183,7 +183,7 @@ register(Exercise(
     title="Label smoothing",
     task="Write `smoothed_cross_entropy(logits, labels, smoothing)`: cross-entropy against the target `(1 - s) "
          "one_hot(label) + s / K`, averaged over the batch (Keras's `label_smoothing`).",
-    hint="Every class gets `s / K` of the target, the label's class included (which so gets `1 - s + s / K`). Build "
+    hint="Every class gets `s / K` of the target, the label's class included (which therefore gets `1 - s + s / K`). Build "
          "the target rows, take `-sum(target * log_softmax(logits))` per row, computed stably as in Exercise 1, and "
          "average over the batch.",
     solution=smoothed_cross_entropy,

@@ -189,8 +189,8 @@ register(Exercise(
          "the unit rows are then the cosines, and the diagonal is 1.",
     solution=position_similarity,
     wrong={
-        "dot products, not normalized": lambda embeddings: embeddings @ embeddings.T,
-        "normalized over the positions (columns)": lambda embeddings: (
+        "dot products, not normalised": lambda embeddings: embeddings @ embeddings.T,
+        "normalised over the positions (columns)": lambda embeddings: (
             (e := embeddings / np.linalg.norm(embeddings, axis=0, keepdims=True)) @ e.T),
     },
     inputs=lambda rng: [dict(embeddings=normal(rng, t, d) * rng.uniform(0.1, 3.0, (t, 1)))
@@ -322,7 +322,7 @@ def attention_rollout(weights):
 
     weights: ``(L, heads, T, T)``, the attention weights of ``L`` layers, first
     layer first. Each layer's head average ``A`` gets the residual connection,
-    ``A' = A + I``, its rows renormalized to sum to 1; the layers chain as
+    ``A' = A + I``, its rows renormalised to sum to 1; the layers chain as
     ``R = A'_L ... A'_1``. Returns ``R``, ``(T, T)``, as inside
     :func:`cvtutor.explain.attention_rollout`.
     """
@@ -355,7 +355,7 @@ register(Exercise(
     signature="attention_rollout(weights)",
     title="Attention rollout",
     task="Write `attention_rollout(weights)` for attention weights `(L, heads, T, T)`: `R = A'_L ... A'_1`, with "
-         "`A'` the head-averaged weights plus the identity, rows renormalized.",
+         "`A'` the head-averaged weights plus the identity, rows renormalised.",
     hint="For each layer, average over the heads (axis 0 of that layer's `(heads, T, T)`), add `np.eye(T)` for the "
          "residual connection and divide each row by its sum. Start from `R = np.eye(T)`; a later layer multiplies "
          "from the left.",
