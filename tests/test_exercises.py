@@ -304,6 +304,57 @@ def test_losses_are_keras():
     np.testing.assert_allclose(ex.distillation_loss(teacher, logits, t), float(kl), rtol=1e-4)
 
 
+@pytest.mark.backend
+def test_the_gradient_exercises_are_the_backends_gradients():
+    """The two gradients the chapters ask for (label smoothing, distillation) equal what the backend's
+    automatic differentiation gives for the package's own losses."""
+    from cvtutor.losses import SmoothedSparseCrossentropy
+
+    r = rng()
+    logits, labels = r.normal(scale=3, size=(6, 10)).astype("float32"), r.integers(0, 10, 6)
+    teacher, t = r.normal(scale=3, size=(6, 10)).astype("float32"), 3.0
+    smooth = SmoothedSparseCrossentropy(0.2)
+
+    def distill(z):
+        return keras.losses.KLDivergence()(keras.ops.softmax(teacher / t), keras.ops.softmax(z / t)) * t**2
+
+    for loss, expected in ((lambda z: smooth(labels, z), ex.smoothed_cross_entropy_gradient(logits, labels, 0.2)),
+                           (distill, ex.distillation_gradient(teacher, logits, t))):
+        np.testing.assert_allclose(_gradient(loss, logits), expected, atol=1e-6)
+
+
+def _gradient(loss, x):
+    """d loss / d x on whichever backend Keras runs."""
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        x = tf.Variable(x)
+        with tf.GradientTape() as tape:
+            value = loss(x)
+        return tape.gradient(value, x).numpy()
+    if backend == "jax":
+        import jax
+
+        return np.asarray(jax.grad(lambda z: loss(z))(x))
+    if backend == "torch":
+        import torch
+
+        x = torch.tensor(x, requires_grad=True)
+        loss(x).backward()
+        return x.grad.numpy()
+    pytest.skip(f"no gradient helper for the {backend} backend")
+
+
+def test_hirescam_equals_grad_cam_when_the_gradient_is_the_same_everywhere():
+    r = rng()
+    features = np.maximum(r.normal(size=(2, 4, 5, 6)), 0)
+    gradients = np.broadcast_to(r.normal(size=(2, 1, 1, 6)), features.shape)
+    np.testing.assert_allclose(ex.hirescam_map(features, gradients), ex.grad_cam_map(features, gradients))
+    varied = gradients + r.normal(size=features.shape)
+    assert not np.allclose(ex.hirescam_map(features, varied), ex.grad_cam_map(features, varied))
+
+
 def test_normalizations_are_keras():
     r = rng()
     x = r.normal(scale=2, size=(2, 3, 3, 4)).astype("float32")
@@ -372,4 +423,6 @@ def test_feature_map_shape_is_keras_hubs_resnet_18():
         backbone = keras_hub.models.ResNetBackbone(**resnet_18, image_shape=(size, size, 3))
         assert backbone.count_params() == 11_186_112  # KerasHub's resnet_18_imagenet preset
         assert (3,) + tuple(backbone.output.shape[1:]) == ex.feature_map_shape(3, size)
-    assert build_head(512, 10).count_params() == ex.head_params()
+    # the deeper head's exercise starts from the chapter's linear head on these 512 pooled features
+    assert backbone.output.shape[-1] == 512
+    assert build_head(512, 10).count_params() == EXERCISES["1.5.5-head-params"].wrong["the chapter's linear head"]()

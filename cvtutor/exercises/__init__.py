@@ -67,6 +67,7 @@ from cvtutor.exercises._classifiers import (
     rnn_multiply_adds,
     rnn_params,
     smoothed_cross_entropy,
+    smoothed_cross_entropy_gradient,
     sparse_cross_entropy,
 )
 from cvtutor.exercises._core import EXERCISES as _REGISTRY
@@ -75,9 +76,11 @@ from cvtutor.exercises._outlook import (
     attention_rollout,
     conv2d_macs,
     distillation_loss,
+    distillation_gradient,
     distiller_loss,
     feature_map_shape,
     grad_cam_map,
+    hirescam_map,
     head_params,
     pareto_front,
     position_similarity,
@@ -125,7 +128,7 @@ OPEN_ENDED: dict[str, tuple[str, ...]] = {
     "1.5.3": ("Try other temperatures and alphas for distillation, or freeze fewer layers when transferring.",),
     "1.5.4": ("Apply saliency and Grad-CAM to your own photographs and run the chapter's two sanity checks on them.",),
     "1.5.5": ("Probe the backbone at 32, 64 and 96 pixels: how do feature time and accuracy trade?",
-              "Unfreeze only the last stage of the backbone and compare with full fine-tuning."),
+              "Fine-tune only the last stage of the backbone (the others frozen) and compare with full fine-tuning."),
 }
 
 __all__ = [
@@ -156,6 +159,7 @@ __all__ = [
     "confusion_matrix",
     "batchnorm_inference",
     "smoothed_cross_entropy",
+    "smoothed_cross_entropy_gradient",
     "image_to_rows",
     "rnn_params",
     "rnn_multiply_adds",
@@ -168,8 +172,10 @@ __all__ = [
     "position_similarity",
     "distillation_loss",
     "distiller_loss",
+    "distillation_gradient",
     "feature_map_shape",
     "grad_cam_map",
+    "hirescam_map",
     "head_params",
     "attention_rollout",
 ]

@@ -159,7 +159,7 @@ register(Exercise(
 
 
 def smoothed_cross_entropy(logits, labels, smoothing):
-    """Worked solution of 1.4.1-label-smoothing: :class:`cvtutor.losses.SmoothedSparseCrossentropy`, in NumPy.
+    """:class:`cvtutor.losses.SmoothedSparseCrossentropy`, in NumPy (the loss of 1.4.1-label-smoothing-gradient).
 
     The target is ``(1 - s) * one_hot(label) + s / K``; the loss is its cross-
     entropy with ``softmax(logits)``, averaged over the batch. logits
@@ -170,30 +170,49 @@ def smoothed_cross_entropy(logits, labels, smoothing):
     return (-(1 - smoothing) * picked - smoothing * log_p.mean(axis=-1)).mean()
 
 
-def _smoothing_other_classes(logits, labels, smoothing):
-    k = logits.shape[-1]
-    target = np.full(logits.shape, smoothing / (k - 1))
-    target[np.arange(len(labels)), labels] = 1 - smoothing  # s spread over the other K - 1 classes only
-    return -(target * log_softmax(logits)).sum(axis=-1).mean()
+def smoothed_cross_entropy_gradient(logits, labels, smoothing):
+    """Worked solution of 1.4.1-label-smoothing-gradient: the gradient of
+    :func:`smoothed_cross_entropy` with respect to the logits.
+
+    ``dL/dz = (softmax(z) - target) / N`` with ``target = (1 - s) one_hot(label) + s / K``: the
+    softmax's and the log's derivatives cancel, and the batch mean divides by ``N``. logits
+    ``(N, K)``; labels ``(N,)``; returns ``(N, K)``. With ``s > 0`` the gradient at the label's
+    logit vanishes when the model gives it ``1 - s + s / K``, not 1: the loss stops pushing.
+    """
+    n, k = logits.shape
+    target = np.full((n, k), smoothing / k)
+    target[np.arange(n), labels] += 1 - smoothing
+    return (np.exp(log_softmax(logits)) - target) / n
+
+
+def _smoothed_gradient_numeric(logits, labels, smoothing):
+    """The reference: central differences of the loss itself (:func:`cvtutor.reference.numeric_gradient`)."""
+    return ref.numeric_gradient(lambda z: smoothed_cross_entropy(z, labels, smoothing), logits)
 
 
 register(Exercise(
-    id="1.4.1-label-smoothing", chapter="1.4.1", kind="function", returns="a number (the mean loss)",
-    signature="smoothed_cross_entropy(logits, labels, smoothing)",
-    title="Label smoothing",
-    task="Write `smoothed_cross_entropy(logits, labels, smoothing)`: cross-entropy against the target `(1 - s) "
-         "one_hot(label) + s / K`, averaged over the batch (Keras's `label_smoothing`).",
-    hint="Every class gets `s / K` of the target, the label's class included (which therefore gets `1 - s + s / K`). Build "
-         "the target rows, take `-sum(target * log_softmax(logits))` per row, computed stably as in Exercise 1, and "
-         "average over the batch.",
-    solution=smoothed_cross_entropy,
+    id="1.4.1-label-smoothing-gradient", chapter="1.4.1", kind="function",
+    signature="smoothed_cross_entropy_gradient(logits, labels, smoothing)",
+    title="The gradient of label smoothing",
+    task="Write `smoothed_cross_entropy_gradient(logits, labels, smoothing)`: the gradient, `(N, K)`, of the "
+         "batch-mean cross-entropy against the smoothed target `(1 - s) one_hot(label) + s / K` with respect to the "
+         "logits `(N, K)` (what `GradientTape` would give for `SmoothedSparseCrossentropy`).",
+    hint="Write the loss of one image as `-sum_k t_k log softmax(z)_k` and differentiate by `z_j`: since the target "
+         "`t` sums to 1, everything collapses to `softmax(z)_j - t_j`. Every class gets `s / K` of the target, the "
+         "label's class `1 - s + s / K`. The batch mean divides each row by `N`.",
+    solution=smoothed_cross_entropy_gradient,
     wrong={
-        "s spread over the other K - 1 classes": _smoothing_other_classes,
-        "smoothing ignored": lambda logits, labels, smoothing: sparse_cross_entropy(logits, labels),
+        "the unsmoothed target (one-hot)": lambda logits, labels, smoothing: smoothed_cross_entropy_gradient(
+            logits, labels, 0.0),
+        "the batch mean's 1/N forgotten": lambda logits, labels, smoothing: len(labels) * (
+            smoothed_cross_entropy_gradient(logits, labels, smoothing)),
+        "the sign flipped (target minus softmax)": lambda logits, labels, smoothing: -smoothed_cross_entropy_gradient(
+            logits, labels, smoothing),
     },
-    inputs=lambda rng: [dict(logits=normal(rng, n, k, scale=2.0), labels=rng.integers(0, k, n), smoothing=s)
-                        for n, k, s in [(1, 10, 0.1), (6, 10, 0.2), (4, 3, 0.0), (5, 4, 0.5)]],
-    reference=lambda logits, labels, smoothing: np.float64(smoothed_cross_entropy(logits, labels, smoothing)),
+    inputs=lambda rng: [dict(logits=normal(rng, n, k, scale=2.0), labels=rng.integers(0, k, n), smoothing=sm)
+                        for n, k, sm in [(1, 10, 0.1), (6, 10, 0.2), (4, 3, 0.3), (5, 4, 0.5)]],
+    reference=_smoothed_gradient_numeric,
+    atol=1e-6,
 ))
 
 

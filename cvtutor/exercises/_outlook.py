@@ -247,7 +247,7 @@ register(Exercise(
 
 
 def distiller_loss(labels, teacher_logits, student_logits, alpha, temperature):
-    """Worked solution of 1.5.3-distiller-loss: the whole loss :class:`cvtutor.distill.Distiller` minimises.
+    """The whole loss :class:`cvtutor.distill.Distiller` minimises, in NumPy.
 
     ``alpha * CE(labels, student) + (1 - alpha) * distillation_loss(teacher, student, T)``,
     the hard-label cross-entropy at temperature 1. labels ``(N,)``; logits ``(N, K)``.
@@ -257,27 +257,44 @@ def distiller_loss(labels, teacher_logits, student_logits, alpha, temperature):
     return alpha * hard + (1 - alpha) * soft
 
 
+def distillation_gradient(teacher_logits, student_logits, temperature):
+    """Worked solution of 1.5.3-distillation-gradient: the gradient of :func:`distillation_loss`
+    with respect to the student's logits.
+
+    ``T * (softmax(student / T) - softmax(teacher / T)) / N``: the softmax at temperature ``T``
+    contributes ``1 / T``, so without the ``T**2`` in front the soft term's gradients would shrink
+    as ``1 / T`` against the hard labels' (Hinton et al., 2015, section 2). Logits ``(N, K)``;
+    returns ``(N, K)``.
+    """
+    t, n = temperature, len(student_logits)
+    p_teacher = np.exp(log_softmax(teacher_logits / t))
+    p_student = np.exp(log_softmax(student_logits / t))
+    return t * (p_student - p_teacher) / n
+
+
 register(Exercise(
-    id="1.5.3-distiller-loss", chapter="1.5.3", kind="function", returns="a number (the mean loss)",
-    signature="distiller_loss(labels, teacher_logits, student_logits, alpha, temperature)",
-    title="The distiller's whole loss",
-    task="Write `distiller_loss(labels, teacher_logits, student_logits, alpha, temperature)`: `alpha` times the "
-         "student's cross-entropy on the labels plus `1 - alpha` times the distillation loss.",
-    hint="Reuse what you wrote: the hard term is the plain cross-entropy of the student's logits on the labels, at "
-         "temperature 1 (chapter 1.4.1's first exercise); the soft term is Exercise 1's distillation loss at "
-         "temperature `T`.",
-    solution=distiller_loss,
+    id="1.5.3-distillation-gradient", chapter="1.5.3", kind="function",
+    signature="distillation_gradient(teacher_logits, student_logits, temperature)",
+    title="Why T squared: the distillation gradient",
+    task="Write `distillation_gradient(teacher_logits, student_logits, temperature)`: the gradient, `(N, K)`, of "
+         "Exercise 1's distillation loss with respect to the student's logits. Then see what it would be without "
+         "the `T**2`.",
+    hint="The teacher's part of the KL does not depend on the student. What is left, `-sum_k p_k log q_k` with `q = "
+         "softmax(z / T)`, has the gradient `(q - p) / T` with respect to `z` (the cross-entropy gradient, times the "
+         "`1 / T` of the chain rule). Multiply by the loss's `T**2` and divide by `N` for the batch mean.",
+    solution=distillation_gradient,
     wrong={
-        "alpha and 1 - alpha swapped": lambda labels, teacher_logits, student_logits, alpha, temperature: (
-            distiller_loss(labels, teacher_logits, student_logits, 1 - alpha, temperature)),
-        "hard labels at temperature T too": lambda labels, teacher_logits, student_logits, alpha, temperature: (
-            alpha * sparse_cross_entropy(student_logits / temperature, labels)
-            + (1 - alpha) * distillation_loss(teacher_logits, student_logits, temperature)),
+        "the chain rule's 1/T forgotten (T**2 left)": lambda teacher_logits, student_logits, temperature: (
+            temperature * distillation_gradient(teacher_logits, student_logits, temperature)),
+        "the T**2 forgotten": lambda teacher_logits, student_logits, temperature: (
+            distillation_gradient(teacher_logits, student_logits, temperature) / temperature ** 2),
+        "teacher minus student": lambda teacher_logits, student_logits, temperature: (
+            -distillation_gradient(teacher_logits, student_logits, temperature)),
     },
-    inputs=lambda rng: [dict(labels=rng.integers(0, k, n), teacher_logits=normal(rng, n, k, scale=3.0),
-                             student_logits=normal(rng, n, k, scale=2.0), alpha=a, temperature=t)
-                        for n, k, a, t in [(1, 10, 0.1, 3.0), (6, 10, 0.5, 2.0), (4, 3, 0.9, 4.0)]],
-    reference=lambda **kw: np.float64(distiller_loss(**kw)),
+    inputs=_distill_inputs,
+    reference=lambda teacher_logits, student_logits, temperature: ref.numeric_gradient(
+        lambda z: distillation_loss(teacher_logits, z, temperature), student_logits),
+    atol=1e-6,
 ))
 
 
@@ -285,35 +302,50 @@ register(Exercise(
 
 
 def grad_cam_map(features, gradients):
-    """Worked solution of 1.5.4-grad-cam: Grad-CAM before upsampling and scaling.
+    """Grad-CAM before upsampling and scaling, as inside :func:`cvtutor.explain.grad_cam`.
 
-    features ``A``: ``(N, h, w, K)``, a convolution's feature maps;
-    gradients: ``(N, h, w, K)``, of the class logit with respect to ``A``.
-    ``alpha_k = mean_{i, j} gradients[..., k]``; returns
-    ``ReLU(sum_k alpha_k A_k)``, ``(N, h, w)``, as inside :func:`cvtutor.explain.grad_cam`.
+    features ``A``: ``(N, h, w, K)``, a convolution's feature maps; gradients: ``(N, h, w, K)``,
+    of the class logit with respect to ``A``. ``alpha_k = mean_{i, j} gradients[..., k]``;
+    returns ``ReLU(sum_k alpha_k A_k)``, ``(N, h, w)``.
     """
     alpha = gradients.mean(axis=(1, 2))  # (N, K)
     return np.maximum(np.einsum("nhwk,nk->nhw", features, alpha), 0.0)
 
 
+def hirescam_map(features, gradients):
+    """Worked solution of 1.5.4-hirescam: HiResCAM (Draelos and Carin, 2020) before upsampling.
+
+    ``ReLU(sum_k gradients_k * A_k)``: each position keeps its own gradient instead of the
+    map's spatial mean. For a model whose last convolution is followed by global average pooling
+    and a dense layer, as the book's CNNs, every position's gradient is the same and the two maps
+    agree; elsewhere HiResCAM shows exactly where the logit's first-order change comes from.
+    features, gradients: ``(N, h, w, K)``; returns ``(N, h, w)``.
+    """
+    return np.maximum((features * gradients).sum(axis=-1), 0.0)
+
+
 register(Exercise(
-    id="1.5.4-grad-cam", chapter="1.5.4", kind="function",
-    signature="grad_cam_map(features, gradients)",
-    title="A Grad-CAM map",
-    task="Write `grad_cam_map(features, gradients)` for feature maps and their gradients `(N, h, w, K)`: "
-         "`ReLU(sum_k alpha_k A_k)` with `alpha_k` the spatial mean of the gradient of map `k`.",
-    hint="`gradients.mean(axis=(1, 2))` has the shape `(N, K)`: one weight per map and image. Weight each map by it "
-         "and sum over `k` (`np.einsum` can do both), then keep the positive part only, the evidence for the class.",
-    solution=grad_cam_map,
+    id="1.5.4-hirescam", chapter="1.5.4", kind="function",
+    signature="hirescam_map(features, gradients)",
+    title="HiResCAM: Grad-CAM without the average",
+    task="Write `hirescam_map(features, gradients)` for feature maps and their gradients `(N, h, w, K)`: "
+         "`ReLU(sum_k G_k * A_k)`, where each position is weighted by its own gradient rather than by the spatial "
+         "mean that Grad-CAM takes (Draelos and Carin, 2020). Returns `(N, h, w)`.",
+    hint="Multiply the two arrays element by element, sum over the last axis (the `K` maps) and keep the positive "
+         "part. Then try it on gradients that are the same at every position (`np.broadcast_to` of one `(N, 1, 1, "
+         "K)` array): the map equals Grad-CAM's. That is the case of a network whose last convolution is followed "
+         "by global average pooling and a dense layer, where every position's gradient is the dense weight over "
+         "`h * w`.",
+    solution=hirescam_map,
     wrong={
-        "ReLU forgotten": lambda features, gradients: np.einsum(
-            "nhwk,nk->nhw", features, gradients.mean(axis=(1, 2))),
-        "gradients not averaged (pointwise products)": lambda features, gradients: np.maximum(
-            (features * gradients).sum(axis=-1), 0.0),
+        "Grad-CAM (gradients averaged first)": grad_cam_map,
+        "ReLU on each map before the sum": lambda features, gradients: np.maximum(features * gradients, 0.0).sum(
+            axis=-1),
+        "ReLU forgotten": lambda features, gradients: (features * gradients).sum(axis=-1),
     },
     inputs=lambda rng: [dict(features=np.maximum(normal(rng, *s), 0), gradients=normal(rng, *s) + 0.2)
-                        for s in [(1, 4, 4, 8), (2, 6, 6, 16), (1, 1, 1, 3), (3, 2, 5, 4)]],
-    reference=grad_cam_map,
+                        for s in [(1, 4, 4, 8), (2, 6, 6, 16), (1, 2, 2, 3), (3, 2, 5, 4)]],
+    reference=lambda features, gradients: np.maximum(np.einsum("nhwk,nhwk->nhw", features, gradients), 0.0),
 ))
 
 
@@ -372,30 +404,40 @@ register(Exercise(
 
 
 def head_params():
-    """Worked solution of 1.5.5-head-params: ResNet-18's pooled features (512) times 10 classes, plus 10 biases."""
-    return 512 * 10 + 10
+    """Worked solution of 1.5.5-head-params: a two-layer head on ResNet-18's 512 pooled features.
+
+    ``Dense(256)``: 512 x 256 weights + 256 biases; ``BatchNormalization``: 4 x 256 (gamma and
+    beta train, the moving mean and variance do not, and ``count_params`` counts all four);
+    ``ReLU``: none; ``Dense(10)``: 256 x 10 + 10.
+    """
+    return (512 * 256 + 256) + 4 * 256 + (256 * 10 + 10)
 
 
-def _head_reference():
-    from cvtutor.pretrained import build_head
+def _deeper_head_reference():
+    import keras
 
-    return build_head(512, 10).count_params()
+    head = keras.Sequential([keras.Input((512,)), keras.layers.Dense(256), keras.layers.BatchNormalization(),
+                             keras.layers.ReLU(), keras.layers.Dense(10)])
+    return head.count_params()
 
 
 register(Exercise(
     id="1.5.5-head-params", chapter="1.5.5", kind="value", returns="an int (parameters)",
-    title="The parameters of the linear head",
-    task="Count the parameters of the linear head that linear probing trains on ResNet-18's pooled features "
-         "for the 10 classes of CIFAR-10 (`cvtutor.pretrained.build_head`).",
+    title="The parameters of a deeper head",
+    task="The chapter's head is one `Dense` layer. Count, as `count_params()` does, the parameters of a two-layer "
+         "head on ResNet-18's pooled features for CIFAR-10's 10 classes: `Dense(256)`, `BatchNormalization()`, "
+         "`ReLU()`, `Dense(10)`.",
     hint="ResNet-18's last stage has 512 channels, and average pooling turns its feature map into one 512-vector "
-         "per image, whatever the image size. A `Dense` layer has one weight per input and output, and one bias "
-         "per output.",
+         "per image, whatever the image size. A `Dense` layer has one weight per input and output and one bias per "
+         "output. Batch normalisation keeps four numbers per channel: `gamma` and `beta`, which train, and the "
+         "moving mean and variance, which do not but are counted.",
     solution=head_params,
     wrong={
-        "biases forgotten": lambda: 512 * 10,
-        "the 2x2 feature map of a 64x64 image flattened instead of pooled": lambda: 2 * 2 * 512 * 10 + 10,
+        "biases forgotten": lambda: 512 * 256 + 4 * 256 + 256 * 10,
+        "only the trainable half of batch normalisation": lambda: head_params() - 2 * 256,
+        "the chapter's linear head": lambda: 512 * 10 + 10,
     },
-    reference=_head_reference,
+    reference=_deeper_head_reference,
 ))
 
 
@@ -420,9 +462,9 @@ register(Exercise(
     task="Write `feature_map_shape(num_images, image_size)`: the shape `(N, h, w, C)` of ResNet-18's output for "
          "`num_images` square images resized to `image_size` (before the pooling that makes the cached "
          "`(N, 512)` features).",
-    hint="Count the halvings: the stem's strided convolution and its max pool, then one strided stage after the "
-         "first, four stages in all. Each halving rounds up, because every layer pads its input. The channels are "
-         "the last stage's.",
+    hint="Count the halvings: the stem's strided convolution and its max pool, then one for each stage after the "
+         "first (of the four stages, the last three start with a stride of 2). Each halving rounds up, because every "
+         "layer pads its input. The channels are the last stage's.",
     solution=feature_map_shape,
     wrong={
         "the halvings rounded down": lambda num_images, image_size: (num_images, image_size // 32, image_size // 32,
