@@ -261,7 +261,7 @@ RECIPES = {
 }
 
 
-#: Recipes that start from a pre-trained KerasHub backbone (chapter 1.5.3's pre-trained section): they
+#: Recipes that start from a pre-trained KerasHub backbone (chapter 1.5.5): they
 #: need ``keras-hub`` and, for the named preset, a download (``model_args["preset"]``; the chapter
 #: replaces it with a local folder where there is no network). Kept apart from :data:`RECIPES`, so
 #: that listing, building and benchmarking every recipe there needs neither; :func:`get_recipe`
