@@ -14,6 +14,7 @@ from cvtutor.models import MODELS
 
 SAVE = """
 import sys
+import numpy as np
 import keras
 import cvtutor
 from cvtutor.losses import SmoothedSparseCrossentropy
@@ -39,6 +40,7 @@ np.save(f"{folder}/compiled.npy", model.predict(x, verbose=0))
 # prints one line per model, so that each model's test names its own failure.
 LOAD = """
 import sys, traceback
+import numpy as np
 {imports}
 folder, compile, names = sys.argv[1], sys.argv[2] == "1", sys.argv[3:]
 x = np.load(f"{{folder}}/x.npy")
