@@ -227,3 +227,15 @@ def test_counts_read_in_the_right_number():
 
     assert [counted(1, "epoch"), counted(3, "epoch"), counted(1799, "image")] == ["1 epoch", "3 epochs", "1,799 images"]
     assert counted(2, "class", "classes") == "2 classes" and counted(0, "epoch") == "0 epochs"
+
+
+def test_the_shipped_reference_values_are_a_recorded_full_build():
+    """What the package ships names a full-profile build whose record is committed, and holds a
+    value for every chapter that executed in it."""
+    shipped = notebook.reference_values()
+    records = [json.loads(path.read_text(encoding="utf-8"))
+               for path in (ROOT / "benchmarks" / "results" / "rebuilds").glob("full-*.json")]
+    [record] = [r for r in records if r["finished"] == shipped["build"]["finished"]]
+    assert shipped["build"] == {key: record[key] for key in ("profile", "commit", "finished", "command")}
+    executed = {Path(name).name for name in record["steps"]["first"]["executed"] if name.endswith(".ipynb")}
+    assert executed <= set(shipped["chapters"]), "a chapter's glued values are missing"
