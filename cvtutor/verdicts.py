@@ -25,11 +25,11 @@ import re
 
 from cvtutor.checks import scalar
 
-__all__ = ["CIFAR10_CHINESE", "Sentence", "above_chance", "at_chance", "attention_at_scale",
+__all__ = ["CIFAR10_CHINESE", "MODEL_NAMES", "Sentence", "above_chance", "at_chance", "attention_at_scale",
            "attention_concentration", "beyond_seed_spread", "beyond_test_noise", "bfloat16_reading",
            "centre_concentration", "chance_margin", "class_name", "close_to_best", "confusion", "data_source",
            "deletion_verdict", "distillation_reading", "largest_against_best", "lead_change", "log_linear_fit",
-           "machine", "memorization", "more_data_helps", "overfitting_gap", "position_layout", "ranking_note",
+           "machine", "memorization", "model_name", "more_data_helps", "overfitting_gap", "position_layout", "ranking_note",
            "relative_speed", "replica_time_note", "rounding_growth", "steps_versus_data", "still_learning",
            "sweep_model", "sweep_verdict", "this_machine", "transfer_reading", "wins", "wins_verdict"]
 
@@ -259,7 +259,8 @@ def log_linear_fit(worst_residual: float, points: int, noise: float) -> Sentence
     )
 
 
-def deletion_verdict(results, images: int, z: float = 2.0, resolution: float = 0.01) -> Sentence:
+def deletion_verdict(results, images: int, z: float = 2.0, resolution: float = 0.01,
+                     chinese: dict | None = None) -> Sentence:
     """The deletion test's conclusion: which saliency maps point at pixels the model needs more than
     random pixels do. A map "beats random" when, paired image by image, its extra drop in
     confidence exceeds ``z`` standard errors of the difference and is at least half of
@@ -271,6 +272,7 @@ def deletion_verdict(results, images: int, z: float = 2.0, resolution: float = 0
         images: how many images the test paired.
         z: standard errors that count.
         resolution: the smallest drop the page shows.
+        chinese: the methods' Chinese names where they differ from the English.
 
     Returns:
         a :class:`Sentence` of one or two sentences; ``holds`` when every map beats random.
@@ -284,9 +286,10 @@ def deletion_verdict(results, images: int, z: float = 2.0, resolution: float = 0
     images = scalar("images", images, numbers.Integral, minimum=1)
     beats = [m for m, extra, se in results if extra > z * se and extra >= resolution / 2]
     short = [m for m, _, _ in results if m not in beats]
+    chinese = chinese or {}
 
-    def names(items, conjunction):
-        return items[0] if len(items) == 1 else ", ".join(items[:-1]) + conjunction + items[-1]
+    def names(items, conjunction, comma=", "):
+        return items[0] if len(items) == 1 else comma.join(items[:-1]) + conjunction + items[-1]
 
     head = f"Paired image by image over these {images:,} images,"
     rule = (f"the random one by more than {z:g} standard errors of the difference and by at least "
@@ -306,7 +309,8 @@ def deletion_verdict(results, images: int, z: float = 2.0, resolution: float = 0
         False,
         f"{head} the drops of the {names(beats, ' and ')} exceed {rule}; those of the {names(short, ' and ')} "
         f"do not, and this test does not separate them from chance.",
-        f"{head_zh}{names(beats, ' 和 ')} 的置信度下降{rule_zh}，{names(short, ' 和 ')} 则没有，"
+        f"{head_zh}{names([chinese.get(m, m) for m in beats], '和', '、')}的置信度下降{rule_zh}，"
+        f"{names([chinese.get(m, m) for m in short], '和', '、')}则没有，"
         f"这项测试无法把后者与随机区分开。",
     )
 
@@ -690,6 +694,26 @@ def class_name(name: str) -> Sentence:
         KeyError: a name that is not a CIFAR-10 class.
     """
     return Sentence(True, name, CIFAR10_CHINESE[name])
+
+
+#: The book's models (:data:`cvtutor.models.MODELS`) as the prose names them: registry key ->
+#: (English, Chinese). The default ``build_attention`` embeds patches linearly: the book's
+#: patch-attention model.
+MODEL_NAMES = {"cnn": ("CNN", "CNN"), "resnet": ("ResNet", "ResNet"), "rnn": ("RNN (LSTM)", "RNN（LSTM）"),
+               "attention": ("patch-attention model", "图像块注意力模型"), "vit": ("ViT", "ViT")}
+
+
+def model_name(name: str) -> Sentence:
+    """One of the book's models named in both languages, from its registry key (``"rnn"``) or
+    the label a chapter's table gives it (``"RNN (LSTM)"``: its first word, case ignored).
+
+    Raises:
+        KeyError: a name whose first word is not a key of :data:`MODEL_NAMES`.
+    """
+    key = str(name).split()[0].lower() if str(name).strip() else ""
+    if key not in MODEL_NAMES:
+        raise KeyError(f"expected one of the book's models ({', '.join(MODEL_NAMES)}), got {name!r}")
+    return Sentence(True, *MODEL_NAMES[key])
 
 
 def confusion(true: str, predicted: str, count: int, rate: float) -> Sentence:

@@ -94,6 +94,12 @@ def test_a_deletion_drop_printed_as_zero_is_never_beyond_the_noise():
     mixed = verdicts.deletion_verdict([("CNN saliency", 0.08, 0.01), ("attention rollout", 0.01, 0.02)], images=32)
     assert not mixed.holds and "the drops of the CNN saliency exceed" in mixed.en
     assert "those of the attention rollout do not" in mixed.en
+    named = verdicts.deletion_verdict([("CNN saliency", 0.08, 0.01), ("CNN Grad-CAM", 0.09, 0.01),
+                                       ("attention rollout", 0.01, 0.02)], images=32,
+                                      chinese={"CNN saliency": "CNN 显著图", "attention rollout": "注意力展开图"})
+    assert "the drops of the CNN saliency and CNN Grad-CAM exceed" in named.en
+    assert "CNN 显著图和 CNN Grad-CAM 的置信度下降" in named.zh and "，注意力展开图则没有" in named.zh
+    assert "saliency" not in named.zh, "a method's Chinese name replaces the English one"
     assert "every map's drop exceeds" in verdicts.deletion_verdict([("a", 0.08, 0.01)], images=32).en
     with pytest.raises(ValueError, match="at least one map"):
         verdicts.deletion_verdict([], images=32)
@@ -182,6 +188,12 @@ def test_plain_statements_glued_in_both_languages():
     assert deer.zh == "鹿被误认为青蛙（59 张，占鹿图像的 58.4%）"
     with pytest.raises(KeyError):
         verdicts.class_name("lorry")
+    # the models by registry key or by a chapter's table label; the Chinese sentence never shows the key
+    assert verdicts.model_name("attention").zh == "图像块注意力模型"
+    assert verdicts.model_name("RNN (LSTM)") == verdicts.model_name("rnn")
+    assert {verdicts.model_name(key).en for key in ("CNN", "ResNet", "ViT")} == {"CNN", "ResNet", "ViT"}
+    with pytest.raises(KeyError, match="expected one of the book's models"):
+        verdicts.model_name("transformer")
 
 
 def test_this_machine_is_what_training_hardware_says():
