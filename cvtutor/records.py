@@ -246,6 +246,56 @@ def summarize(records: list[dict], baseline: str = "tf-tutorial", accuracy: floa
     return rows
 
 
+def baseline_walls(records: list[dict], baseline: str = "tf-tutorial") -> dict[str, list[float]]:
+    """The measurements of T in each run that timed ``baseline``: its wall times there, sorted.
+
+    T, the unit of :func:`summarize_with_baselines`'s ``wall_ratio`` and of a target such as
+    ``"85% in 1.5 T"``, is their median. Pass the records of every folder that may hold the run's
+    baseline (the headline records and ``experiments``), so that every table divides by the same T.
+    """
+    walls: dict[str, list[float]] = {}
+    for record in records:
+        if record["recipe"] == baseline:
+            walls.setdefault(record["run_id"], []).append(record["wall_seconds"])
+    return {run: sorted(times) for run, times in walls.items()}
+
+
+def summarize_with_baselines(records: list[dict], others: list[dict] | None = None, baseline: str = "tf-tutorial",
+                             accuracy: float = 0.67) -> list[dict]:
+    """:func:`summarize` ``records``, each compared with every record of the baseline in its run,
+    whether in ``records`` or in ``others``.
+
+    Some runs timed the baseline again beside their longer runs (the ``experiments`` folder), before
+    and after them, since a machine changes speed within an hour. Here T is the median of all those
+    measurements (:func:`baseline_walls`), the same T that a table of ``others`` reads from it, and
+    ``wall_ratio``, ``ratio_to_baseline`` and a target relative to the baseline are all taken against
+    those records.
+
+    Args:
+        records: the records to summarise, from :func:`load_records`.
+        others: more records of the same runs; only their ``baseline`` records are used.
+        baseline, accuracy: as for :func:`summarize`.
+
+    Returns:
+        :func:`summarize`'s rows, one per run and recipe of ``records``; the baseline's own rows
+        still summarise its records in ``records`` alone, compared with that T.
+    """
+    extra = [r for r in others or [] if r["recipe"] == baseline]
+    walls = baseline_walls([*records, *extra], baseline)
+    judged = {(row["run_id"], row["recipe"]): row for row in summarize([*records, *extra], baseline, accuracy)}
+    rows = []
+    for row in summarize(records, baseline, accuracy):
+        run = row["run_id"]
+        if row["recipe"] != baseline:
+            row = judged[run, row["recipe"]]  # the same seeds, judged against every baseline record
+        else:
+            seconds, base = row["seconds_to_accuracy"], judged[run, baseline]["seconds_to_accuracy"]
+            row["ratio_to_baseline"] = seconds / base if seconds is not None and base else None
+        t = statistics.median(walls[run]) if run in walls else None
+        rows.append(row | {"wall_ratio": row["wall_seconds"] / t if t else None})
+    return rows
+
+
 def target_text(target) -> str | None:
     """A record's ``target`` in words: ``"85% in 600 s"``, ``"85% in 1.5 T"``, or
     ``"T's accuracy in 0.5 x T's time, every seed"`` (T: the baseline of the same run)."""

@@ -28,9 +28,9 @@ from cvtutor.checks import scalar
 __all__ = ["CIFAR10_CHINESE", "MODEL_NAMES", "Sentence", "above_chance", "at_chance", "attention_at_scale",
            "attention_concentration", "beyond_seed_spread", "beyond_test_noise", "bfloat16_reading",
            "centre_concentration", "chance_margin", "class_name", "close_to_best", "confusion", "data_source",
-           "deletion_verdict", "distillation_reading", "largest_against_best", "lead_change", "log_linear_fit",
+           "deletion_summary", "deletion_verdict", "distillation_reading", "largest_against_best", "lead_change", "log_linear_fit",
            "machine", "memorization", "model_name", "more_data_helps", "overfitting_gap", "position_layout", "ranking_note",
-           "relative_speed", "replica_time_note", "rounding_growth", "steps_versus_data", "still_learning",
+           "relative_speed", "replica_time_note", "rounding_growth", "running_average_gap", "steps_versus_data", "still_learning",
            "sweep_model", "sweep_verdict", "this_machine", "transfer_reading", "wins", "wins_verdict"]
 
 
@@ -259,6 +259,32 @@ def log_linear_fit(worst_residual: float, points: int, noise: float) -> Sentence
     )
 
 
+def _beats_random(results, z: float, resolution: float) -> list[str]:
+    """The methods whose extra drop exceeds ``z`` standard errors and half the printed resolution."""
+    return [m for m, extra, se in results if extra > z * se and extra >= resolution / 2]
+
+
+def deletion_summary(results, z: float = 2.0, resolution: float = 0.01, chinese: dict | None = None) -> Sentence:
+    """:func:`deletion_verdict`'s conclusion in a few words, for a summary table: which maps beat
+    random pixels by its rule (``"beyond chance: CNN saliency"``, ``"no map beyond chance"``).
+
+    Returns:
+        a :class:`Sentence`; ``holds`` when every map beats random.
+
+    Raises:
+        ValueError: no results, or a negative standard error.
+    """
+    results = [(str(m), float(e), scalar("standard error", s, numbers.Real, minimum=0)) for m, e, s in results]
+    if not results:
+        raise ValueError("results must list at least one map, got none")
+    beats = _beats_random(results, z, resolution)
+    chinese = chinese or {}
+    if not beats:
+        return Sentence(False, "no map beyond chance", "没有一种图超出随机")
+    return Sentence(len(beats) == len(results), "beyond chance: " + ", ".join(beats),
+                    "超出随机的：" + "、".join(chinese.get(m, m) for m in beats))
+
+
 def deletion_verdict(results, images: int, z: float = 2.0, resolution: float = 0.01,
                      chinese: dict | None = None) -> Sentence:
     """The deletion test's conclusion: which saliency maps point at pixels the model needs more than
@@ -284,7 +310,7 @@ def deletion_verdict(results, images: int, z: float = 2.0, resolution: float = 0
     if not results:
         raise ValueError("results must list at least one map, got none")
     images = scalar("images", images, numbers.Integral, minimum=1)
-    beats = [m for m, extra, se in results if extra > z * se and extra >= resolution / 2]
+    beats = _beats_random(results, z, resolution)
     short = [m for m, _, _ in results if m not in beats]
     chinese = chinese or {}
 
@@ -703,6 +729,23 @@ MODEL_NAMES = {"cnn": ("CNN", "CNN"), "resnet": ("ResNet", "ResNet"), "rnn": ("R
                "attention": ("patch-attention model", "图像块注意力模型"), "vit": ("ViT", "ViT")}
 
 
+def running_average_gap(recomputed: float, running: float, noise: float, steps: str) -> Sentence:
+    """Whether batch normalisation's running averages still cost accuracy after ``steps`` training
+    steps: the test accuracy with statistics re-estimated on training images (``recomputed``) against
+    the same model with Keras's running averages (``running``), both in %, counted only beyond
+    ``noise`` (two standard errors of a difference, in points). Fills "at momentum 0.9, ...".
+
+    Returns:
+        ``holds`` when the running averages lose more than the noise.
+    """
+    gap = float(recomputed) - float(running)
+    if gap > noise:
+        return Sentence(True, f"still loses {gap:.1f} points to its running averages after {steps} steps",
+                        f"训练 {steps} 步之后，用滑动平均仍比重新估计的统计量低 {gap:.1f} 个百分点")
+    return Sentence(False, f"is within the noise ({noise:.1f} points) of re-estimated statistics after {steps} steps",
+                    f"训练 {steps} 步之后，滑动平均与重新估计的统计量之差已在噪声（{noise:.1f} 个百分点）之内")
+
+
 def model_name(name: str) -> Sentence:
     """One of the book's models named in both languages, from its registry key (``"rnn"``) or
     the label a chapter's table gives it (``"RNN (LSTM)"``: its first word, case ignored).
@@ -840,15 +883,15 @@ def distillation_reading(paired, spread: float) -> Sentence:
     if gain > 0 and all(p > 0 for p in paired):
         return Sentence(
             True,
-            "The difference is larger than the seed-to-seed spread, and distillation came out ahead in every "
-            "seed: on this data and budget, distillation helped.",
-            "这一差值大于种子间的波动，而且蒸馏在每个种子上都领先：在这样的数据和训练预算下，蒸馏起了作用。",
+            "The mean difference is larger than the seed-to-seed spread, and distillation came out ahead in "
+            "every seed: on this data and budget, distillation helped.",
+            "平均差值大于种子间的波动，而且蒸馏在每个种子上都领先：在这样的数据和训练预算下，蒸馏起了作用。",
         )
     if gain < 0 and all(p < 0 for p in paired):
         return Sentence(
             False,
-            "Distillation came out behind in every seed, by more than the seed-to-seed spread: on this data and "
-            "budget, distillation did not help.",
+            "Distillation came out behind in every seed, and on average by more than the seed-to-seed spread: "
+            "on this data and budget, distillation did not help.",
             "蒸馏在每个种子上都落后，平均差距大于种子间的波动：在这样的数据和训练预算下，蒸馏没有带来帮助。",
         )
     return Sentence(
@@ -862,8 +905,9 @@ def distillation_reading(paired, spread: float) -> Sentence:
 def transfer_reading(gaps, labels, noise: float, matched: int | None) -> Sentence:
     """What a transfer-learning experiment says: the transferred (fine-tuned) network's accuracy
     minus that of training from scratch, per label budget. Transfer "pays" only when its lead at
-    the fewest labels exceeds ``noise``; the lead "shrinks" only when it fell from the fewest to the
-    most labels by more than ``noise``.
+    the fewest labels exceeds ``noise``; the lead is called smaller only when it fell from the
+    fewest to the most labels by more than ``noise`` (the budgets between are not read: one
+    seed's leads need not fall monotonically).
 
     Args:
         gaps: the lead in points, one per label budget, in the order of ``labels``.
@@ -911,12 +955,16 @@ def transfer_reading(gaps, labels, noise: float, matched: int | None) -> Sentenc
            "task needs fewer labels. ")
     zh += "在标签很少时，这正是原文所说的提速：一旦有了训练好的网络，新任务就只需要更少的标签。"
     if gaps[0] - gaps[-1] > noise:
-        en += ("The lead shrinks as labels grow: with more data, training from scratch learns more useful features "
-               "of its own.")
-        zh += "标签越多，领先越小：数据多了，从头训练也能自己学到更有用的特征。"
+        en += (f"With {most} labels per class the lead was {gaps[-1]:.1f} points, against {gaps[0]:.1f} with {fewest}: "
+               f"smaller by more than the noise, as expected when training from scratch has more images to learn "
+               f"its own features from.")
+        zh += (f"每类 {most} 个标签时领先 {gaps[-1]:.1f} 个百分点，每类 {fewest} 个时领先 {gaps[0]:.1f} 个百分点："
+               f"缩小的幅度超出了噪声。从头训练有了更多图像来自己学习特征，这正在意料之中。")
     else:
-        en += "The lead did not shrink by more than the noise as labels grew in this run."
-        zh += "在这次运行中，随着标签增多，领先幅度的缩小没有超出噪声。"
+        en += (f"With {most} labels per class the lead was {gaps[-1]:.1f} points, against {gaps[0]:.1f} with "
+               f"{fewest}: not smaller by more than the noise in this run.")
+        zh += (f"每类 {most} 个标签时领先 {gaps[-1]:.1f} 个百分点，每类 {fewest} 个时领先 {gaps[0]:.1f} 个百分点："
+               f"在这次运行中，缩小的幅度没有超出噪声。")
     return Sentence(True, en, zh)
 
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from cvtutor.records import (
-    bundle_results, epoch_seconds, load_records, result_files, seed_spread, summarize, time_to_accuracy, write_record,
+    baseline_walls, bundle_results, epoch_seconds, load_records, result_files, seed_spread, summarize,
+    summarize_with_baselines, time_to_accuracy, write_record,
 )
 
 RESULTS = Path(__file__).resolve().parent.parent / "benchmarks" / "results"
@@ -148,6 +149,32 @@ def test_a_target_in_units_of_the_baselines_time_is_judged_within_its_run():
     assert fast["target_measured"] == "83.5% in 1.41 T" and alone["target_measured"] is None
     records[3]["test_accuracy"] = 0.70  # the median accuracy drops to 0.775
     assert {(r["run_id"], r["recipe"]): r for r in summarize(records)}["run-1", "fast"]["target_met"] is False
+
+
+def test_t_is_the_median_of_every_baseline_record_of_the_run_in_either_folder():
+    target = {"accuracy": 0.8, "time_ratio": 1.5}
+    records = [
+        _record("tf-tutorial", 0, [0.6, 0.67], [50, 119]),  # wall 120 s
+        _record("fast", 0, [0.7, 0.85], [70, 148], target=target),  # wall 149 s
+        _record("fast", 0, [0.7, 0.85], [70, 148], run_id="run-2", target=target),  # no baseline anywhere
+    ]
+    # the same run timed the baseline again among its longer runs: T = median(100, 120) = 110 s
+    experiments = [_record("tf-tutorial", 0, [0.6, 0.67], [50, 99]),
+                   _record("fast", 0, [0.7, 0.9], [70, 400], target=target)]
+    assert baseline_walls(records + experiments) == {"run-1": [100, 120]}
+    rows = {(r["run_id"], r["recipe"]): r for r in summarize_with_baselines(records, experiments)}
+    base, fast, alone = rows["run-1", "tf-tutorial"], rows["run-1", "fast"], rows["run-2", "fast"]
+    assert set(rows) == {("run-1", "tf-tutorial"), ("run-1", "fast"), ("run-2", "fast")}
+    assert fast["seeds"] == [0] and fast["wall_seconds"] == 149  # the experiments' fast run is not summarised
+    assert fast["wall_ratio"] == pytest.approx(149 / 110)
+    assert fast["target_measured"] == "85.0% in 1.35 T" and fast["target_met"] is True
+    # the baseline's row keeps its own seeds, read against the same T
+    assert base["seeds"] == [0] and base["wall_seconds"] == 120 and base["wall_ratio"] == pytest.approx(120 / 110)
+    assert base["ratio_to_baseline"] == pytest.approx(119 / 109)  # 67% at 119 s, and at 99 s among the experiments
+    assert alone["wall_ratio"] is None and alone["target_met"] is None
+    # without the experiments, T is the run's own baseline
+    assert {r["recipe"]: r for r in summarize_with_baselines(records) if r["run_id"] == "run-1"}["fast"][
+        "wall_ratio"] == pytest.approx(149 / 120)
 
 
 def test_a_target_at_the_baselines_own_accuracy_needs_every_seed():
