@@ -618,7 +618,8 @@ def ranking_note(margins: tuple[float, float], noise: float, sizes: tuple[int, i
     )
 
 
-def more_data_helps(last_step: dict, noise: float, before: int, after: int, total: int = 50_000) -> Sentence:
+def more_data_helps(last_step: dict, noise: float, before: int, after: int, total: int = 50_000,
+                    chinese: dict | None = None) -> Sentence:
     """Whether each model still gained from the last growth of its training set (``before`` to
     ``after`` images): a gain of no more than ``noise`` points shows neither a rise nor a plateau.
 
@@ -627,10 +628,12 @@ def more_data_helps(last_step: dict, noise: float, before: int, after: int, tota
         noise: two standard errors of a difference, points.
         before, after: the two training-set sizes.
         total: the training images the data set has (CIFAR-10: 50,000), to say what share ``after`` is.
+        chinese: the models' Chinese names where they differ from the English.
 
     Raises:
         TypeError, ValueError: sizes that are not positive integers, a negative noise, no models.
     """
+    chinese = chinese or {}
     if not last_step:
         raise ValueError("last_step must name at least one model, got none")
     noise = scalar("noise", noise, numbers.Real, minimum=0)
@@ -650,16 +653,16 @@ def more_data_helps(last_step: dict, noise: float, before: int, after: int, tota
             f"增加到 {after:,} 张时，它们分别提高了 {gains} 个百分点，都超过了噪声（{noise:.1f} 个百分点，见下文）。",
         )
     changes = ", ".join(f"{gain:+.1f} points ({name})" for name, gain in last_step.items())
-    changes_zh = "，".join(f"{name} {gain:+.1f} 个百分点" for name, gain in last_step.items())
+    changes_zh = "，".join(f"{chinese.get(name, name)} {gain:+.1f} 个百分点" for name, gain in last_step.items())
     flat_en = " and the ".join(flat)
-    flat_zh = "和".join(flat)
+    flat_zh = "和".join(chinese.get(name, name) for name in flat)
     return Sentence(
         False,
         f"From {before:,} to {after:,} images the accuracy changed by {changes}: for the {flat_en} that is no more "
         f"than the noise ({noise:.1f} points, see below), so this run cannot tell whether more data still helps "
         f"{'it' if len(flat) == 1 else 'them'} at this number of epochs.",
         f"从 {before:,} 张增加到 {after:,} 张图像时，准确率的变化为：{changes_zh}。"
-        f"对 {flat_zh} 而言，这一变化不超过噪声"
+        f"对{flat_zh}而言，这一变化不超过噪声"
         f"（{noise:.1f} 个百分点，见下文），所以这次运行无法判断在这样的轮数下更多数据是否仍有帮助。",
     )
 

@@ -80,3 +80,24 @@ def test_a_sentence_glued_in_both_languages_is_quoted_in_chinese_by_its_chinese_
     chinese = "注意力{glue:text}`att_concentration_zh`。这里：{glue:text}`other.ipynb::att_learned_zh:s`。"
     assert catalogs.problems(msgid, chinese, "attention_classifier.ipynb") == []
     assert catalogs.problems(msgid, chinese.replace("att_learned_zh", "att_lerned_zh"), None) != []
+
+
+def test_a_glued_value_is_spaced_from_the_chinese_around_it_as_chinese_books_do():
+    """A translated sentence is written once for values that may be Latin or Chinese: the space at
+    each edge of a glued value follows the value (the Chinese edition's post-transform)."""
+    from docutils import nodes
+
+    import translation
+
+    def render(before, value, after):
+        paragraph = nodes.paragraph("", "", nodes.Text(before),
+                                    nodes.inline(value, value, classes=["pasted-text"]), nodes.Text(after))
+        translation.space_glued_values(paragraph)
+        return paragraph.astext()
+
+    assert render("最好的模型是 ", "宽度为 8 的 ResNet", "（22.9%）") == "最好的模型是宽度为 8 的 ResNet（22.9%）"
+    assert render("最好的模型是 ", "CNN", "（22.9%）") == "最好的模型是 CNN（22.9%）"
+    assert render("按推理计，", "ResNet", "在这颗 CPU 上") == "按推理计，ResNet 在这颗 CPU 上"
+    assert render("，", "图像块注意力模型", " 排在最后") == "，图像块注意力模型排在最后"
+    assert render("相关系数最高达 ", "0.99", "；") == "相关系数最高达 0.99；"
+    assert render("准确率为", "22.9", "%") == "准确率为 22.9%"

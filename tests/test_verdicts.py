@@ -328,3 +328,14 @@ def test_the_deletion_summary_follows_the_deletion_verdicts_rule():
     assert not summary.holds and summary.en == "beyond chance: CNN saliency" and summary.zh == "超出随机的：CNN 显著图"
     assert verdicts.deletion_summary([("a", 0.004, 0.0001)]).en == "no map beyond chance"  # prints as 0.00
     assert verdicts.deletion_summary([("a", 0.08, 0.01)]).holds
+
+
+def test_more_data_helps_names_the_models_in_each_language():
+    # the quick build of 5cc3baf: 500 -> 1,000 images, noise 4.5 points; the attention model's gain within it
+    gains = {"CNN": 7.6, "ResNet (width 8)": 5.4, "patch-attention model": 3.4}
+    sentence = verdicts.more_data_helps(gains, 4.47, before=500, after=1_000,
+                                        chinese={"ResNet (width 8)": "宽度为 8 的 ResNet",
+                                                 "patch-attention model": "图像块注意力模型"})
+    assert not sentence.holds and "for the patch-attention model that is no more than the noise" in sentence.en
+    assert "宽度为 8 的 ResNet +5.4 个百分点" in sentence.zh and "对图像块注意力模型而言" in sentence.zh
+    assert "attention" not in sentence.zh

@@ -21,6 +21,7 @@ coverage`` reads them.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 from docutils import nodes
@@ -208,9 +209,60 @@ class GlueWithoutNegativeZero(SphinxPostTransform):
                 node[:] = [nodes.Text(without_negative_zero(text))]
 
 
+# Chinese technical writing puts a space between a Chinese character and a Latin letter or digit
+# (cvtutor.verdicts.Sentence does so inside glued sentences) and none between two Chinese characters.
+_HAN = "\u4e00-\u9fff"
+_LATIN_END = re.compile(r"[A-Za-z0-9%)]$")
+_LATIN_START = re.compile(r"^[A-Za-z0-9]")
+
+
+def _gap(before: str, after: str) -> str | None:
+    """What the boundary between two texts needs: ``"space"`` between a Chinese character and a
+    Latin letter or digit, ``"close"`` where spaces separate two Chinese characters, else None."""
+    han_end, han_start = re.search(f"[{_HAN}]$", before), re.match(f"[{_HAN}]", after)
+    if (han_end and _LATIN_START.match(after)) or (_LATIN_END.search(before) and han_start):
+        return "space"
+    if (han_start and re.search(f"[{_HAN}] +$", before)) or (han_end and re.match(f" +[{_HAN}]", after)):
+        return "close"
+    return None
+
+
+def space_glued_values(document: nodes.Node) -> None:
+    """Space each glued value (myst-nb's ``pasted-text`` inline) from the Chinese text around it: a
+    translation writes its sentence once for values that may be Latin ("ResNet") or Chinese
+    ("宽度为 8 的 ResNet"), so the space at either edge is decided here, once the value is known.
+    Only the plain text beside a value changes; code and the value itself are left alone."""
+    for glued in list(document.findall(nodes.inline)):
+        if "pasted-text" not in glued["classes"] or not isinstance(glued.parent, nodes.Element):
+            continue
+        parent, value = glued.parent, glued.astext()
+        index = parent.index(glued)
+        if index > 0 and isinstance(parent[index - 1], nodes.Text):
+            text = str(parent[index - 1])
+            gap = _gap(text, value)
+            if gap:
+                parent[index - 1] = nodes.Text(text + " " if gap == "space" else text.rstrip(" "))
+        if index + 1 < len(parent) and isinstance(parent[index + 1], nodes.Text):
+            text = str(parent[index + 1])
+            gap = _gap(value, text)
+            if gap:
+                parent[index + 1] = nodes.Text(" " + text if gap == "space" else text.lstrip(" "))
+
+
+class GlueSpacing(SphinxPostTransform):
+    """:func:`space_glued_values` on every page of the Chinese edition."""
+
+    default_priority = 7  # after the glued values are in place and final (priority 5 and 6)
+
+    def run(self, **kwargs):
+        if is_chinese(self.config):
+            space_glued_values(self.document)
+
+
 def setup(app):
     app.add_post_transform(GlueSmartQuotes)
     app.add_post_transform(GlueWithoutNegativeZero)
+    app.add_post_transform(GlueSpacing)
     app.add_search_language(chinese_search_language())
     app.add_transform(RememberMessages)
     app.add_transform(MarkUntranslated)
