@@ -233,10 +233,7 @@ class BookPipeline:
         self._check(self._call([sys.executable, "-m", "venv", str(folder)]), "python -m venv")
         python = folder / "bin" / "python"
         env = {k: v for k, v in self.env.items() if k not in ("PYTHONPATH", "PIP_NO_INDEX", "PIP_FIND_LINKS")}
-        # --no-compile: byte-compiling every module of TensorFlow and its kin takes CPU minutes that
-        # CI shares with the book build; Python compiles the modules a kernel imports when it does.
-        self._check(self._call([str(python), "-m", "pip", "install", "--quiet", "--no-compile", *requirements],
-                               env=env),
+        self._check(self._call([str(python), "-m", "pip", "install", "--quiet", *requirements], env=env),
                     f"pip install {' '.join(requirements)}")
         return python
 
