@@ -28,10 +28,11 @@ from cvtutor.checks import scalar
 __all__ = ["CIFAR10_CHINESE", "MODEL_NAMES", "Sentence", "above_chance", "at_chance", "attention_at_scale",
            "attention_concentration", "beyond_seed_spread", "beyond_test_noise", "bfloat16_reading",
            "centre_concentration", "chance_margin", "class_name", "close_to_best", "confusion", "data_source",
-           "deletion_summary", "deletion_verdict", "distillation_reading", "largest_against_best", "lead_change", "log_linear_fit",
-           "machine", "memorization", "model_name", "more_data_helps", "overfitting_gap", "position_layout", "ranking_note",
-           "relative_speed", "replica_time_note", "rounding_growth", "running_average_gap", "steps_versus_data", "still_learning",
-           "sweep_model", "sweep_verdict", "this_machine", "transfer_reading", "wins", "wins_verdict"]
+           "deletion_summary", "deletion_verdict", "distillation_reading", "largest_against_best", "lead_change",
+           "log_linear_fit", "machine", "memorization", "model_name", "more_data_helps", "overfitting_gap",
+           "position_layout", "ranking_note", "relative_speed", "replica_time_note", "rounding_growth",
+           "running_average_gap", "steps_versus_data", "still_learning", "sweep_model", "sweep_verdict",
+           "this_machine", "transfer_reading", "wins", "wins_verdict"]
 
 
 # A Latin name may end in ")" (ResNet (width 8)): a space after it too.

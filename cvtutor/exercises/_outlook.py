@@ -156,10 +156,10 @@ register(Exercise(
     title="The parameters of a small ViT",
     task="Count by hand the parameters of `build_vit(dim=64, depth=2, num_heads=4, mlp_dim=128)` on 32x32x3 images "
          "(4x4 patches, a class token, 10 logits).",
-    hint="Start from the patch-attention classifier of chapter 1.4.3, which has the same patch embedding, blocks "
-         "and final LayerNorm at these settings, and add what the ViT adds: a learned class token (one 64-vector) "
-         "and a position for it too. The logits read the class token's final state instead of an average; neither "
-         "needs weights.",
+    hint="Start from the patch-attention model (`build_attention()` with its defaults), which has the same patch "
+         "embedding, blocks and final LayerNorm at these settings, and add what the ViT adds: a learned class "
+         "token (one 64-vector) and a position for it too. The logits read the class token's final state "
+         "instead of an average; neither needs weights.",
     solution=vit_params,
     wrong={
         "class token forgotten (and its position)": lambda: vit_params() - 64 - 64,
