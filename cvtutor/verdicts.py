@@ -910,8 +910,8 @@ def transfer_reading(gaps, labels, noise: float, matched: int | None) -> Sentenc
     """What a transfer-learning experiment says: the transferred (fine-tuned) network's accuracy
     minus that of training from scratch, per label budget. Transfer "pays" only when its lead at
     the fewest labels exceeds ``noise``; the lead is called smaller only when it fell from the
-    fewest to the most labels by more than ``noise`` (the budgets between are not read: one
-    seed's leads need not fall monotonically).
+    fewest to the most labels by more than ``sqrt(2) * noise``, the noise of a difference of two
+    differences (the budgets between are not read: one seed's leads need not fall monotonically).
 
     Args:
         gaps: the lead in points, one per label budget, in the order of ``labels``.
@@ -958,17 +958,21 @@ def transfer_reading(gaps, labels, noise: float, matched: int | None) -> Sentenc
     en += ("With few labels this is the speed-up the article has in mind: once a trained network exists, a new "
            "task needs fewer labels. ")
     zh += "在标签很少时，这正是原文所说的提速：一旦有了训练好的网络，新任务就只需要更少的标签。"
-    if gaps[0] - gaps[-1] > noise:
+    # A change of the lead is a difference of two differences: its noise is sqrt(2) times one's.
+    change_noise = math.sqrt(2) * noise
+    if gaps[0] - gaps[-1] > change_noise:
         en += (f"With {most} labels per class the lead was {gaps[-1]:.1f} points, against {gaps[0]:.1f} with {fewest}: "
-               f"smaller by more than the noise, as expected when training from scratch has more images to learn "
-               f"its own features from.")
+               f"smaller by more than the noise of such a change ({change_noise:.1f} points), as expected when "
+               f"training from scratch has more images to learn its own features from.")
         zh += (f"每类 {most} 个标签时领先 {gaps[-1]:.1f} 个百分点，每类 {fewest} 个时领先 {gaps[0]:.1f} 个百分点："
-               f"缩小的幅度超出了噪声。从头训练有了更多图像来自己学习特征，这正在意料之中。")
+               f"缩小的幅度超出了这种变化的噪声（{change_noise:.1f} 个百分点）。从头训练有了更多图像来自己学习特征，"
+               f"这正在意料之中。")
     else:
         en += (f"With {most} labels per class the lead was {gaps[-1]:.1f} points, against {gaps[0]:.1f} with "
-               f"{fewest}: not smaller by more than the noise in this run.")
+               f"{fewest}: not smaller by more than the noise of such a change ({change_noise:.1f} points) in this "
+               f"run.")
         zh += (f"每类 {most} 个标签时领先 {gaps[-1]:.1f} 个百分点，每类 {fewest} 个时领先 {gaps[0]:.1f} 个百分点："
-               f"在这次运行中，缩小的幅度没有超出噪声。")
+               f"在这次运行中，缩小的幅度没有超出这种变化的噪声（{change_noise:.1f} 个百分点）。")
     return Sentence(True, en, zh)
 
 

@@ -222,10 +222,14 @@ def test_chapter_1_5_3s_sentences_follow_the_seed_spread_and_the_noise():
     assert not behind.holds and "training from scratch was ahead of the transferred network" in behind.en
     pays = verdicts.transfer_reading([15.0, 10.0, 5.0, 1.0], (10, 50, 100, 500), 4.0, matched=100)
     assert pays.holds and pays.en.startswith("Training from scratch needed 100 labels per class")
-    assert pays.en.endswith("with 10: smaller by more than the noise, as expected when training from scratch has more images to learn its own features from.")
+    assert pays.en.endswith("with 10: smaller by more than the noise of such a change (5.7 points), as expected "
+                            "when training from scratch has more images to learn its own features from.")
     assert "With 500 labels per class the lead was 1.0 points, against 15.0" in pays.en
     kept = verdicts.transfer_reading([15.0, 14.0, 13.0, 12.0], (10, 50, 100, 500), 4.0, matched=None)
-    assert "did not get there even with 500 labels" in kept.en and "not smaller by more than the noise in this run" in kept.en
+    assert "did not get there even with 500 labels" in kept.en
+    assert "not smaller by more than the noise of such a change (5.7 points) in this run" in kept.en
+    # a change of lead is a difference of two differences: 5 points is beyond 4 but not beyond sqrt(2) * 4
+    assert "not smaller" in verdicts.transfer_reading([15.0, 10.0], (10, 500), 4.0, matched=None).en
     assert "迁移网络在每类 10 个标签时的水平" in kept.zh
     with pytest.raises(ValueError, match="one entry per label budget"):
         verdicts.transfer_reading([1.0], (10, 100), 4.0, None)
