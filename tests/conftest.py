@@ -5,7 +5,8 @@ Colab (``standin``): its notebooks execute in a fresh virtual environment that h
 released wheel, its ``notebooks`` extra and ipykernel, each in an empty temporary folder. The page
 checks, the browser test and the stand-in checks all read that one build. It is made in the
 background while the other tests run (``book_session.BookPipeline``); the tests that read it run
-last.
+last, those that read only the English edition (``english_book``) first, while the Chinese edition
+builds.
 """
 
 import os
@@ -30,7 +31,7 @@ if str(ROOT) not in sys.path:
 from book_session import BUILD_COMMAND, HTML, BookBuild, BookPipeline, StandIn  # noqa: E402, F401
 
 # Tests that need these fixtures get the marker, so that no such test is left out of its tier.
-FIXTURE_MARKERS = {"built_book": "book", "standin": "slow", "wheel": "slow"}
+FIXTURE_MARKERS = {"built_book": "book", "english_book": "book", "standin": "slow", "wheel": "slow"}
 PIPELINE: BookPipeline | None = None
 
 
@@ -39,8 +40,10 @@ def pytest_collection_modifyitems(config, items):
         for fixture, marker in FIXTURE_MARKERS.items():
             if fixture in getattr(item, "fixturenames", ()):
                 item.add_marker(marker)
-    # The tests that read the book build run last: the build is made while the others run.
-    items.sort(key=lambda item: item.get_closest_marker("book") is not None)
+    # The tests that read the book build run last: the build is made while the others run; those
+    # that read only the English edition come first among them, while the Chinese edition builds.
+    items.sort(key=lambda item: (item.get_closest_marker("book") is not None,
+                                 "built_book" in getattr(item, "fixturenames", ())))
 
 
 def pytest_collection_finish(session):
@@ -48,6 +51,10 @@ def pytest_collection_finish(session):
     the environment as it is now, before any test changed it)."""
     global PIPELINE
     needed = any(set(FIXTURE_MARKERS) & set(getattr(item, "fixturenames", ())) for item in session.items)
+    if needed and os.environ.get("PYTEST_XDIST_WORKER"):
+        # Each pytest-xdist worker would make its own wheel, stand-in and book build.
+        raise pytest.UsageError('the book and slow tests share one build per session: run them without -n '
+                                '(-n 2 is for the inner loop, -m "not book and not slow")')
     if needed and not session.config.option.collectonly:
         folder = session.config._tmp_path_factory.mktemp("book-session")  # under the session's basetemp
         PIPELINE = BookPipeline(folder, dict(os.environ), REAL_DATA)
@@ -83,6 +90,16 @@ def built_book() -> BookBuild:
     if not REAL_DATA:
         pytest.skip("the book's chapters need CIFAR-10: set CVTUTOR_DATA")
     return PIPELINE.wait("book")
+
+
+@pytest.fixture(scope="session")
+def english_book() -> BookBuild:
+    """The English edition of the session's build (``_build/html`` but ``zh/``), as soon as it is
+    made: its log and exit code are the build command's up to then. The Chinese edition may still
+    be building: a test that needs it takes ``built_book``."""
+    if not REAL_DATA:
+        pytest.skip("the book's chapters need CIFAR-10: set CVTUTOR_DATA")
+    return PIPELINE.wait("english")
 
 
 @pytest.fixture(autouse=True)

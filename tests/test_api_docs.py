@@ -6,7 +6,7 @@ Public: a module none of whose dotted name's parts starts with ``_``; in it, the
 leading ``_``. A sub-package with an ``__all__`` (``cvtutor.data``) is documented through the
 names it exports; its submodules are its implementation.
 
-The fast tests read the pages' directives; the others read the built book (``built_book``).
+The fast tests read the pages' directives; the others read the built book's English edition (``english_book``).
 """
 
 import argparse
@@ -205,9 +205,9 @@ def test_every_python_role_in_the_book_has_a_target():
 
 
 @pytest.mark.skipif(not REAL_DATA, reason="the book's chapters need CIFAR-10: set CVTUTOR_DATA")
-def test_built_reference_has_an_entry_for_every_public_name(built_book):
-    built_book.require_success()
-    html = "\n".join(p.read_text() for p in sorted((built_book.html / "book" / "api").glob("*.html")))
+def test_built_reference_has_an_entry_for_every_public_name(english_book):
+    english_book.require_success()
+    html = "\n".join(p.read_text() for p in sorted((english_book.html / "book" / "api").glob("*.html")))
     ids = set(re.findall(r'id="([^"]+)"', html))
     missing = []
     for module, names in public_api().items():
@@ -215,14 +215,14 @@ def test_built_reference_has_an_entry_for_every_public_name(built_book):
             missing.append(module)
         missing += [f"{module}.{name}" for name in names if f"{module}.{name}" not in ids]
     assert not missing, f"no entry (id=...) in _build/html/book/api/ for {missing}"
-    assert "usage: cvtutor" in (built_book.html / "book" / "api" / "cli.html").read_text()
+    assert "usage: cvtutor" in (english_book.html / "book" / "api" / "cli.html").read_text()
 
 
 @pytest.mark.skipif(not REAL_DATA, reason="the book's chapters need CIFAR-10: set CVTUTOR_DATA")
 @pytest.mark.parametrize("path", [p for p in chapters() if required_links(p)], ids=lambda p: p.name)
-def test_built_chapter_links_into_the_reference(built_book, path):
-    built_book.require_success()
-    page = (built_book.html / "book" / path.with_suffix(".html").name).read_text()
+def test_built_chapter_links_into_the_reference(english_book, path):
+    english_book.require_success()
+    page = (english_book.html / "book" / path.with_suffix(".html").name).read_text()
     hrefs = set(re.findall(r'href="(api/[^"]+)"', page))
     for target in required_links(path):
         assert any(h.endswith(f"#{target}") for h in hrefs), f"{path.name}: no link to the entry of {target}"

@@ -93,8 +93,8 @@ def test_milestone_sources_are_in_the_bibliography():
 
 
 @pytest.mark.skipif(not REAL_DATA, reason="the book's chapters need CIFAR-10: set CVTUTOR_DATA")
-def test_book_builds_and_every_toc_entry_has_a_page(built_book):
-    result = built_book
+def test_book_builds_and_every_toc_entry_has_a_page(english_book):
+    result = english_book
     assert result.returncode == 0, f"book build failed:\n{result.stdout[-6000:]}\n{result.stderr[-3000:]}"
     html = result.html
     missing = [f for f in toc_files() if not (html / f"{f}.html").is_file()]
@@ -140,11 +140,11 @@ def visible_outputs(cell) -> list[dict]:
 
 
 @pytest.mark.skipif(not REAL_DATA, reason="the book's chapters need CIFAR-10: set CVTUTOR_DATA")
-def test_executed_cells_that_only_glue_or_assert_are_hidden(built_book):
+def test_executed_cells_that_only_glue_or_assert_are_hidden(english_book):
     """In the executed notebooks: a cell that showed nothing and whose code only glues, asserts
     or assigns temporaries of those is tagged remove-cell (its numbers still come from it)."""
-    built_book.require_success()
-    executed = built_book.html.parent / "jupyter_execute"
+    english_book.require_success()
+    executed = english_book.html.parent / "jupyter_execute"
     problems = []
     for path in notebooks():
         cells = json.loads((executed / path.relative_to(ROOT)).read_text())["cells"]
