@@ -97,7 +97,7 @@ def main(argv=None) -> int:
     parse_parser.add_argument("--command", required=True, help="the command that made the log")
     parse_parser.add_argument("--returncode", type=int)
     parse_parser.add_argument("--label", default="ci", help="the record's name: ci, or e.g. inner-loop for a log of "
-                              "the README's inner loop (pytest -m 'not book and not slow' --durations=0)")
+                              "the README's inner loop (pytest -m 'not book and not slow' -n 2 --durations=0)")
     for p in (run_parser, parse_parser):
         p.add_argument("--out", type=Path, default=RESULTS, help=f"folder for the JSON record (default {RESULTS})")
     args = parser.parse_args(argv)
