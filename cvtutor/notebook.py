@@ -319,7 +319,7 @@ def short_tracebacks(enable: bool = True, frames: int = 1) -> None:
 def _escape_cell(value) -> str:
     """Table-cell text with ``*`` and ``|`` escaped outside code spans and ``$math$``, so that
     ``(3*3*3 + 1)*32`` stays text instead of turning into emphasis, and ``|`` starts no column."""
-    parts = _VERBATIM.split(str(value))
+    parts = _VERBATIM.split(without_negative_zero(str(value)))
     for i in range(0, len(parts), 2):  # even parts lie outside the verbatim spans
         parts[i] = parts[i].replace("*", "\\*").replace("|", "\\|")
     return "".join(parts)
@@ -329,7 +329,8 @@ def markdown_table(rows, columns, headers=None):
     """An ``IPython.display.Markdown`` table of ``rows`` (dicts) restricted to ``columns``.
 
     Cell values are shown as text: ``*`` and ``|`` are escaped, except inside
-    backtick code spans and ``$...$`` math, which stay as they are.
+    backtick code spans and ``$...$`` math, which stay as they are; a number its format rounded
+    to zero shows no minus sign (``"-0.00"`` is ``"0.00"``: :func:`without_negative_zero`).
     """
     from IPython.display import Markdown
 

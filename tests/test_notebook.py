@@ -37,6 +37,11 @@ def test_headers_default_to_columns_and_are_escaped_too():
     assert table.data.splitlines()[:2] == [r"| a\*b |", "|---|"]
 
 
+def test_table_cells_rounded_to_zero_show_no_minus_sign():
+    table = markdown_table([{"a": "-0.00", "b": "-0.01", "c": "-0.0%", "d": "-0.004"}], ["a", "b", "c", "d"])
+    assert table.data.splitlines()[-1] == "| 0.00 | -0.01 | 0.0% | -0.004 |"
+
+
 # --- glued values shown where the prose is read unrendered (JupyterLab, Colab) ---------------
 
 from cvtutor import notebook  # noqa: E402
