@@ -312,19 +312,21 @@ def predict_logits(model, images, batch_size: int = 512, verbose: int = 0, flip:
         raise ValueError(f"translate must be a whole number of pixels from 0 to below the images' size "
                          f"{images.shape[1:3]}, got {translate!r}")
 
-    def predict(x):
-        logits = np.asarray(model.predict(make_dataset(x, batch_size=batch_size), verbose=verbose))
-        if flip:
-            mirrored = np.ascontiguousarray(x[:, :, ::-1])
-            logits = (logits + np.asarray(model.predict(make_dataset(mirrored, batch_size=batch_size),
-                                                        verbose=verbose))) / 2
-        return logits
-
-    logits = predict(images)
+    views = [images]  # the image, then its shifts; each followed by its mirror image if flip
     if translate:
-        shifted = [shift_images(images, d, d) for d in (-translate, translate)]
-        logits = logits / 2 + (predict(shifted[0]) + predict(shifted[1])) / 4
-    return logits
+        views += [shift_images(images, d, d) for d in (-translate, translate)]
+    if flip:
+        views = [v for view in views for v in (view, np.ascontiguousarray(view[:, :, ::-1]))]
+    # One predict call for every view: each call of model.predict on a new dataset traces its
+    # function again, and TensorFlow then warns about retracing in the middle of a page.
+    stacked = views[0] if len(views) == 1 else np.concatenate(views)
+    logits = np.asarray(model.predict(make_dataset(stacked, batch_size=batch_size), verbose=verbose))
+    per_view = logits.reshape(len(views), len(images), -1)
+    if flip:
+        per_view = (per_view[0::2] + per_view[1::2]) / 2
+    if translate:
+        return per_view[0] / 2 + (per_view[1] + per_view[2]) / 4
+    return per_view[0]
 
 
 def shift_images(images, dy: int, dx: int) -> np.ndarray:
