@@ -317,8 +317,7 @@ def predict_logits(model, images, batch_size: int = 512, verbose: int = 0, flip:
         views += [shift_images(images, d, d) for d in (-translate, translate)]
     if flip:
         views = [v for view in views for v in (view, np.ascontiguousarray(view[:, :, ::-1]))]
-    # One predict call for every view: each call of model.predict on a new dataset traces its
-    # function again, and TensorFlow then warns about retracing in the middle of a page.
+    # One pass of Keras's predict loop over every view, not one per view.
     stacked = views[0] if len(views) == 1 else np.concatenate(views)
     logits = np.asarray(model.predict(make_dataset(stacked, batch_size=batch_size), verbose=verbose))
     per_view = logits.reshape(len(views), len(images), -1)

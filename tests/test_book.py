@@ -274,9 +274,13 @@ def test_every_line_a_listing_marks_is_in_the_code_it_shows():
                     obj = getattr(obj, part)
                 source = inspect.getsource(obj)
                 for keyword in node.keywords:
+                    texts = []
                     if keyword.arg == "mark" and isinstance(keyword.value, ast.Dict):
-                        for key in keyword.value.keys:
-                            checked += 1
-                            if ast.literal_eval(key) not in source:
-                                missing.append(f"{path.name}: {target} has no line {ast.literal_eval(key)!r}")
+                        texts = [ast.literal_eval(key) for key in keyword.value.keys]
+                    elif keyword.arg == "excerpt":
+                        texts = list(ast.literal_eval(keyword.value))
+                    for text in texts:
+                        checked += 1
+                        if text not in source:
+                            missing.append(f"{path.name}: {target} has no line {text!r}")
     assert checked > 50 and not missing, missing

@@ -51,7 +51,7 @@ REDIRECT = re.compile(r'<meta http-equiv="refresh" content="0; url=([^"]+)"', re
 TIMEOUT_MS = 60_000  # per page load or wait; the CI machine is small and busy
 # The widths a reader reads at: a laptop, and a phone (layout checks only).
 DESKTOP = {"width": 1280, "height": 900}
-PHONE = {"width": 400, "height": 860}
+PHONE = {"width": 390, "height": 844}  # a common phone (iPhone 12 to 14) in CSS pixels
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -206,8 +206,8 @@ INSPECT_PAGE = r"""async () => {
 }"""
 
 # What sticks out of the content column, or hides part of itself behind a scroll bar: tables
-# (and the theme's scrolling wrappers around them), code blocks, outputs and figures. Elements
-# not shown (a folded cell) measure 0 and pass.
+# (and the theme's scrolling wrappers around them), code blocks, outputs, figures and display
+# equations. Elements not shown (a folded cell) measure 0 and pass.
 LAYOUT = r"""() => {
     const column = document.querySelector('article.bd-article') || document.querySelector('main');
     if (!column) return {wide: [], shrunk: [], codeChars: null};
@@ -218,7 +218,8 @@ LAYOUT = r"""() => {
         .trim().replace(/\s+/g, ' ').slice(0, 60);
     const wide = [];
     const selector = 'table, pre, div.highlight, div.cell_output, div.output, img, figure, '
-                   + '.pst-scrollable-table-container, .table-wrapper';
+                   + '.pst-scrollable-table-container, .table-wrapper, mjx-container[display="true"], '
+                   + 'div.math';
     for (const el of column.querySelectorAll(selector)) {
         const r = el.getBoundingClientRect();
         if (!r.width || !el.getClientRects().length) continue;
@@ -287,9 +288,16 @@ def read_page(page, book_url: str, html: Path, path: Path, remote: list[str]) ->
     characters of code fit on a line of a code cell at 1280 px (None without code cells)."""
     rel = path.relative_to(html).with_suffix("").as_posix()
     errors: list[str] = []
-    on_console = lambda msg: msg.type == "error" and errors.append(f"console: {msg.text}")
+    # A resource that fails to load is reported with its address (the console's message has none);
+    # the browser's own guess at /favicon.ico, made for a page that names no icon (the bare
+    # redirect page index.html), is no resource of the book's.
+    on_console = lambda msg: (msg.type == "error" and not msg.text.startswith("Failed to load resource")
+                              and errors.append(f"console: {msg.text}"))
+    on_response = lambda response: (response.status >= 400 and urllib.parse.urlsplit(response.url).path != "/favicon.ico"
+                                    and errors.append(f"HTTP {response.status}: {response.url}"))
     on_pageerror = lambda exc: errors.append(f"uncaught: {exc}")
     page.on("console", on_console)
+    page.on("response", on_response)
     page.on("pageerror", on_pageerror)
     remote_before = len(remote)
     query = f"?q={SEARCH_QUERY}" if rel == "search" else ""
@@ -349,6 +357,7 @@ def read_page(page, book_url: str, html: Path, path: Path, remote: list[str]) ->
     page.evaluate(NEXT_FRAME)
 
     page.remove_listener("console", on_console)
+    page.remove_listener("response", on_response)
     page.remove_listener("pageerror", on_pageerror)
     return rel, errors, layout["codeChars"]
 
