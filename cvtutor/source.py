@@ -48,7 +48,7 @@ class SourceCode:
             excerpt leaves out shown as one ``...`` line).
         marks: ``{line number in file: note}``.
         numbers: the line number in ``file`` of each line of ``code``; ``None`` for a ``...`` line.
-        excerpt: the lines of ``file`` shown, ``(first, last)``, when only an excerpt is shown.
+        excerpt_lines: the lines of ``file`` shown, ``(first, last)``, when only an excerpt is shown.
     """
 
     name: str
@@ -59,12 +59,12 @@ class SourceCode:
     marks: dict[int, str] = field(default_factory=dict)
     docstring: bool = False
     numbers: tuple[int | None, ...] = ()
-    excerpt: tuple[int, int] | None = None
+    excerpt_lines: tuple[int, int] | None = None
 
     @property
     def caption(self) -> str:
         left_out = "" if self.docstring else ", docstring left out"
-        shown = f", lines {self.excerpt[0]}-{self.excerpt[1]} shown" if self.excerpt else ""
+        shown = f", lines {self.excerpt_lines[0]}-{self.excerpt_lines[1]} shown" if self.excerpt_lines else ""
         return f"{self.name}: {self.file}, lines {self.first_line}-{self.last_line}{shown}{left_out}"
 
     def notes(self) -> list[str]:
@@ -209,7 +209,7 @@ def source_of(obj, mark: dict[str, str] | None = None, docstring: bool = False,
     name = f"{module}.{getattr(target, '__qualname__', getattr(target, '__name__', '?'))}".lstrip(".")
     return SourceCode(name=name, file=_relative_file(target), first_line=start,
                       last_line=start + len(lines) - 1, code="\n".join(shown), marks=marks,
-                      docstring=docstring, numbers=tuple(numbers), excerpt=shown_range)
+                      docstring=docstring, numbers=tuple(numbers), excerpt_lines=shown_range)
 
 
 def show_source(obj, mark: dict[str, str] | None = None, docstring: bool = False,

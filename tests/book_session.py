@@ -160,7 +160,7 @@ class BookPipeline:
     def summary(self) -> str:
         """One line: how long each stage took (and each edition, as the build command printed it),
         so that a CI log shows where the pipeline's time went."""
-        parts = [f"{stage} {seconds:.0f} s" for stage, seconds in self.seconds.items() if stage != "english"]
+        parts = [f"{stage} {seconds:.0f} s" for stage, seconds in self.seconds.items()]
         book = self._made.get("book")
         if book is not None:
             parts += re.findall(r"The (\w+) edition took (\d+ s)", book.stdout)
@@ -274,10 +274,8 @@ class BookPipeline:
             done = ENGLISH_DONE.search(line)
             if done and not self._done["english"].is_set():
                 # What the build printed so far: the English edition's whole log.
-                reader_text = "".join(list(stderr))
-                self._made["english"] = BookBuild(int(done.group(1)), "".join(stdout), reader_text,
+                self._made["english"] = BookBuild(int(done.group(1)), "".join(stdout), "".join(list(stderr)),
                                                   time.monotonic() - start)
-                self.seconds["english"] = time.monotonic() - start
                 self._done["english"].set()
         self._process.wait()
         reader.join()

@@ -56,7 +56,7 @@ def test_an_excerpt_shows_its_lines_with_their_numbers_and_elides_the_rest():
     code = source.code.splitlines()
     assert code[0].strip() == "..." and code[-1].strip() == "..." and source.numbers[0] is None
     assert "history = model.fit(" in code[1] and "model.evaluate(test_ds" in code[-2]
-    first, last = source.excerpt
+    first, last = source.excerpt_lines
     assert source.numbers[1:-1] == tuple(range(first, last + 1))
     assert "history = model.fit(" in lines[first - start]
     assert f"lines {start}-{start + len(lines) - 1}, lines {first}-{last} shown" in source.caption
