@@ -39,7 +39,7 @@ from pathlib import Path
 
 from cvtutor.recipes import BACKENDS
 from cvtutor.records import write_record
-from cvtutor.training import cpu_features
+from cvtutor.machine import cpu_features
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results" / "backends"

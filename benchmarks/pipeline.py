@@ -90,7 +90,7 @@ def main(argv=None) -> int:
     import numpy as np
 
     from cvtutor.data import find_cifar10, load_cifar10
-    from cvtutor.training import hardware
+    from cvtutor.machine import hardware
 
     source = find_cifar10(args.data_dir)
     (x, y), _ = load_cifar10(args.data_dir)

@@ -64,7 +64,8 @@ def run_recipe(name: str, seed: int, train_size: int | None = None, test_size: i
 
     from cvtutor.data import find_cifar10, load_cifar10, make_dataset
     from cvtutor.recipes import start_run
-    from cvtutor.training import fit, flip_accuracy
+    from cvtutor.prediction import flip_accuracy
+    from cvtutor.training import fit
 
     recipe = RECIPES[name]
     source = find_cifar10(data_dir)

@@ -9,7 +9,10 @@ TensorFlow or Keras):
 - :mod:`cvtutor.reference`: NumPy-only reference implementations of the formulas.
 - :mod:`cvtutor.layers`: ``SelfAttention`` and the Vision Transformer parts.
 - :mod:`cvtutor.models`: the book's CNN, RNN, attention and ViT classifiers.
-- :mod:`cvtutor.training`: seeding, compiling, fitting, evaluating.
+- :mod:`cvtutor.training`: the training loop: seeding, compiling, fitting, evaluating.
+- :mod:`cvtutor.prediction`: logits, with test-time flips and shifts.
+- :mod:`cvtutor.resume`: a run into a ``.keras`` file that resumes after a kill
+  (its epoch backups: :mod:`cvtutor.backups`).
 - :mod:`cvtutor.modelfiles`: atomic saving and safe loading of ``.keras`` files.
 - :mod:`cvtutor.plots`: the book's figures.
 - :mod:`cvtutor.cli`: the ``cvtutor`` command.

@@ -217,21 +217,16 @@ def cmd_train(args, out: _Output) -> int:
         ValueError: options that do not fit together (an ``--output`` not ending in ``.keras``,
             an ``--image-size`` or ``--channels`` that the pre-trained model or CIFAR-10 does not
             have), or what the loaders, :func:`cvtutor.recipes.start_run` and
-            :func:`cvtutor.training.train_to_file` raise (:func:`main` prints it as one line).
+            :func:`cvtutor.resume.train_to_file` raise (:func:`main` prints it as one line).
     """
     from cvtutor import get_profile
     from cvtutor.contract import Contract, attach_contract
     from cvtutor.data import CLASS_NAMES
     from cvtutor.notebook import counted
     from cvtutor.recipes import Recipe, get_recipe, start_run
-    from cvtutor.training import (
-        Stage,
-        compile_model,
-        flip_accuracy,
-        saved_run_settings,
-        set_seed,
-        train_to_file,
-    )
+    from cvtutor.prediction import flip_accuracy
+    from cvtutor.resume import Stage, saved_run_settings, train_to_file
+    from cvtutor.training import compile_model, set_seed
     from cvtutor.transfer import unfreeze, with_new_head
 
     model_name = args.model or (RECIPES[args.recipe].model if args.recipe else None)

@@ -67,7 +67,7 @@ class Recipe:
         augment: random flips and shifts of the training images
             (:func:`cvtutor.data.augment_images`).
         test_time_flip: also report accuracy averaged over each test image and
-            its mirror image (:func:`cvtutor.training.flip_accuracy`).
+            its mirror image (:func:`cvtutor.prediction.flip_accuracy`).
         jit_compile: XLA compilation of the training step; ``"auto"``: Keras's choice (XLA on JAX;
             on TensorFlow only where a GPU is present).
         backend: the Keras backend the recipe is timed on: ``"tensorflow"``, ``"jax"`` or
@@ -429,7 +429,8 @@ def train_recipe(recipe: Recipe | str, train, test, *, seed: int = 0, epochs: in
         ValueError: an unknown recipe name, labels outside 0 .. num_classes - 1, or what
             :func:`start_run` and :func:`cvtutor.training.fit` raise.
     """
-    from cvtutor.training import fit, flip_accuracy
+    from cvtutor.prediction import flip_accuracy
+    from cvtutor.training import fit
 
     x_train, y_train = checks.images_and_labels("train", train)
     _, y_test = checks.images_and_labels("test", test)

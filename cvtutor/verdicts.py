@@ -685,7 +685,7 @@ def data_source(kind: str) -> Sentence:
 
 
 def machine(processor: str, cpus: int, keras_version: str, backend: str) -> Sentence:
-    """The machine numbers were measured on, as :func:`cvtutor.training.hardware` says it in English
+    """The machine numbers were measured on, as :func:`cvtutor.machine.hardware` says it in English
     (``"x86_64, 2 CPU cores, Keras 3.15.1 on tensorflow"``); the Chinese is a noun phrase that fits
     "在……上"."""
     return Sentence(
@@ -696,7 +696,7 @@ def machine(processor: str, cpus: int, keras_version: str, backend: str) -> Sent
 
 
 def this_machine() -> Sentence:
-    """:func:`machine` for the machine this runs on (what :func:`cvtutor.training.hardware` describes)."""
+    """:func:`machine` for the machine this runs on (what :func:`cvtutor.machine.hardware` describes)."""
     import os
     import platform
 
@@ -1000,7 +1000,7 @@ def relative_speed(ratio: float, tolerance: float = 0.05) -> Sentence:
 
 def bfloat16_reading(ratio: float, bf16_flags, tolerance: float = 0.05) -> Sentence:
     """Why mixed bfloat16 was as fast as it was on this CPU: whether the CPU advertises bfloat16
-    instructions (``bf16_flags``, e.g. ``["avx512_bf16"]`` from :func:`cvtutor.training.cpu_features`)
+    instructions (``bf16_flags``, e.g. ``["avx512_bf16"]`` from :func:`cvtutor.machine.cpu_features`)
     and the bfloat16 / float32 step-time ``ratio``, slower or faster beyond ``tolerance`` as in
     :func:`relative_speed`.
 

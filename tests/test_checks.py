@@ -75,7 +75,7 @@ _IMAGES = np.zeros((4, 8, 8, 3), np.uint8)
 
 
 def _train_to_file(tmp_path, epochs):
-    from cvtutor.training import train_to_file
+    from cvtutor.resume import train_to_file
 
     return train_to_file(tmp_path / "m.keras", None, None, None, epochs=epochs, settings={})
 

@@ -24,7 +24,7 @@ from cvtutor.cli import main
 from cvtutor.contract import read_contract
 from cvtutor.data import CLASS_NAMES
 from cvtutor.modelfiles import ModelFileError, load_model, save_model
-from cvtutor.training import checkpoint_progress
+from cvtutor.resume import checkpoint_progress
 
 CLI = [sys.executable, "-m", "cvtutor.cli"]
 PROGRAM_ENV = os.environ | {"CVTUTOR_PROFILE": "full", "TF_CPP_MIN_LOG_LEVEL": "2"}

@@ -12,7 +12,7 @@ from cvtutor.data import VALIDATION_SPLIT, split_validation
 from cvtutor.losses import SmoothedSparseCrossentropy
 from cvtutor.recipes import RECIPES, Recipe, get_recipe, start_run, train_recipe
 from cvtutor.whitening import PatchWhitening
-from cvtutor.training import flip_accuracy
+from cvtutor.prediction import flip_accuracy
 
 
 def _stripes(n):

@@ -24,7 +24,8 @@ from cvtutor.data.cache import CacheNotWritten
 from cvtutor.files import NAME_MAX, ensure_room, fitting_name, write_target
 from cvtutor.modelfiles import ModelFileError, load_model, save_model
 from cvtutor.models import build_cnn
-from cvtutor.training import RunInProgress, TrainingDiverged, checkpoint_dir, compile_model, train_to_file
+from cvtutor.resume import RunInProgress, TrainingDiverged, checkpoint_dir, train_to_file
+from cvtutor.training import compile_model
 
 CLI = [sys.executable, "-m", "cvtutor.cli"]
 

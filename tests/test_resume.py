@@ -1,4 +1,4 @@
-"""Resuming belongs to cvtutor.training: BackupAndRestore with atomic backups, and runs that end in a model file."""
+"""Resuming (cvtutor.backups, cvtutor.resume): BackupAndRestore with atomic backups, and runs that end in a model file."""
 
 import json
 
@@ -8,17 +8,9 @@ import pytest
 
 from cvtutor.contract import Contract, attach_contract, contract_layer
 from cvtutor.modelfiles import load_model
-from cvtutor.training import (
-    Stage,
-    backup_and_restore,
-    checkpoint_dir,
-    checkpoint_progress,
-    compile_model,
-    fit,
-    read_backup,
-    set_seed,
-    train_to_file,
-)
+from cvtutor.backups import backup_and_restore, read_backup
+from cvtutor.resume import Stage, checkpoint_dir, checkpoint_progress, train_to_file
+from cvtutor.training import compile_model, fit, set_seed
 from cvtutor.transfer import unfreeze
 
 N, BATCH = 96, 32

@@ -7,6 +7,7 @@ import pytest
 from cifar_fakes import official_batches, write_batches_dir
 from test_cli import run
 
+import cvtutor.resume as resume
 import cvtutor.training as training
 from cvtutor.data import held_out_count, load_cifar10, split_validation
 from cvtutor.recipes import get_recipe, start_run, train_recipe
@@ -24,7 +25,8 @@ class _FirstStep(keras.callbacks.Callback):
 
 @pytest.fixture()
 def door_log(monkeypatch):
-    """What each call of cvtutor.training.fit was given, and its first step's loss."""
+    """What each call of cvtutor.training.fit was given (also where cvtutor.resume calls it), and its
+    first step's loss."""
     calls, real_fit = [], training.fit
 
     def watched_fit(model, train, test, **kwargs):
@@ -38,6 +40,7 @@ def door_log(monkeypatch):
         return result
 
     monkeypatch.setattr(training, "fit", watched_fit)
+    monkeypatch.setattr(resume, "fit", watched_fit)
     return calls
 
 

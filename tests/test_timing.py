@@ -77,13 +77,13 @@ def test_what_the_step_raises_reaches_the_caller_unchanged():
 def test_cpu_features_are_the_vector_flags_of_proc_cpuinfo(tmp_path, monkeypatch):
     from pathlib import Path
 
-    from cvtutor import training
+    from cvtutor import machine
 
     fake = tmp_path / "cpuinfo"
     fake.write_text("processor : 0\nflags : fpu sse2 avx2 fma avx512f avx512_bf16 amx_tile avx2\n")
     real_read_text = Path.read_text
     monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: real_read_text(fake if str(self) == "/proc/cpuinfo"
                                                                                 else self, *a, **k))
-    assert training.cpu_features() == ["amx_tile", "avx2", "avx512_bf16", "avx512f", "fma"]
+    assert machine.cpu_features() == ["amx_tile", "avx2", "avx512_bf16", "avx512f", "fma"]
     monkeypatch.setattr(Path, "read_text", lambda self, *a, **k: (_ for _ in ()).throw(OSError("no such file")))
-    assert training.cpu_features() == []
+    assert machine.cpu_features() == []

@@ -196,11 +196,11 @@ def test_plain_statements_glued_in_both_languages():
         verdicts.model_name("transformer")
 
 
-def test_this_machine_is_what_training_hardware_says():
+def test_this_machine_is_what_machine_hardware_says():
     pytest.importorskip("keras")
-    from cvtutor import training
+    from cvtutor import machine
 
-    assert verdicts.this_machine().en == training.hardware()
+    assert verdicts.this_machine().en == machine.hardware()
 
 
 def test_chapter_1_5_3s_sentences_follow_the_seed_spread_and_the_noise():
