@@ -207,33 +207,15 @@ def _pretrained(path):
     return model, contract
 
 
-def cmd_train(args, out: _Output) -> int:
-    """``cvtutor train``: train a model (or a recipe, or fine-tune a model file) into a ``.keras`` file.
-
-    Returns:
-        the exit status, 0.
+def _train_inputs(args, out: _Output, profile):
+    """What ``cvtutor train`` trains on and from: ``(pretrained model or None, train, test, contract)``.
 
     Raises:
-        ValueError: options that do not fit together (an ``--output`` not ending in ``.keras``,
-            an ``--image-size`` or ``--channels`` that the pre-trained model or CIFAR-10 does not
-            have), or what the loaders, :func:`cvtutor.recipes.start_run` and
-            :func:`cvtutor.resume.train_to_file` raise (:func:`main` prints it as one line).
+        ValueError: an ``--image-size`` or ``--channels`` that the pre-trained model or CIFAR-10
+            does not have, or what the loaders raise.
     """
-    from cvtutor import get_profile
-    from cvtutor.contract import Contract, attach_contract
-    from cvtutor.data import CLASS_NAMES
-    from cvtutor.notebook import counted
-    from cvtutor.recipes import Recipe, get_recipe, start_run
-    from cvtutor.prediction import flip_accuracy
-    from cvtutor.resume import Stage, saved_run_settings, train_to_file
-    from cvtutor.training import compile_model, set_seed
-    from cvtutor.transfer import unfreeze, with_new_head
-
-    model_name = args.model or (RECIPES[args.recipe].model if args.recipe else None)
-    output = Path(args.output or f"{model_name or Path(args.pretrained).stem + '-tuned'}.keras")
-    if output.suffix != ".keras":
-        raise ValueError(f"--output must end in .keras, got {str(output)!r}")
-    profile = get_profile(args.profile)
+    from cvtutor.contract import Contract
+    from cvtutor.data import CLASS_NAMES, find_cifar10, load_cifar10
 
     pretrained = None
     if args.pretrained is not None:
@@ -248,13 +230,10 @@ def cmd_train(args, out: _Output) -> int:
         default_size = (64, 64) if args.data is not None else (32, 32)
         image_size = tuple(args.image_size) if args.image_size is not None else default_size
         channels = args.channels or 3
-
     if args.data is not None:
         (x_train, y_train), (x_test, y_test), class_names = _load_folder(
             out, args.data, image_size, channels, args.validation_split or 0.2)
     else:
-        from cvtutor.data import find_cifar10, load_cifar10
-
         if (image_size, channels) != ((32, 32), 3):
             raise ValueError(f"CIFAR-10's images are 32x32 RGB, not {image_size[0]}x{image_size[1]} with {channels} "
                              f"channel(s): train on your own images with --data DIR")
@@ -262,70 +241,102 @@ def cmd_train(args, out: _Output) -> int:
         (x_train, y_train), (x_test, y_test) = load_cifar10(args.data_dir, progress=out.decoding_bar())
         class_names = CLASS_NAMES
     train, test = profile.subset(x_train, y_train, "train"), profile.subset(x_test, y_test, "test")
-    contract = Contract(tuple(class_names), image_size, channels)
+    return pretrained, train, test, Contract(tuple(class_names), image_size, channels)
 
+
+def _run_settings(args, recipe, contract, profile) -> dict:
+    """Everything that defines a ``cvtutor train`` run but its epochs: what ``--resume`` must match."""
+    return {"model": args.model or (RECIPES[args.recipe].model if args.recipe else None), "recipe": args.recipe,
+            "from": _resolved(args.pretrained), "data": _resolved(args.data), "data_dir": _resolved(args.data_dir),
+            "class_names": list(contract.class_names), "image_size": list(contract.image_size),
+            "channels": contract.channels,
+            "validation_split": (args.validation_split or 0.2) if args.data else None, "seed": args.seed,
+            "batch_size": recipe.batch_size, "learning_rate": recipe.learning_rate, "augment": recipe.augment,
+            "profile": profile.name}
+
+
+def _report_train(args, out: _Output, run, recipe, test, contract, profile) -> None:
+    """The result of ``cvtutor train``: one line, or JSON with ``--json``."""
+    from cvtutor.notebook import counted
+    from cvtutor.prediction import flip_accuracy
+
+    model_name = args.model or (RECIPES[args.recipe].model if args.recipe else None)
+    data = {"model": model_name, "recipe": args.recipe, "from": args.pretrained, "output": str(run.output),
+            "epochs": run.epochs, "resumed_after_epoch": run.resumed_after_epoch, "started_from": run.started_from,
+            "params": int(run.model.count_params()), "train_seconds": run.train_seconds,
+            "test_accuracy": run.test_accuracy, "train_images": run.train_size,
+            "validation_images": run.validation_size, "test_images": len(test[0]),
+            "class_names": list(contract.class_names), "image_size": list(contract.image_size),
+            "channels": contract.channels, "profile": profile.name}
+    flipped = ""
+    if args.pretrained is None and recipe.test_time_flip:
+        data["test_accuracy_flip"] = flip_accuracy(run.model, test)
+        flipped = f" ({data['test_accuracy_flip']:.2%} with test-time flips)"
+    name = model_name or f"fine-tuned {Path(args.pretrained).name}"
+    held_out = "held-out" if args.data is not None else "test"
+    classes = counted(len(contract.class_names), "class", "classes")
+    out.result(data, f"saved {run.output}: {name}, {counted(run.epochs, 'epoch')}, {classes}, {held_out} accuracy "
+                     f"{run.test_accuracy:.2%}{flipped} on {len(test[0]):,} images "
+                     f"({run.train_seconds:.0f} s of training)")
+
+
+def cmd_train(args, out: _Output) -> int:
+    """``cvtutor train``: train a model (or a recipe, or fine-tune a model file) into a ``.keras`` file.
+
+    A shell over the library: the run starts with :func:`cvtutor.recipes.start_run` (a fine-tuning
+    run's stages come from :func:`cvtutor.transfer.fine_tuning`) and trains with
+    :func:`cvtutor.resume.train_to_file`.
+
+    Returns:
+        the exit status, 0.
+
+    Raises:
+        ValueError: options that do not fit together (an ``--output`` not ending in ``.keras``,
+            an ``--image-size`` or ``--channels`` that the pre-trained model or CIFAR-10 does not
+            have), or what the loaders, :func:`cvtutor.recipes.start_run` and
+            :func:`cvtutor.resume.train_to_file` raise (:func:`main` prints it as one line).
+    """
+    from cvtutor import get_profile
+    from cvtutor.notebook import counted
+    from cvtutor.recipes import Recipe, get_recipe, start_run
+    from cvtutor.resume import saved_run_settings, train_to_file
+    from cvtutor.transfer import fine_tuning
+
+    model_name = args.model or (RECIPES[args.recipe].model if args.recipe else None)
+    output = Path(args.output or f"{model_name or Path(args.pretrained).stem + '-tuned'}.keras")
+    if output.suffix != ".keras":
+        raise ValueError(f"--output must end in .keras, got {str(output)!r}")
+    profile = get_profile(args.profile)
+    pretrained, train, test, contract = _train_inputs(args, out, profile)
     # The run's hyperparameters: the named recipe (or the plain Adam defaults) with the options given.
     recipe = get_recipe(args.recipe) if args.recipe else Recipe("cli", model_name or "cnn", epochs=10, batch_size=64)
     overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
                  "augment": True if args.augment else None}
     recipe = recipe.replace(**{k: v for k, v in overrides.items() if v is not None})
-    settings = {"model": model_name, "recipe": args.recipe, "from": _resolved(args.pretrained), "data": _resolved(args.data),
-                "data_dir": _resolved(args.data_dir), "class_names": list(class_names),
-                "image_size": list(image_size), "channels": channels, "validation_split": (args.validation_split or 0.2) if args.data else None,
-                "seed": args.seed, "batch_size": recipe.batch_size, "learning_rate": recipe.learning_rate,
-                "augment": recipe.augment, "profile": profile.name}
-    # The validation split, made once here, as for every recipe's run (cvtutor.recipes.start_run).
-    start = start_run(recipe, train, seed=args.seed, num_classes=len(class_names), contract=contract)
+    settings = _run_settings(args, recipe, contract, profile)
+    start = start_run(recipe, train, seed=args.seed, num_classes=len(contract.class_names), contract=contract)
+    build, stages = start.build_model, None
     if pretrained is not None:
         head_epochs = args.head_epochs
         if head_epochs is None and args.resume:  # a resumed run keeps its stages when --epochs grows
             head_epochs = (saved_run_settings(output) or {}).get("head_epochs")
-        if head_epochs is None:
-            head_epochs = max(1, recipe.epochs // 2)
+        head_epochs = max(1, recipe.epochs // 2) if head_epochs is None else head_epochs
         fine_tune_rate = 1e-4 if args.fine_tune_learning_rate is None else args.fine_tune_learning_rate
         settings |= {"head_epochs": head_epochs, "fine_tune_learning_rate": fine_tune_rate}
-
-        def build():
-            set_seed(args.seed)
-            model = with_new_head(pretrained, len(class_names), freeze=True)
-            return compile_model(attach_contract(model, contract), learning_rate=recipe.learning_rate)
-
-        def unfreeze_and_compile(model):
-            return compile_model(unfreeze(model), learning_rate=fine_tune_rate)
-
-        stages = [Stage("head", until=head_epochs), Stage("fine-tune", prepare=unfreeze_and_compile)]
-        out.info(f"fine-tuning {args.pretrained} on {len(class_names)} classes: a new head on frozen layers for "
-                 f"{counted(min(head_epochs, recipe.epochs), 'epoch')}, then all layers at learning rate "
-                 f"{fine_tune_rate:g}")
-    else:
-        if args.recipe:
-            out.info(f"recipe {recipe.name}: {recipe.description}")
-
-        build, stages = start.build_model, None
-
+        build, stages = fine_tuning(pretrained, len(contract.class_names), head_epochs=head_epochs, seed=args.seed,
+                                    learning_rate=recipe.learning_rate, fine_tune_learning_rate=fine_tune_rate,
+                                    contract=contract)
+        out.info(f"fine-tuning {args.pretrained} on {counted(len(contract.class_names), 'class', 'classes')}: a new "
+                 f"head on frozen layers for {counted(min(head_epochs, recipe.epochs), 'epoch')}, then all layers at "
+                 f"learning rate {fine_tune_rate:g}")
+    elif args.recipe:
+        out.info(f"recipe {recipe.name}: {recipe.description}")
     with out.progress():
         run = train_to_file(output, build, start.train, test, epochs=recipe.epochs, settings=settings,
                             resume=args.resume, stages=stages, batch_size=recipe.batch_size, augment=recipe.augment,
                             seed=args.seed, verbose=out.keras_verbosity(), note=out.info,
                             validation=start.validation, pipeline=recipe.pipeline)
-    name = model_name or f"fine-tuned {Path(args.pretrained).name}"
-    data = {"model": model_name, "recipe": args.recipe, "from": args.pretrained, "output": str(output),
-            "epochs": run.epochs,
-            "resumed_after_epoch": run.resumed_after_epoch, "started_from": run.started_from,
-            "params": int(run.model.count_params()), "train_seconds": run.train_seconds,
-            "test_accuracy": run.test_accuracy, "train_images": run.train_size,
-            "validation_images": run.validation_size, "test_images": len(test[0]),
-            "class_names": list(class_names), "image_size": list(image_size), "channels": channels,
-            "profile": profile.name}
-    flipped = ""
-    if args.pretrained is None and recipe.test_time_flip:
-        data["test_accuracy_flip"] = flip_accuracy(run.model, test)
-        flipped = f" ({data['test_accuracy_flip']:.2%} with test-time flips)"
-    held_out = "held-out" if args.data is not None else "test"
-    classes = counted(len(class_names), "class", "classes")
-    out.result(data, f"saved {output}: {name}, {counted(run.epochs, 'epoch')}, {classes}, {held_out} accuracy "
-                     f"{run.test_accuracy:.2%}{flipped} on {len(test[0]):,} images "
-                     f"({run.train_seconds:.0f} s of training)")
+    _report_train(args, out, run, recipe, test, contract, profile)
     return 0
 
 

@@ -24,7 +24,7 @@ import keras
 
 from cvtutor import checks
 
-__all__ = ["feature_extractor", "with_new_head", "unfreeze"]
+__all__ = ["feature_extractor", "fine_tuning", "unfreeze", "with_new_head"]
 
 
 def _check_model(model):
@@ -157,3 +157,50 @@ def unfreeze(model, from_layer=None):
     for layer, flag in zip(model.layers[:start], flags[:start]):
         layer.trainable = flag
     return model
+
+
+def fine_tuning(model, num_classes, *, head_epochs, learning_rate: float = 1e-3,
+                fine_tune_learning_rate: float = 1e-4, seed: int = 0, contract=None):
+    """The two stages of fine-tuning a trained model, as :func:`cvtutor.resume.train_to_file` runs
+    them (what ``cvtutor train --from MODEL.keras`` trains): a new head on frozen layers
+    (:func:`with_new_head`) until epoch ``head_epochs``, then every layer (:func:`unfreeze`) at the
+    lower ``fine_tune_learning_rate``, compiled again, as the Keras guide "Transfer learning &
+    fine-tuning" does (https://keras.io/guides/transfer_learning/).
+
+    Args:
+        model: the trained functional ``keras.Model`` whose layers are reused.
+        num_classes: outputs of the new head.
+        head_epochs: epochs of the first stage, counted from the run's start.
+        learning_rate: Adam's learning rate for the head.
+        fine_tune_learning_rate: Adam's learning rate once every layer trains.
+        seed: seeds the new head's weights.
+        contract: a :class:`cvtutor.contract.Contract` the new model carries, or None.
+
+    Returns:
+        ``(build, stages)`` for :func:`cvtutor.resume.train_to_file`: ``build()`` makes the new,
+        compiled model; ``stages`` is ``[Stage("head", until=head_epochs), Stage("fine-tune", ...)]``.
+
+    Raises:
+        TypeError: ``model`` is not a ``keras.Model``, or ``head_epochs`` is not an integer.
+        ValueError: ``model`` is not functional with one input and one output, or
+            ``head_epochs`` is below 1.
+    """
+    from cvtutor.resume import Stage
+    from cvtutor.training import compile_model, set_seed
+
+    _check_model(model)
+    head_epochs = checks.positive_int("head_epochs", head_epochs)
+
+    def build():
+        set_seed(seed)
+        new = with_new_head(model, num_classes, freeze=True)
+        if contract is not None:
+            from cvtutor.contract import attach_contract
+
+            new = attach_contract(new, contract)
+        return compile_model(new, learning_rate=learning_rate)
+
+    def unfreeze_and_compile(new):
+        return compile_model(unfreeze(new), learning_rate=fine_tune_learning_rate)
+
+    return build, [Stage("head", until=head_epochs), Stage("fine-tune", prepare=unfreeze_and_compile)]

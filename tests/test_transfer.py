@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from cvtutor.models import build_cnn
-from cvtutor.transfer import feature_extractor, unfreeze, with_new_head
+from cvtutor.transfer import feature_extractor, fine_tuning, unfreeze, with_new_head
 from cvtutor.training import set_seed
 
 _np = keras.ops.convert_to_numpy
@@ -78,6 +78,30 @@ def test_new_head_trains_alone_then_unfreeze_fine_tunes():
     before = _snapshot(new.layers)
     _train(new, x, y)
     assert _changed(before, new.layers) == {"conv", "features", "logits"}
+
+
+@pytest.mark.backend
+def test_fine_tuning_builds_a_frozen_head_stage_then_unfreezes_at_the_lower_rate():
+    from cvtutor.contract import Contract, contract_layer
+
+    model = _small_cnn()
+    contract = Contract(tuple("abcd"), (8, 8), 3)
+    build, stages = fine_tuning(model, 4, head_epochs=2, learning_rate=3e-3, fine_tune_learning_rate=2e-5,
+                                seed=1, contract=contract)
+    assert [(s.name, s.until) for s in stages] == [("head", 2), ("fine-tune", None)] and stages[0].prepare is None
+    new = build()
+    assert new.output_shape == (None, 4) and contract_layer(new) is not None
+    assert not new.get_layer("conv").trainable and np.isclose(float(new.optimizer.learning_rate), 3e-3)
+    again = build()  # seeded: the same new head
+    np.testing.assert_array_equal(_np(new.get_layer("logits").kernel), _np(again.get_layer("logits").kernel))
+    tuned = stages[1].prepare(new)
+    assert tuned.get_layer("conv").trainable and np.isclose(float(tuned.optimizer.learning_rate), 2e-5)
+
+
+@pytest.mark.parametrize("head_epochs, error", [(0, ValueError), (1.5, TypeError)])
+def test_fine_tuning_rejects_a_head_stage_that_is_no_whole_number_of_epochs(head_epochs, error):
+    with pytest.raises(error, match="head_epochs"):
+        fine_tuning(_small_cnn(), 4, head_epochs=head_epochs)
 
 
 @pytest.mark.backend
