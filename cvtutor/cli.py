@@ -261,7 +261,8 @@ def _report_train(args, out: _Output, run, recipe, test, contract, profile) -> N
     from cvtutor.prediction import flip_accuracy
 
     model_name = args.model or (RECIPES[args.recipe].model if args.recipe else None)
-    data = {"model": model_name, "recipe": args.recipe, "from": args.pretrained, "output": str(run.output),
+    data = {"model": model_name, "recipe": None if args.pretrained else recipe.name, "from": args.pretrained,
+            "output": str(run.output),
             "epochs": run.epochs, "resumed_after_epoch": run.resumed_after_epoch, "started_from": run.started_from,
             "params": int(run.model.count_params()), "train_seconds": run.train_seconds,
             "test_accuracy": run.test_accuracy, "train_images": run.train_size,
@@ -298,7 +299,7 @@ def cmd_train(args, out: _Output) -> int:
     """
     from cvtutor import get_profile
     from cvtutor.notebook import counted
-    from cvtutor.recipes import Recipe, get_recipe, start_run
+    from cvtutor.recipes import DEFAULT_RECIPES, get_recipe, start_run
     from cvtutor.resume import saved_run_settings, train_to_file
     from cvtutor.transfer import fine_tuning
 
@@ -308,8 +309,8 @@ def cmd_train(args, out: _Output) -> int:
         raise ValueError(f"--output must end in .keras, got {str(output)!r}")
     profile = get_profile(args.profile)
     pretrained, train, test, contract = _train_inputs(args, out, profile)
-    # The run's hyperparameters: the named recipe (or the plain Adam defaults) with the options given.
-    recipe = get_recipe(args.recipe) if args.recipe else Recipe("cli", model_name or "cnn", epochs=10, batch_size=64)
+    # The run's hyperparameters: the named recipe (or the model's default recipe) with the options given.
+    recipe = get_recipe(args.recipe or DEFAULT_RECIPES[model_name or "cnn"])
     overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
                  "augment": True if args.augment else None}
     recipe = recipe.replace(**{k: v for k, v in overrides.items() if v is not None})
@@ -329,8 +330,9 @@ def cmd_train(args, out: _Output) -> int:
         out.info(f"fine-tuning {args.pretrained} on {counted(len(contract.class_names), 'class', 'classes')}: a new "
                  f"head on frozen layers for {counted(min(head_epochs, recipe.epochs), 'epoch')}, then all layers at "
                  f"learning rate {fine_tune_rate:g}")
-    elif args.recipe:
-        out.info(f"recipe {recipe.name}: {recipe.description}")
+    else:
+        default = "" if args.recipe else f" (the default for {model_name})"
+        out.info(f"recipe {recipe.name}{default}: {recipe.description}")
     with out.progress():
         run = train_to_file(output, build, start.train, test, epochs=recipe.epochs, settings=settings,
                             resume=args.resume, stages=stages, batch_size=recipe.batch_size, augment=recipe.augment,
@@ -546,7 +548,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "saved next to the output; --resume continues an interrupted run from it, or a finished run "
                     "to more --epochs.")
     p.add_argument("model", nargs="?", choices=MODEL_NAMES, metavar="MODEL",
-                   help=f"which model to build: {', '.join(MODEL_NAMES)} (optional with --from)")
+                   help=f"which model to build: {', '.join(MODEL_NAMES)} (optional with --from); without "
+                        f"--recipe it trains its default recipe, MODEL-adam (Adam 0.001, batch 64, 10 epochs)")
     p.add_argument("--from", dest="pretrained", metavar="PRETRAINED.keras",
                    help="fine-tune this trained model (e.g. one trained on CIFAR-10) instead of starting from scratch")
     p.add_argument("--image-size", type=_positive_int, nargs=2, metavar=("H", "W"),
@@ -558,10 +561,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"train with a named recipe of cvtutor.recipes ({', '.join(sorted(RECIPES))}): its model, "
                         "epochs, batch size, optimizer and schedule, augmentation, label smoothing and test-time "
                         "flips; the options below override it")
-    p.add_argument("--epochs", type=_positive_int, help="epochs in total (default 10, or the recipe's)")
+    p.add_argument("--epochs", type=_positive_int, help="epochs in total (default: the recipe's)")
     p.add_argument("--head-epochs", type=_positive_int,
                    help="with --from: epochs that train only the new head (default half of --epochs)")
-    p.add_argument("--batch-size", type=_positive_int, help="examples per step (default 64, or the recipe's)")
+    p.add_argument("--batch-size", type=_positive_int, help="examples per step (default: the recipe's)")
     p.add_argument("--learning-rate", type=float,
                    help="Adam's learning rate (default 0.001), or the recipe's peak rate")
     p.add_argument("--fine-tune-learning-rate", type=float,

@@ -24,7 +24,7 @@ import math
 
 from cvtutor import checks
 
-__all__ = ["BACKENDS", "MODEL_NAMES", "PRETRAINED_MODEL", "PRETRAINED_RECIPES", "RECIPES", "Recipe", "RunStart", "get_recipe", "start_run", "train_recipe"]
+__all__ = ["BACKENDS", "DEFAULT_RECIPES", "MODEL_NAMES", "PRETRAINED_MODEL", "PRETRAINED_RECIPES", "RECIPES", "Recipe", "RunStart", "get_recipe", "start_run", "train_recipe"]
 
 #: The names of :data:`cvtutor.models.MODELS`, known without importing Keras (tests keep them equal).
 MODEL_NAMES = ("cnn", "resnet", "rnn", "attention", "vit")
@@ -253,6 +253,14 @@ RECIPES = {
                learning_rate=2e-3, schedule="warmup-cosine", jit_compile=True, test_time_flip=True,
                description="chapter 1.4.3's conv-stem attention classifier: 64 patch tokens, 2 self-attention "
                            "blocks, XLA-compiled, Adam warming up to 0.002 then cosine to 0, test-time flip"),
+        # The plain Adam defaults (0.001, batch 64, 10 epochs) for the models with no recipe of their own:
+        # with cnn-adam and rnn-adam, what ``cvtutor train MODEL`` runs without --recipe (DEFAULT_RECIPES).
+        Recipe("resnet-adam", "resnet", epochs=10, batch_size=64,
+               description="build_resnet() with the plain defaults: Adam 0.001, batch 64, 10 epochs"),
+        Recipe("attention-adam", "attention", epochs=10, batch_size=64,
+               description="build_attention() with the plain defaults: Adam 0.001, batch 64, 10 epochs"),
+        Recipe("vit-adam", "vit", epochs=10, batch_size=64,
+               description="build_vit() with the plain defaults: Adam 0.001, batch 64, 10 epochs"),
         Recipe("lstm-attention", "attention", model_args={"hybrid": True}, epochs=2, batch_size=64,
                learning_rate=2e-3, schedule="warmup-cosine",
                description="chapter 1.4.3's LSTM + attention model (build_attention(hybrid=True)), the attention "
@@ -260,6 +268,11 @@ RECIPES = {
     ]
 }
 
+
+#: What ``cvtutor train MODEL`` runs without ``--recipe``: a recipe of :data:`RECIPES` per model of
+#: :data:`MODEL_NAMES` (model name -> recipe name), its options overriding the recipe's fields.
+DEFAULT_RECIPES = {"cnn": "cnn-adam", "resnet": "resnet-adam", "rnn": "rnn-adam", "attention": "attention-adam",
+                   "vit": "vit-adam"}
 
 #: Recipes that start from a pre-trained KerasHub backbone (chapter 1.5.5): they
 #: need ``keras-hub`` and, for the named preset, a download (``model_args["preset"]``; the chapter

@@ -146,6 +146,7 @@ def test_train_evaluate_predict(fake_data, tmp_path):
     assert result.returncode == 0, result.stderr
     trained = json.loads(result.stdout)
     assert trained["params"] == 122_570 and trained["epochs"] == 1 and model_file.is_file()
+    assert trained["recipe"] == "cnn-adam", "a model without --recipe trains its named default recipe"
     assert not (tmp_path / "cnn.keras.partial").exists(), "the checkpoint folder must go once training finished"
     assert stat.S_IMODE(model_file.stat().st_mode) == 0o644, "a model file gets what model.save gives under umask 022"
     assert read_contract(load_model(model_file)).class_names == CLASS_NAMES
@@ -213,7 +214,7 @@ def test_resume_after_the_run_finished_continues_instead_of_starting_over(tmp_pa
 
     result = run(*args, "--epochs", 3, "--resume")
     assert result.returncode == 0, result.stderr
-    assert "nothing to resume" not in result.stderr and "finished 2 epochs; training it on to 3" in result.stderr
+    assert "nothing to resume" not in result.stderr and "recipe cnn-adam (the default for cnn)" in result.stderr and "finished 2 epochs; training it on to 3" in result.stderr
     report = json.loads(result.stdout)
     assert (report["resumed_after_epoch"], report["started_from"], report["epochs"]) == (2, "finished", 3)
     model = load_model(model_file)

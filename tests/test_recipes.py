@@ -10,7 +10,7 @@ from cifar_fakes import make_images
 
 from cvtutor.data import VALIDATION_SPLIT, split_validation
 from cvtutor.losses import SmoothedSparseCrossentropy
-from cvtutor.recipes import RECIPES, Recipe, get_recipe, start_run, train_recipe
+from cvtutor.recipes import DEFAULT_RECIPES, MODEL_NAMES, RECIPES, Recipe, get_recipe, start_run, train_recipe
 from cvtutor.whitening import PatchWhitening
 from cvtutor.prediction import flip_accuracy
 
@@ -34,6 +34,12 @@ def test_every_recipe_builds_its_model_and_is_frozen():
             recipe.epochs = 1
     assert get_recipe("fast-cnn").model_kwargs == {"width": 8, "blocks": (1, 0, 1)}
     assert get_recipe("fast-cnn").build().count_params() == 104_514
+
+
+def test_every_model_has_a_named_default_recipe_for_the_command_line():
+    assert sorted(DEFAULT_RECIPES) == sorted(MODEL_NAMES)
+    for model, name in DEFAULT_RECIPES.items():
+        assert RECIPES[name].model == model and not RECIPES[name].model_args, name
 
 
 def test_replace_changes_only_what_it_names():
