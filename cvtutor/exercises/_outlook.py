@@ -123,8 +123,8 @@ register(Exercise(
     id="1.5.1-pareto-front", chapter="1.5.1", kind="function", returns="an int array of run indices",
     signature="pareto_front(cost, accuracy)",
     title="A Pareto front",
-    task="Write `pareto_front(cost, accuracy)`: the indices, by increasing cost, of the runs that every run costing "
-         "no more (other than itself) falls short of in accuracy.",
+    task="A run is on the Pareto front of cost and accuracy when no other run costs as much or less and is at least "
+         "as accurate. Write `pareto_front(cost, accuracy)`: the indices of the runs on the front, cheapest first.",
     hint="Sort the runs by cost and, among equal costs, the most accurate first (`np.lexsort` sorts by its last key "
          "first). Walking in that order, a run is on the front exactly when it is strictly more accurate than every "
          "run before it.",
