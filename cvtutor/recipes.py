@@ -171,7 +171,7 @@ class Recipe:
         import keras
 
         from cvtutor.losses import SmoothedSparseCrossentropy
-        from cvtutor.training import warmup_cosine_schedule
+        from cvtutor.training import compile_model, warmup_cosine_schedule
 
         rate = self.learning_rate
         if self.schedule == "warmup-cosine":
@@ -188,13 +188,8 @@ class Recipe:
             optimizer = sgd(rate, momentum=0.9, nesterov=True, weight_decay=decay, **extra)
         else:
             optimizer = adam(rate, weight_decay=decay, **extra)
-        if self.label_smoothing:
-            loss = SmoothedSparseCrossentropy(self.label_smoothing)
-        else:
-            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        model.compile(optimizer=optimizer, loss=loss, jit_compile=self.jit_compile,
-                      metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")])
-        return model
+        loss = SmoothedSparseCrossentropy(self.label_smoothing) if self.label_smoothing else None
+        return compile_model(model, optimizer=optimizer, loss=loss, jit_compile=self.jit_compile)
 
 
 #: The recipes by name. ``cnn-adam`` and ``rnn-adam`` are the settings of chapters 1.4.1 and 1.4.2;

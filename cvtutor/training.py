@@ -52,26 +52,30 @@ def set_seed(seed: int, deterministic: bool = False) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
-def compile_model(model, learning_rate: float = 1e-3, optimizer=None, **kwargs):
+def compile_model(model, learning_rate: float = 1e-3, optimizer=None, loss=None, **kwargs):
     """Compile ``model`` (whose outputs are logits) with the loss that expects logits.
 
     The source article paired a softmax output with ``from_logits=True``; the
-    models here output logits, so ``from_logits=True`` is right.
+    models here output logits, so ``from_logits=True`` is right. Every model the
+    package trains is compiled here, a recipe's too (:meth:`cvtutor.recipes.Recipe.compile`
+    chooses the optimizer and loss, then calls this).
 
     Args:
         model: a ``keras.Model`` returning (N, num_classes) logits.
         learning_rate: for the default Adam optimizer.
         optimizer: an optimizer instance to use instead of Adam.
+        loss: a loss on logits to use instead of sparse categorical cross-entropy (e.g.
+            :class:`cvtutor.losses.SmoothedSparseCrossentropy`).
         **kwargs: passed on to ``model.compile`` (e.g. ``jit_compile``).
 
     Returns:
-        the same model, compiled.
+        the same model, compiled, with the metric ``accuracy``.
     """
     import keras
 
     model.compile(
         optimizer=optimizer or keras.optimizers.Adam(learning_rate),
-        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        loss=loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         **kwargs,
     )

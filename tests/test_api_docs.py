@@ -39,6 +39,7 @@ CALLS = {
     r"\bbuild_vit\b": "cvtutor.models.build_vit",
     r"\bbuild_resnet\b": "cvtutor.models.build_resnet",
     r"\btraining\.fit\(": "cvtutor.training.fit",
+    r"\btrain_recipe\(": "cvtutor.recipes.train_recipe",
 }
 
 
