@@ -56,6 +56,7 @@ def train(seed: int, recipe, train_size=None, test_size=None, data_dir=None, pre
     import numpy as np
 
     from cvtutor.data import find_cifar10, load_cifar10
+    from cvtutor.recipes import TARGETS
 
     if keras.backend.backend() != recipe.backend:
         raise RuntimeError(f"benchmarks.gpu times recipe {recipe.name!r} on {recipe.backend}: set "
@@ -168,8 +169,8 @@ def train(seed: int, recipe, train_size=None, test_size=None, data_dir=None, pre
         "test_accuracy": curve[-1]["test_accuracy_flip"],
         "test_accuracy_plain": curve[-1]["test_accuracy"],
         "flip": True,
-        "target": [0.94, 30],
-        "target_clock": "train_seconds",
+        "target": TARGETS["gpu-resnet9"].to_record(),
+        "target_clock": TARGETS["gpu-resnet9"].clock,
         "curve": curve,
         "params": int(model.count_params()),
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

@@ -24,22 +24,10 @@ import sys
 import time
 from pathlib import Path
 
-from cvtutor.recipes import RECIPES
+from cvtutor.recipes import RECIPES, TARGETS
 from cvtutor.records import write_record
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-#: What the issues ask of a recipe, for the results page (:func:`cvtutor.records.target_met` reads
-#: the forms). Times are ratios to T, the tutorial baseline's wall time in the same run: absolute
-#: seconds move 2-3x between machines and days. The RNN's older target is still in seconds.
-TARGETS = {
-    "fast-cnn": {"accuracy": 0.85, "time_ratio": 1.5},
-    "fast-cnn-whiten": {"accuracy": 0.85, "time_ratio": 1.5},  # a candidate for fast-cnn, judged alike
-    "attention": {"accuracy": 0.70, "time_ratio": 1.5},
-    "article-cnn-pipeline": {"baseline_accuracy_time_ratio": 0.5},
-    "rnn": (0.55, 180),
-}
-
 
 def _versions() -> dict:
     import keras
@@ -121,7 +109,7 @@ def run_recipe(name: str, seed: int, train_size: int | None = None, test_size: i
         "flip": recipe.test_time_flip,
         # Not part of wall_seconds nor of the recipe: what test-time shifts would add (predict_logits).
         "test_accuracy_flip_translate": translate_accuracy,
-        "target": TARGETS.get(name),
+        "target": TARGETS[name].to_record() if name in TARGETS else None,
         "curve": curve,
         "params": int(model.count_params()),
         "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,

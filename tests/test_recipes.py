@@ -137,3 +137,25 @@ def test_unknown_names_and_labels_are_refused():
     x, y = make_images(16, seed=0)
     with pytest.raises(ValueError, match=r"train labels must be in 0..4, got 0..9"):
         train_recipe("cnn-adam", (x, y), (x, y % 5), num_classes=5, epochs=1, verbose=0)
+
+
+def test_targets_live_with_the_recipes_in_one_form_and_keep_the_record_forms():
+    from cvtutor.recipes import TARGETS, Target
+    from cvtutor.records import target_text
+
+    assert set(TARGETS) <= set(RECIPES)
+    assert TARGETS["fast-cnn"].to_record() == {"accuracy": 0.85, "time_ratio": 1.5}
+    assert TARGETS["article-cnn-pipeline"].to_record() == {"baseline_accuracy_time_ratio": 0.5}
+    assert TARGETS["rnn"].to_record() == [0.55, 180]
+    assert TARGETS["gpu-resnet9"].clock == "train_seconds"
+    assert target_text(TARGETS["attention"].to_record()) == "70% in 1.5 T"
+    with pytest.raises(ValueError, match="exactly one of time_ratio and seconds"):
+        Target(0.9)
+    with pytest.raises(ValueError, match="exactly one of time_ratio and seconds"):
+        Target(0.9, time_ratio=1.0, seconds=10)
+    with pytest.raises(ValueError, match="accuracy"):
+        Target(85, time_ratio=1.5)  # a percentage where a fraction belongs
+    with pytest.raises(TypeError, match="accuracy"):
+        Target("85%", time_ratio=1.5)
+    with pytest.raises(ValueError, match="is a time_ratio"):
+        Target("baseline", seconds=30)
