@@ -159,7 +159,7 @@ class Contract:
             images: uint8 array ``(N, height, width, channels)`` matching :attr:`input_shape`.
 
         Returns:
-            float32 array of the same shape: ``images * pixel_scale + pixel_offset``.
+            numpy.ndarray: float32, of the same shape, ``images * pixel_scale + pixel_offset``.
 
         Raises:
             ValueError: wrong dtype or shape (the message gives both).
@@ -175,7 +175,7 @@ class Contract:
 
         Args:
             outputs: ``(N, num_classes)`` logits or probabilities, as
-                :attr:`outputs` says; ``(N, 1)`` for a single-output binary model.
+                ``outputs`` says; ``(N, 1)`` for a single-output binary model.
 
         Returns:
             float64 ``(N, num_classes)``, each row summing to 1: a softmax of
@@ -242,7 +242,7 @@ class ModelContract(keras.layers.Layer):
 
     @property
     def metadata(self) -> dict:
-        """The free-form JSON dict kept with the contract (a copy: assign a new dict to change it).
+        """The free-form JSON dict kept with the contract (a copy; assign a new dict to change it).
 
         Raises:
             TypeError: (on assignment) a value that is neither a dict nor None.

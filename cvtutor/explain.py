@@ -16,7 +16,7 @@ where nothing contributes), ready to draw over the images.
   connections included (Abnar and Zuidema, 2020).
 
 The maths uses ``keras.ops``; the one gradient the first two need is taken
-by :func:`_gradient`, the only backend-specific code (TensorFlow or JAX).
+by ``_gradient``, the only backend-specific code (TensorFlow or JAX).
 """
 
 from __future__ import annotations

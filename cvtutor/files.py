@@ -39,7 +39,7 @@ from pathlib import Path
 
 from cvtutor import checks
 
-__all__ = ["atomic_path", "atomic_write", "ensure_room", "plain_write_mode", "fitting_name", "write_target"]
+__all__ = ["atomic_path", "atomic_write", "ensure_room", "plain_write_mode", "fitting_name", "portable", "write_target"]
 
 # The longest file name (in bytes) that the common file systems take (ext4, APFS, NTFS's 255 UTF-16
 # units are at least as many): a temporary name built from a long legal name must stay within it.
@@ -246,7 +246,7 @@ def portable(text: str, data_dir: str | os.PathLike | None = None,
     """``text`` without this machine's folders, for a page, a log or a record that others read.
 
     ``--data-dir <folder>`` (in a recorded command) becomes ``--data-dir $CVTUTOR_DATA``;
-    paths inside ``checkout`` (a repository's root, see :func:`checkout_root`) become relative
+    paths inside ``checkout`` (a repository's root, see ``checkout_root``) become relative
     to it; ``data_dir`` (default: ``$CVTUTOR_DATA``), the temporary folder and the home folder
     become ``$CVTUTOR_DATA``, ``$TMPDIR`` and ``~``, e.g.
     ``/srv/shared/data/cifar10-jpeg.tar.gz`` -> ``$CVTUTOR_DATA/cifar10-jpeg.tar.gz`` and, with

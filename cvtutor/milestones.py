@@ -25,7 +25,7 @@ def read_milestones(path: str | os.PathLike | None = None) -> list[dict]:
             with the package.
 
     Returns:
-        one dict per row, in file order: ``params_millions`` in millions of
+        list: one dict per row, in file order, ``params_millions`` in millions of
         parameters, ``imagenet_top1`` in percent.
 
     Raises:

@@ -351,7 +351,7 @@ def build_vit(
     return keras.Model(inputs, outputs, name="vit")
 
 
-#: The builders by name, as the command line and the benchmarks name them: ``MODELS[name]()``
+#: The builders by name, as the command line and the benchmarks name them. ``MODELS[name]()``
 #: builds that model with its defaults (what :func:`build_model` does).
 MODELS = {
     "cnn": build_cnn,

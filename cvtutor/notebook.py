@@ -5,7 +5,7 @@
   (JupyterLab, Colab): there ``{glue:text}`name``` stays a placeholder.
 - :func:`short_tracebacks` makes an error show its message and the lines that raised it.
 - :func:`markdown_table` renders rows as a Markdown table.
-- :func:`show_source` shows the package's own code on the page (:mod:`cvtutor.source`).
+- :func:`cvtutor.source.show_source` shows the package's own code on the page (:mod:`cvtutor.source`).
 """
 
 from __future__ import annotations
@@ -23,14 +23,14 @@ from cvtutor.source import show_source  # noqa: F401  (likewise)
 # Spans whose text Markdown leaves alone: `code` and $math$ (kept whole by the split's group).
 _VERBATIM = re.compile(r"(`[^`]*`|\$[^$]*\$)")
 
-# Every value glued in this kernel, by name: what the {glue:text} references of the prose name.
+#: Every value glued in this kernel, by name (the names that the glue references of the prose use).
 GLUED: dict[str, object] = {}
 # Where show_quoted keeps each chapter's glued values, so that another chapter that quotes them
 # (``{glue:text}`other.ipynb::name```) can show them too: a folder of the cvtutor cache.
 _QUOTED_FOLDER = "quoted"
 
 
-# The MIME-type prefix of a value glued without being shown: myst-nb's (and papermill's) record.
+#: The MIME-type prefix of a value glued without being shown (myst-nb's and papermill's record).
 GLUE_PREFIX = "application/papermill.record/"
 
 
@@ -42,10 +42,10 @@ def glue(name: str, value, display: bool = False):
     environment with only cvtutor, its ``notebooks`` extra and ipykernel, as in Colab. The value's
     display data (``IPython.core.formatters.format_display_data``) goes out as one display
     output whose metadata names it (``{"scrapbook": {"name": name, "mime_prefix": ...}}``); unless
-    ``display``, its MIME types carry the prefix :data:`GLUE_PREFIX`, which no front end renders,
+    ``display``, its MIME types carry the prefix :data:`cvtutor.notebook.GLUE_PREFIX`, which no front end renders,
     so the value is not shown. Outside IPython nothing is displayed.
 
-    Either way the value is kept in :data:`GLUED`, for :func:`show_quoted`. NumPy scalars are
+    Either way the value is kept in :data:`cvtutor.notebook.GLUED`, for :func:`show_quoted`. NumPy scalars are
     stored as Python numbers, so format specs such as ``{glue:text}`name:.2f``` work on them
     (NumPy 2 reprs them as ``np.float64(...)``).
 
@@ -182,7 +182,7 @@ def reference_values() -> dict:
 def quoted_values(*refs: str, chapter: str | None = None) -> list[tuple[str, str]]:
     """``(label, text)`` for each distinct reference, ``text`` formatted as the prose shows it.
 
-    A name glued in this kernel is formatted from :data:`GLUED`; a name from another notebook
+    A name glued in this kernel is formatted from :data:`cvtutor.notebook.GLUED`; a name from another notebook
     (``other.ipynb::name``) from what :func:`show_quoted` kept when that chapter ran here
     (see ``chapter``), else from the book's latest full build (:func:`reference_values`),
     labelled as such. A value in neither says so instead of a number.

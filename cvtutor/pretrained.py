@@ -15,7 +15,7 @@ Where the named weights cannot be fetched (offline, CI), ``fallback=`` names a
 folder that :func:`save_local_preset` wrote: a small backbone of the same
 family with *random* weights, saved and loaded exactly as a download is. The
 returned :class:`Pretrained` says which backbone was loaded and why
-(:attr:`Pretrained.weights`, :attr:`Pretrained.reason`), so a chapter can
+(``Pretrained.weights``, ``Pretrained.reason``), so a chapter can
 never fall back silently.
 
 Two ways to use a pre-trained backbone:
@@ -64,7 +64,7 @@ __all__ = [
     "reading",
 ]
 
-#: The preset the book fine-tunes: ResNet-18 trained on ImageNet-1k (11,186,112 parameters, the
+#: The preset the book fine-tunes, ResNet-18 trained on ImageNet-1k (11,186,112 parameters, the
 #: smallest ResNet preset of KerasHub).
 PRESET = "resnet_18_imagenet"
 
@@ -153,7 +153,7 @@ class Pretrained:
 
     @property
     def state_bytes(self) -> int:
-        """Bytes of the backbone's weights (every variable, float32: what ``model.weights.h5`` stores)."""
+        """Bytes of the backbone's weights (every variable, in float32, as ``model.weights.h5`` stores them)."""
         return int(sum(np.prod(v.shape) * np.dtype(v.dtype).itemsize for v in self.backbone.weights))
 
     def describe(self) -> str:
@@ -212,7 +212,7 @@ def load_pretrained(preset: str = PRESET, image_size: int = 64, *, fallback=None
         image_size: images are resized to ``image_size`` x ``image_size`` before the backbone
             (ResNet-18 was trained at 224; smaller is cheaper, as the chapter measures).
         fallback: a preset folder to load instead when ``preset`` is a name that cannot be
-            fetched (no network). The result's :attr:`Pretrained.reason` says so; never silent.
+            fetched (no network). The result's ``Pretrained.reason`` says so; never silent.
 
     Returns:
         a :class:`Pretrained`.
@@ -366,7 +366,7 @@ def cached_features(extractor, images, *, cache_dir=None, batch_size: int = 256)
         images: uint8 ``(N, H, W, 3)`` (scaled to [0, 1] as :func:`cvtutor.data.make_dataset`
             does) or float32 already in [0, 1].
         cache_dir: the folder for the ``features-*.npy`` files; None: ``$CVTUTOR_CACHE``'s
-            ``features`` folder (:func:`cvtutor.data.cache.cache_dir`).
+            ``features`` folder (``cvtutor.data.cache.cache_dir()``).
         batch_size: images per forward pass.
 
     Returns:
@@ -528,7 +528,7 @@ def reading(weights: str, labels, probe, tuned, scratch, noise: float):
     """What the chapter's comparison says, decided from the numbers (English and Chinese).
 
     Args:
-        weights: :attr:`Pretrained.weights` of the backbone that ran (``"random"``: the local
+        weights: ``Pretrained.weights`` of the backbone that ran (``"random"``: the local
             stand-in, whose numbers say nothing about pre-training).
         labels: labelled images per class, increasing.
         probe, tuned, scratch: test accuracy in percent per label budget of linear probing, full

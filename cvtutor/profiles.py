@@ -70,6 +70,7 @@ class Profile:
         return x[:size], y[:size]
 
 
+#: The run profiles by name (``quick`` and ``full``), what :func:`get_profile` looks up.
 PROFILES = {
     "quick": Profile("quick", train_size=2000, test_size=1000, max_epochs=1),
     "full": Profile("full", train_size=None, test_size=None, max_epochs=None),
@@ -81,7 +82,7 @@ def get_profile(name: str | None = None) -> Profile:
 
     Raises:
         TypeError: ``name`` is neither a string nor None.
-        ValueError: ``name`` (or ``$CVTUTOR_PROFILE``) names no profile of :data:`PROFILES`.
+        ValueError: ``name`` (or ``$CVTUTOR_PROFILE``) names no profile of :data:`cvtutor.profiles.PROFILES`.
     """
     where = "name"
     if name is None:

@@ -28,7 +28,7 @@ __all__ = ["BACKENDS", "DEFAULT_RECIPES", "MODEL_NAMES", "PRETRAINED_MODEL", "PR
 
 #: The names of :data:`cvtutor.models.MODELS`, known without importing Keras (tests keep them equal).
 MODEL_NAMES = ("cnn", "resnet", "rnn", "attention", "vit")
-#: The ``model`` of a recipe that fine-tunes a pre-trained KerasHub backbone: its ``model_args`` are
+#: The ``model`` of a recipe that fine-tunes a pre-trained KerasHub backbone; its ``model_args`` are
 #: those of :func:`cvtutor.pretrained.load_pretrained` (``preset``, ``image_size``) and ``freeze``.
 PRETRAINED_MODEL = "keras-hub"
 
@@ -126,7 +126,7 @@ class Recipe:
 
     @property
     def model_kwargs(self) -> dict:
-        """:attr:`model_args` as a dict, for the builder."""
+        """``model_args`` as a dict, for the builder."""
         return dict(self.model_args)
 
     def replace(self, **changes) -> Recipe:
@@ -322,12 +322,12 @@ TARGETS = {
     "gpu-resnet9": Target(0.94, seconds=30, clock="train_seconds"),  # airbench's 94% in seconds, on one GPU
 }
 
-#: What ``cvtutor train MODEL`` runs without ``--recipe``: a recipe of :data:`RECIPES` per model of
+#: What ``cvtutor train MODEL`` runs without ``--recipe``, a recipe of :data:`RECIPES` per model of
 #: :data:`MODEL_NAMES` (model name -> recipe name), its options overriding the recipe's fields.
 DEFAULT_RECIPES = {"cnn": "cnn-adam", "resnet": "resnet-adam", "rnn": "rnn-adam", "attention": "attention-adam",
                    "vit": "vit-adam"}
 
-#: Recipes that start from a pre-trained KerasHub backbone (chapter 1.5.5): they
+#: Recipes that start from a pre-trained KerasHub backbone (chapter 1.5.5); they
 #: need ``keras-hub`` and, for the named preset, a download (``model_args["preset"]``; the chapter
 #: replaces it with a local folder where there is no network). Kept apart from :data:`RECIPES`, so
 #: that listing, building and benchmarking every recipe there needs neither; :func:`get_recipe`
@@ -392,8 +392,8 @@ class RunStart:
         return self.recipe.steps(len(self.train[1]))
 
     def build_model(self):
-        """The run's model, compiled: seeded with :attr:`seed`, built for the images' shape and
-        :attr:`num_classes`, the contract attached, anything fitted to data (a patch-whitening stem,
+        """The run's model, compiled: seeded with ``seed``, built for the images' shape and
+        ``num_classes``, the contract attached, anything fitted to data (a patch-whitening stem,
         :func:`cvtutor.whitening.adapt_whitening`) fitted to exactly the images it trains on, and
         compiled for :attr:`steps`. Called again (a run that starts over), it builds the same model.
 

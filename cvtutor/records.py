@@ -22,8 +22,8 @@ from cvtutor.files import atomic_write, checkout_root, portable
 REQUIRED = ("recipe", "seed", "wall_seconds", "test_accuracy", "curve", "command")
 
 
-# The book's benchmarks/results, as the package ships it (written by tools/book.py run-times): the
-# folders the chapters read (training records, longer runs, book builds, backends, the pipeline).
+#: The book's benchmarks/results, as the package ships it (written by tools/book.py run-times), the
+#: folders the chapters read (training records, longer runs, book builds, backends, the pipeline).
 RESULTS_RESOURCE = "benchmark_results.json"
 SHIPPED_FOLDERS = ("", "backends", "book-builds", "experiments", "pipeline")
 
@@ -31,7 +31,7 @@ SHIPPED_FOLDERS = ("", "backends", "book-builds", "experiments", "pipeline")
 def bundle_results(folder: str | os.PathLike, subfolders=SHIPPED_FOLDERS) -> dict:
     """The ``*.json`` files directly in ``folder``'s ``subfolders`` as ``{"files": {relative path:
     parsed JSON}}``: the form in which the package ships the book's ``benchmarks/results``
-    (:data:`RESULTS_RESOURCE`).
+    (:data:`cvtutor.records.RESULTS_RESOURCE`).
 
     Raises:
         FileNotFoundError: ``folder`` does not exist.

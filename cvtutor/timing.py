@@ -47,7 +47,7 @@ def seconds_per_call(step: Callable[[], object], *, warmup: int = 2, repeats: in
             integer, or ``loop_seconds`` is not a number.
         ValueError: ``warmup`` is negative, ``repeats`` or ``calls`` is below 1, or
             ``loop_seconds`` is not positive.
-        Whatever ``step`` raises, unchanged (it is the caller's code).
+        Exception: whatever ``step`` raises, unchanged (it is the caller's code).
     """
     checks.instance("step", step, Callable, "a function of no arguments")
     warmup = checks.scalar("warmup", warmup, numbers.Integral, minimum=0)

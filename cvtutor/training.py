@@ -122,10 +122,11 @@ class TrainResult:
     model: object = dataclasses.field(default=None, repr=False, compare=False)
 
     def to_dict(self) -> dict:
+        """The result as a JSON-serializable dict (every field but ``model``)."""
         return {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "model"}
 
     def to_json(self, path: str | os.PathLike) -> None:
-        """Write :meth:`to_dict` as JSON to ``path``, atomically (:func:`cvtutor.files.atomic_write`).
+        """Write :meth:`cvtutor.training.TrainResult.to_dict` as JSON to ``path``, atomically (:func:`cvtutor.files.atomic_write`).
 
         Raises:
             OSError: the file cannot be written (no partial file is left).

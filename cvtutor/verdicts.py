@@ -711,7 +711,7 @@ def sweep_model(width: int, blocks) -> Sentence:
     return Sentence(True, *_model(width, blocks))
 
 
-#: CIFAR-10's classes as the Chinese edition names them (chapter 1.5.3's translation): English
+#: CIFAR-10's classes as the Chinese edition names them (chapter 1.5.3's translation), English
 #: class name -> Chinese.
 CIFAR10_CHINESE = {"airplane": "飞机", "automobile": "汽车", "bird": "鸟", "cat": "猫", "deer": "鹿", "dog": "狗",
                    "frog": "青蛙", "horse": "马", "ship": "船", "truck": "卡车"}

@@ -442,7 +442,7 @@ def load_image_folder(directory, image_size=(64, 64), *, validation_split=0.2, s
     ``Thumbs.db``, ``desktop.ini``, ``@eaDir``, and files lying beside the
     class folders rather than in one (``README.txt``). Symbolic links are
     followed (each real folder read once). Every other file must
-    be an image; each is decoded by :func:`cvtutor.data.images.load_image`'s
+    be an image; each is decoded by :func:`cvtutor.data.load_image`'s
     steps (EXIF orientation, 16-bit scaling, transparency on white, RGB or
     luminance, bilinear resize without keeping the aspect ratio).
 

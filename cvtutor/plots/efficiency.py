@@ -66,7 +66,7 @@ def seed_comparison(results, *, scale: float = 100.0, ylabel: str = "test accura
         figsize: inches.
 
     Returns:
-        A figure with one axes: method ``i`` at ``x = i``; its runs are the points
+        matplotlib.figure.Figure: one axes, method ``i`` at ``x = i``; its runs are the points
         of the first collection per method, its mean +- standard deviation (ddof=1,
         0 for one run) an error bar.
 
@@ -175,7 +175,7 @@ def float_formats(formats: Mapping[str, Sequence[int]] | None = None, figsize=(8
         figsize: inches.
 
     Returns:
-        A figure with one axes: row ``i`` (top to bottom in ``formats`` order) holds
+        matplotlib.figure.Figure: one axes, row ``i`` (top to bottom in ``formats`` order) holds
         three bars (sign, exponent, mantissa) whose widths are their bit counts.
 
     Raises:
@@ -221,7 +221,7 @@ def loss_curve_match(losses, reference, *, labels=("2 devices", "1 device"), ste
         figsize: inches.
 
     Returns:
-        A figure with two axes: the two curves against steps 1..T, and
+        matplotlib.figure.Figure: two axes, the two curves against steps 1..T, and
         ``|losses - reference| / |reference|`` (exact zeros are drawn at 1e-9, marked
         in the legend).
 

@@ -126,7 +126,7 @@ def scaling_sweep(runs, costs: Sequence[str] = ("params", "train_seconds"), *, s
         figsize: inches; default 5.2 x 4 per panel.
 
     Returns:
-        The figure, with one axes per cost (x: the cost, log scale; y: test
+        matplotlib.figure.Figure: one axes per cost (x: the cost, log scale; y: test
         accuracy in percent).
 
     Raises:
@@ -188,7 +188,7 @@ def learning_curves(runs, *, model: str = "model", chance: float | None = None, 
         figsize: inches.
 
     Returns:
-        The figure, one axes: x training images (log scale), y test accuracy in percent.
+        matplotlib.figure.Figure: one axes, x training images (log scale), y test accuracy in percent.
 
     Raises:
         TypeError: ``runs`` is not a list of dicts, or ``chance`` not a number (nor None).
@@ -249,7 +249,7 @@ def position_similarity(embeddings, grid: tuple[int, int], positions: Sequence[i
         size: inches per panel.
 
     Returns:
-        The figure: one axes per position plus a colour bar (cosine similarity, ``-limit..limit``).
+        matplotlib.figure.Figure: one axes per position plus a colour bar (cosine similarity, ``-limit..limit``).
 
     Raises:
         TypeError: ``grid`` is not two integers, or ``limit`` not a number (nor None).

@@ -44,7 +44,7 @@ def training_curves(*runs, labels: Sequence[str] | None = None, loss_scale: str 
         figsize: inches (scaled down to at most images.PAGE_WIDTH wide).
 
     Returns:
-        A figure with two axes: loss (left) and accuracy (right), against epochs 1..E.
+        matplotlib.figure.Figure: two axes, loss (left) and accuracy (right), against epochs 1..E.
 
     Raises:
         TypeError: a run is neither a TrainResult nor a dict, or ``loss_scale`` is not a string.
