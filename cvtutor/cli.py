@@ -19,6 +19,9 @@ from pathlib import Path
 
 from cvtutor.recipes import MODEL_NAMES, RECIPES
 
+#: The recipe that ``cvtutor train --from PRESET`` fine-tunes a KerasHub backbone with.
+HUB_RECIPE = "hub-fine-tune"
+
 
 def _int_at_least(minimum: int, what: str):
     """An argparse type: an integer >= ``minimum``; the error names ``what`` was expected."""
@@ -151,7 +154,7 @@ def cmd_data(args, out: _Output) -> int:
 def _check_usage(args) -> str | None:
     """What argparse cannot check by itself (combinations of options); the problem, or None. Imports nothing."""
     if args.command == "train" and args.model is None and args.pretrained is None and args.recipe is None:
-        return "the following arguments are required: MODEL (or --recipe NAME, or --from PRETRAINED.keras)"
+        return "the following arguments are required: MODEL (or --recipe NAME, or --from PRETRAINED)"
     if args.command == "train" and args.recipe is not None:
         if args.pretrained is not None:
             return "--recipe (a model trained from scratch) and --from (fine-tuning) exclude each other"
@@ -167,12 +170,30 @@ def _check_usage(args) -> str | None:
             return f"--classes expects 2 or more distinct comma-separated names, got {classes!r}"
     if args.command == "train" and args.pretrained is None and (args.head_epochs is not None
                                                                or args.fine_tune_learning_rate is not None):
-        return "--head-epochs and --fine-tune-learning-rate apply only with --from PRETRAINED.keras"
+        return "--head-epochs and --fine-tune-learning-rate apply only with --from PRETRAINED"
+    if args.command == "train" and args.pretrained is not None and not _is_model_file(args.pretrained):
+        if args.head_epochs is not None:
+            return (f"--head-epochs applies to a .keras model (a new head, then all layers); a KerasHub preset "
+                    f"such as {args.pretrained!r} trains head and backbone together, the backbone at "
+                    f"--fine-tune-learning-rate")
+        if args.channels == 1:
+            return f"--from {args.pretrained}: a KerasHub image backbone takes RGB images, not --channels 1"
     return None
+
+
+def _is_model_file(path) -> bool:
+    """Whether ``--from`` names a cvtutor ``.keras`` file; anything else is a KerasHub preset (a name
+    or a folder written by ``save_to_preset``)."""
+    return str(path).endswith(".keras")
 
 
 def _resolved(path) -> str | None:
     return None if path is None else str(Path(path).expanduser().resolve())
+
+
+def _preset(name: str) -> str:
+    """A preset as the run records it: a folder's absolute path, or the name as given."""
+    return _resolved(name) if Path(name).expanduser().exists() else name
 
 
 def _load_folder(out: _Output, directory, image_size, channels, validation_split):
@@ -218,7 +239,7 @@ def _train_inputs(args, out: _Output, profile):
     from cvtutor.data import CLASS_NAMES, find_cifar10, load_cifar10
 
     pretrained = None
-    if args.pretrained is not None:
+    if args.pretrained is not None and _is_model_file(args.pretrained):
         pretrained, base = _pretrained(args.pretrained)
         if args.image_size is not None and tuple(args.image_size) != base.image_size:
             raise ValueError(f"--image-size {args.image_size[0]} {args.image_size[1]} does not fit {args.pretrained}: "
@@ -247,7 +268,7 @@ def _train_inputs(args, out: _Output, profile):
 def _run_settings(args, recipe, contract, profile) -> dict:
     """Everything that defines a ``cvtutor train`` run but its epochs: what ``--resume`` must match."""
     return {"model": args.model or (RECIPES[args.recipe].model if args.recipe else None), "recipe": args.recipe,
-            "from": _resolved(args.pretrained), "data": _resolved(args.data), "data_dir": _resolved(args.data_dir),
+            "from": _preset(args.pretrained) if args.pretrained else None, "data": _resolved(args.data), "data_dir": _resolved(args.data_dir),
             "class_names": list(contract.class_names), "image_size": list(contract.image_size),
             "channels": contract.channels,
             "validation_split": (args.validation_split or 0.2) if args.data else None, "seed": args.seed,
@@ -261,7 +282,8 @@ def _report_train(args, out: _Output, run, recipe, test, contract, profile) -> N
     from cvtutor.prediction import flip_accuracy
 
     model_name = args.model or (RECIPES[args.recipe].model if args.recipe else None)
-    data = {"model": model_name, "recipe": None if args.pretrained else recipe.name, "from": args.pretrained,
+    model_file = args.pretrained is not None and _is_model_file(args.pretrained)
+    data = {"model": model_name, "recipe": None if model_file else recipe.name, "from": args.pretrained,
             "output": str(run.output),
             "epochs": run.epochs, "resumed_after_epoch": run.resumed_after_epoch, "started_from": run.started_from,
             "params": int(run.model.count_params()), "train_seconds": run.train_seconds,
@@ -270,7 +292,7 @@ def _report_train(args, out: _Output, run, recipe, test, contract, profile) -> N
             "class_names": list(contract.class_names), "image_size": list(contract.image_size),
             "channels": contract.channels, "profile": profile.name}
     flipped = ""
-    if args.pretrained is None and recipe.test_time_flip:
+    if not model_file and recipe.test_time_flip:
         data["test_accuracy_flip"] = flip_accuracy(run.model, test)
         flipped = f" ({data['test_accuracy_flip']:.2%} with test-time flips)"
     name = model_name or f"fine-tuned {Path(args.pretrained).name}"
@@ -309,10 +331,17 @@ def cmd_train(args, out: _Output) -> int:
         raise ValueError(f"--output must end in .keras, got {str(output)!r}")
     profile = get_profile(args.profile)
     pretrained, train, test, contract = _train_inputs(args, out, profile)
-    # The run's hyperparameters: the named recipe (or the model's default recipe) with the options given.
-    recipe = get_recipe(args.recipe or DEFAULT_RECIPES[model_name or "cnn"])
+    # The run's hyperparameters: the named recipe (or the model's default recipe, or fine-tuning a KerasHub
+    # preset) with the options given.
+    hub = args.pretrained is not None and not _is_model_file(args.pretrained)
+    if hub:
+        recipe = get_recipe(HUB_RECIPE)
+        recipe = recipe.replace(model_args={**recipe.model_kwargs, "preset": _preset(args.pretrained)})
+    else:
+        recipe = get_recipe(args.recipe or DEFAULT_RECIPES[model_name or "cnn"])
     overrides = {"epochs": args.epochs, "batch_size": args.batch_size, "learning_rate": args.learning_rate,
-                 "augment": True if args.augment else None}
+                 "augment": True if args.augment else None,
+                 "backbone_learning_rate": args.fine_tune_learning_rate if hub else None}
     recipe = recipe.replace(**{k: v for k, v in overrides.items() if v is not None})
     settings = _run_settings(args, recipe, contract, profile)
     start = start_run(recipe, train, seed=args.seed, num_classes=len(contract.class_names), contract=contract)
@@ -330,6 +359,10 @@ def cmd_train(args, out: _Output) -> int:
         out.info(f"fine-tuning {args.pretrained} on {counted(len(contract.class_names), 'class', 'classes')}: a new "
                  f"head on frozen layers for {counted(min(head_epochs, recipe.epochs), 'epoch')}, then all layers at "
                  f"learning rate {fine_tune_rate:g}")
+    elif hub:
+        out.info(f"fine-tuning the KerasHub preset {args.pretrained} on "
+                 f"{counted(len(contract.class_names), 'class', 'classes')}, recipe {recipe.name}: the backbone at "
+                 f"learning rate {recipe.backbone_learning_rate:g}, the new head at {recipe.learning_rate:g}")
     else:
         default = "" if args.recipe else f" (the default for {model_name})"
         out.info(f"recipe {recipe.name}{default}: {recipe.description}")
@@ -550,8 +583,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("model", nargs="?", choices=MODEL_NAMES, metavar="MODEL",
                    help=f"which model to build: {', '.join(MODEL_NAMES)} (optional with --from); without "
                         f"--recipe it trains its default recipe, MODEL-adam (Adam 0.001, batch 64, 10 epochs)")
-    p.add_argument("--from", dest="pretrained", metavar="PRETRAINED.keras",
-                   help="fine-tune this trained model (e.g. one trained on CIFAR-10) instead of starting from scratch")
+    p.add_argument("--from", dest="pretrained", metavar="PRETRAINED",
+                   help="fine-tune instead of starting from scratch: a trained model file (MODEL.keras, e.g. one "
+                        f"trained on CIFAR-10), or a KerasHub image backbone (a preset name such as "
+                        f"resnet_18_imagenet, downloaded once, or a preset folder), trained by the recipe "
+                        f"{HUB_RECIPE}")
     p.add_argument("--image-size", type=_positive_int, nargs=2, metavar=("H", "W"),
                    help="resize images to H x W (default 64 64 with --data, 32 32 for CIFAR-10, the "
                         "pretrained model's size with --from)")
@@ -568,7 +604,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--learning-rate", type=float,
                    help="Adam's learning rate (default 0.001), or the recipe's peak rate")
     p.add_argument("--fine-tune-learning-rate", type=float,
-                   help="with --from: Adam's learning rate once all layers train (default 0.0001)")
+                   help="with --from: Adam's learning rate once all layers train (default 0.0001), or "
+                        "a KerasHub backbone's (default: the recipe's)")
     p.add_argument("--seed", type=_non_negative_int, default=0, help="random seed (default 0)")
     p.add_argument("--augment", action="store_true",
                    help="random flips and shifts of training images (on in recipes that augment)")

@@ -205,3 +205,34 @@ def test_a_fine_tuned_classifier_saves_and_loads_with_its_optimizer(preset, tmp_
     assert loaded.optimizer.backbone_scale == pytest.approx(0.1)
     np.testing.assert_allclose(_np(loaded(x / 255, training=False)), _np(model(x / 255, training=False)),
                                rtol=1e-5, atol=1e-6)
+
+
+def test_the_command_line_fine_tunes_a_keras_hub_preset_into_a_model_file_with_its_contract(preset, tmp_path):
+    from cifar_fakes import official_batches, write_batches_dir
+    from test_cli import run
+
+    from cvtutor.contract import read_contract
+    from cvtutor.data import CLASS_NAMES
+    from cvtutor.modelfiles import load_model
+
+    data = write_batches_dir(tmp_path / "data", official_batches(per_batch=20))  # 100 training images
+    output = tmp_path / "tuned.keras"
+    result = run("train", "--from", preset, "--epochs", 1, "--data-dir", data, "-o", output, "--json")
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["recipe"] == "hub-fine-tune" and report["from"] == str(preset) and report["epochs"] == 1
+    assert f"fine-tuning the KerasHub preset {preset} on 10 classes, recipe hub-fine-tune" in result.stderr
+    model = load_model(output)
+    assert read_contract(model).class_names == CLASS_NAMES  # the file says what its outputs mean
+    assert isinstance(model.optimizer, pretrained.BackboneRateAdam)
+    assert model.optimizer.backbone_scale == pytest.approx(1e-4 / 1e-3)  # the recipe's rates
+    evaluated = run("evaluate", output, "--data-dir", data, "--json")
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(evaluated.stdout)["accuracy"] == pytest.approx(report["test_accuracy"], abs=1e-6)
+
+    typo = run("train", "--from", "resnet_18_imagnet", "--data-dir", data, "-o", tmp_path / "t.keras")
+    assert typo.returncode == 1 and "'resnet_18_imagnet' is no KerasHub backbone preset" in typo.stderr
+    assert len(typo.stderr.strip().splitlines()) <= 3 and not (tmp_path / "t.keras").exists()
+    assert not (tmp_path / "t.keras.partial").exists(), "a run that never started leaves no checkpoint"
+    usage = run("train", "--from", preset, "--head-epochs", 1, "--data-dir", data)
+    assert usage.returncode == 2 and "--head-epochs applies to a .keras model" in usage.stderr
