@@ -52,6 +52,7 @@ __all__ = [
     "PresetError",
     "Pretrained",
     "load_pretrained",
+    "random_backbone",
     "save_local_preset",
     "feature_extractor",
     "cached_features",
@@ -277,13 +278,44 @@ def _load(preset: str, image_size: int, requested: str) -> Pretrained:
     return Pretrained(backbone, converter, preset, weights, int(image_size), requested=requested)
 
 
+def random_backbone(config: dict | None = None, image_size: int = 64, *, seed: int = 0) -> Pretrained:
+    """A KerasHub ResNet backbone with random weights, built in memory, with the ResNet presets'
+    image converter: what :func:`save_local_preset` saves, and what a cost measurement needs
+    (multiply-adds and speed depend on the architecture and the image size, not on the weights).
+
+    Args:
+        config: ``keras_hub.models.ResNetBackbone`` arguments (default :data:`LOCAL_BACKBONE`),
+            e.g. ResNet-18's or ResNet-50's stages to measure their cost without a download.
+        image_size: the converter resizes images to ``image_size`` x ``image_size``.
+        seed: the random weights' seed.
+
+    Returns:
+        a :class:`Pretrained` whose ``weights`` is ``"random"``.
+
+    Raises:
+        TypeError: ``image_size`` or ``seed`` is not an integer.
+        ValueError: ``image_size`` below 8, or ``config`` that KerasHub's ``ResNetBackbone`` rejects.
+    """
+    import keras_hub
+
+    image_size = checks.scalar("image_size", image_size, numbers.Integral, minimum=8)
+    keras.utils.set_random_seed(checks.scalar("seed", seed, numbers.Integral, minimum=0))
+    backbone = keras_hub.models.ResNetBackbone(**(config or LOCAL_BACKBONE), image_shape=(None, None, 3))
+    converter = keras_hub.layers.ResNetImageConverter(
+        image_size=(image_size, image_size),
+        scale=[1 / (255 * s) for s in IMAGENET_STD],
+        offset=[-m / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD)],
+    )
+    return Pretrained(backbone, converter, preset="random ResNet backbone", weights="random", image_size=image_size)
+
+
 def save_local_preset(path, *, seed: int = 0, config: dict | None = None, image_size: int = 64) -> Path:
     """Write a preset folder holding a small ResNet backbone with random weights.
 
-    The stand-in for a download where there is none (CI, offline): KerasHub's
-    ``ResNetBackbone`` built from ``config`` (default :data:`LOCAL_BACKBONE`), seeded,
-    saved with ``save_to_preset`` together with a ``ResNetImageConverter`` that does what
-    the ResNet presets' converter does (pixels 0..255 to ImageNet-normalised values), and a
+    The stand-in for a download where there is none (CI, offline): :func:`random_backbone`'s
+    KerasHub ``ResNetBackbone`` built from ``config`` (default :data:`LOCAL_BACKBONE`), seeded,
+    saved with ``save_to_preset`` together with its ``ResNetImageConverter`` (which does what the
+    ResNet presets' converter does: pixels 0..255 to ImageNet-normalised values), and a
     ``cvtutor.json`` that marks its weights ``"random"``. Load it with :func:`load_pretrained`,
     the call a downloaded preset uses. An existing valid folder is kept as it is.
 
@@ -295,9 +327,10 @@ def save_local_preset(path, *, seed: int = 0, config: dict | None = None, image_
 
     Returns:
         the folder.
-    """
-    import keras_hub
 
+    Raises:
+        TypeError, ValueError: as :func:`random_backbone`.
+    """
     folder = Path(path)
     try:
         check_preset_folder(folder)
@@ -305,18 +338,12 @@ def save_local_preset(path, *, seed: int = 0, config: dict | None = None, image_
     except PresetError:
         if folder.exists():
             shutil.rmtree(folder)
-    keras.utils.set_random_seed(int(seed))
-    backbone = keras_hub.models.ResNetBackbone(**(config or LOCAL_BACKBONE), image_shape=(None, None, 3))
-    converter = keras_hub.layers.ResNetImageConverter(
-        image_size=(image_size, image_size),
-        scale=[1 / (255 * s) for s in IMAGENET_STD],
-        offset=[-m / s for m, s in zip(IMAGENET_MEAN, IMAGENET_STD)],
-    )
+    stand_in = random_backbone(config, image_size, seed=seed)
     from cvtutor.files import atomic_folder
 
     with atomic_folder(folder) as staging:
-        backbone.save_to_preset(str(staging))
-        converter.save_to_preset(str(staging))
+        stand_in.backbone.save_to_preset(str(staging))
+        stand_in.converter.save_to_preset(str(staging))
         (staging / _CVTUTOR_FILE).write_text(json.dumps(
             {"weights": "random", "seed": int(seed), "written_by": "cvtutor.pretrained.save_local_preset"}, indent=2))
     return folder

@@ -236,3 +236,15 @@ def test_the_command_line_fine_tunes_a_keras_hub_preset_into_a_model_file_with_i
     assert not (tmp_path / "t.keras.partial").exists(), "a run that never started leaves no checkpoint"
     usage = run("train", "--from", preset, "--head-epochs", 1, "--data-dir", data)
     assert usage.returncode == 2 and "--head-epochs applies to a .keras model" in usage.stderr
+
+
+def test_a_random_backbone_is_built_in_memory_like_the_saved_stand_in(preset, tmp_path):
+    in_memory = pretrained.random_backbone(TINY, 16)
+    saved = pretrained.load_pretrained(pretrained.save_local_preset(tmp_path / "again", config=TINY, image_size=16), 16)
+    assert in_memory.weights == "random" and in_memory.parameters == saved.parameters
+    x, _ = _images(4, size=16)
+    np.testing.assert_allclose(_np(in_memory.converter(x.astype("float32"))), _np(saved.converter(x.astype("float32"))),
+                               rtol=1e-6, atol=1e-6)
+    assert pretrained.classifier_multiply_adds(in_memory) == pretrained.classifier_multiply_adds(saved)
+    with pytest.raises(ValueError, match="image_size"):
+        pretrained.random_backbone(TINY, 4)
