@@ -28,7 +28,8 @@ from cvtutor.checks import scalar
 __all__ = ["CIFAR10_CHINESE", "MODEL_NAMES", "Sentence", "above_chance", "at_chance", "attention_at_scale",
            "attention_concentration", "beyond_seed_spread", "beyond_test_noise", "bfloat16_reading",
            "centre_concentration", "chance_margin", "class_name", "close_to_best", "confusion", "data_source",
-           "deletion_summary", "deletion_verdict", "distillation_reading", "largest_against_best", "lead_change",
+           "deletion_summary", "deletion_verdict", "distillation_reading", "fewest_steps", "largest_against_best",
+           "lead_change",
            "log_linear_fit", "machine", "memorization", "model_name", "more_data_helps", "overfitting_gap",
            "position_layout", "ranking_note", "relative_speed", "replica_time_note", "rounding_growth",
            "running_average_gap", "steps_versus_data", "still_learning", "sweep_model", "sweep_verdict",
@@ -1266,4 +1267,63 @@ def centre_concentration(trained: float, untrained: float, area: float = 25.0, r
         True,
         "the trained CNN's concentration in the middle is mostly learned, not a property of the architecture.",
         "训练后 CNN 的显著性向中间集中，主要是学出来的，而不是网络结构本身的性质。",
+    )
+
+
+def fewest_steps(steps: dict, budget: int, margin: float = 0.1, chinese: dict | None = None) -> Sentence:
+    """Which optimiser reaches a target loss in the fewest steps, and whether by a clear margin: the
+    fastest "needs the fewest steps" only when it needs at least ``margin`` (10%) fewer than the
+    runner-up; otherwise the two "need about as many". The counts are deterministic on a fixed
+    surface (no noise), so the margin is a matter of meaning, not of statistics: a 5% difference
+    moves with the learning-rate grid's spacing.
+
+    Args:
+        steps: name -> steps it needed (an integer), or None where it did not get there within
+            ``budget`` steps; at least two names, at least one count.
+        budget: the steps each optimiser was given.
+        margin: the fraction of the runner-up's steps the fastest must save, in [0, 1).
+        chinese: the names' Chinese forms where they differ from the English.
+
+    Returns:
+        a :class:`Sentence` of one sentence, the fastest's name first; ``holds`` when one
+        optimiser is fastest by the margin.
+
+    Raises:
+        TypeError: a count or ``budget`` that is not an integer, a margin that is not a number.
+        ValueError: fewer than two names, no count, a count outside 0..budget, a margin outside [0, 1).
+    """
+    budget = scalar("budget", budget, numbers.Integral, minimum=1)
+    margin = scalar("margin", margin, numbers.Real, minimum=0, maximum=1, include_maximum=False)
+    if len(steps) < 2:
+        raise ValueError(f"steps must name at least two optimisers, got {len(steps)}")
+    counts = {name: None if k is None else scalar(f"steps[{name!r}]", k, numbers.Integral, minimum=0, maximum=budget)
+              for name, k in steps.items()}
+    reached = sorted((k, name) for name, k in counts.items() if k is not None)
+    if not reached:
+        raise ValueError("steps must hold at least one count, got None for every optimiser")
+    chinese = chinese or {}
+
+    def zh(name):
+        return chinese.get(name, name)
+
+    (k1, first), rest = reached[0], reached[1:]
+    if not rest:
+        return Sentence(
+            True,
+            f"Only {first} gets there within {budget} steps ({k1} steps).",
+            f"只有{zh(first)}在 {budget} 步之内到达（用了 {k1} 步）。",
+        )
+    k2, second = rest[0]
+    if k1 <= (1 - margin) * k2:
+        return Sentence(
+            True,
+            f"{first[0].upper() + first[1:]} needs the fewest steps, {k1}, at least {margin:.0%} fewer than "
+            f"{second} ({k2}).",
+            f"{zh(first)}所需的步数最少，为 {k1} 步，比{zh(second)}（{k2} 步）至少少 {margin:.0%}。",
+        )
+    return Sentence(
+        False,
+        f"{first[0].upper() + first[1:]} and {second} need about as many steps ({k1} and {k2}, less than "
+        f"{margin:.0%} apart), so neither is faster here.",
+        f"{zh(first)}和{zh(second)}所需的步数相近（{k1} 步和 {k2} 步，相差不到 {margin:.0%}），所以在这里谁也不比谁快。",
     )

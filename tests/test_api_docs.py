@@ -40,6 +40,13 @@ CALLS = {
     r"\bbuild_resnet\b": "cvtutor.models.build_resnet",
     r"\btraining\.fit\(": "cvtutor.training.fit",
     r"\btrain_recipe\(": "cvtutor.recipes.train_recipe",
+    r"\bgradients\.dense_backward\b": "cvtutor.gradients.dense_backward",
+    r"\bgradients\.conv2d_backward\b": "cvtutor.gradients.conv2d_backward",
+    r"\boptimizers\.sgd_step\b": "cvtutor.optimizers.sgd_step",
+    r"\boptimizers\.momentum_step\b": "cvtutor.optimizers.momentum_step",
+    r"\boptimizers\.adam_step\b": "cvtutor.optimizers.adam_step",
+    r"\bplots\.optimizer_paths\(": "cvtutor.plots.maps.optimizer_paths",
+    r"\bverdicts\.fewest_steps\(": "cvtutor.verdicts.fewest_steps",
 }
 
 

@@ -265,11 +265,14 @@ def test_every_line_a_listing_marks_is_in_the_code_it_shows():
                 target = ast.unparse(node.args[0])
                 if target.startswith("solution("):
                     continue
-                module, item = names[target.split(".")[0]]
-                try:
-                    obj = importlib.import_module(f"{module}.{item}")
-                except ImportError:
-                    obj = getattr(importlib.import_module(module), item)
+                if target.split(".")[0] in names:
+                    module, item = names[target.split(".")[0]]
+                    try:
+                        obj = importlib.import_module(f"{module}.{item}")
+                    except ImportError:
+                        obj = getattr(importlib.import_module(module), item)
+                else:  # another library's code, imported whole (1.3.4 shows keras.optimizers.Adam's)
+                    obj = importlib.import_module(target.split(".")[0])
                 for part in target.split(".")[1:]:
                     obj = getattr(obj, part)
                 source = inspect.getsource(obj)

@@ -1,4 +1,5 @@
-"""Tests of the chapter 1.3 figures in cvtutor.plots.maps: feature maps, heat maps, hidden states, log curves."""
+"""Tests of the chapter 1.3 figures in cvtutor.plots.maps: feature maps, heat maps, hidden states, log curves,
+optimisers' paths."""
 
 import matplotlib
 import matplotlib.pyplot as plt
@@ -191,3 +192,36 @@ def test_log_curves_without_bands():
 def test_log_curves_rejects_higher_dimensional_values():
     with pytest.raises(ValueError, match=r"curve 'bad' must be \(T,\) or \(N, T\)"):
         plots.log_curves({"bad": np.ones((2, 3, 4))}, xlabel="x", ylabel="y")
+
+
+# Optimisers' paths -----------------------------------------------------------------------------
+
+
+def test_optimizer_paths_draws_the_surface_and_one_line_per_path():
+    xs, ys = np.linspace(-2, 1, 30), np.linspace(-1, 1, 20)
+    losses = 0.5 * (xs[None, :] ** 2 + 10 * ys[:, None] ** 2) + 1e-9
+    paths = {"SGD": np.array([[-2.0, 1.0], [-1.5, -0.5], [0.0, 0.0]]), "Adam": np.array([[-2.0, 1.0], [0.0, 0.0]])}
+    fig = plots.optimizer_paths(xs, ys, losses, paths, minimum=(0, 0), styles={"Adam": {"color": "tab:red"}},
+                                title="paths")
+    ax = fig.axes[0]
+    assert len(fig.axes) == 2  # the surface and its colour bar
+    assert ax.get_title() == "paths"
+    labels = [line.get_label() for line in ax.lines]
+    assert labels == ["SGD (2 steps)", "Adam (1 steps)", "start", "minimum"]
+    np.testing.assert_array_equal(ax.lines[0].get_xydata(), paths["SGD"])
+    assert matplotlib.colors.to_rgba(ax.lines[1].get_color()) == matplotlib.colors.to_rgba("tab:red")
+    assert ax.get_xlim() == (-2, 1) and ax.get_ylim() == (-1, 1)
+    plt.close(fig)
+
+
+def test_optimizer_paths_rejects_bad_shapes():
+    xs, ys = np.linspace(0, 1, 3), np.linspace(0, 1, 4)
+    with pytest.raises(ValueError, match=r"losses must have shape \(len\(ys\), len\(xs\)\) = \(4, 3\), got \(3, 4\)"):
+        plots.optimizer_paths(xs, ys, np.ones((3, 4)), {"a": np.zeros((2, 2))})
+    with pytest.raises(ValueError, match="losses must be positive"):
+        plots.optimizer_paths(xs, ys, np.zeros((4, 3)), {"a": np.zeros((2, 2))})
+    with pytest.raises(ValueError, match=r"path 'a' must have shape \(T, 2\), got \(2, 3\)"):
+        plots.optimizer_paths(xs, ys, np.ones((4, 3)), {"a": np.zeros((2, 3))})
+    with pytest.raises(ValueError, match="paths must name at least one path"):
+        plots.optimizer_paths(xs, ys, np.ones((4, 3)), {})
+    plt.close("all")

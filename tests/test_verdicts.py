@@ -343,3 +343,32 @@ def test_more_data_helps_names_the_models_in_each_language():
     assert not sentence.holds and "for the patch-attention model that is no more than the noise" in sentence.en
     assert "宽度为 8 的 ResNet +5.4 个百分点" in sentence.zh and "对图像块注意力模型而言" in sentence.zh
     assert "attention" not in sentence.zh
+
+
+def test_fewest_steps_needs_its_margin():
+    chinese = {"momentum": "动量法"}
+    clear = verdicts.fewest_steps({"SGD": 132, "momentum": 63, "Adam": 55}, budget=400, chinese=chinese)
+    assert clear.holds
+    assert clear.en == "Adam needs the fewest steps, 55, at least 10% fewer than momentum (63)."
+    assert clear.zh == "Adam 所需的步数最少，为 55 步，比动量法（63 步）至少少 10%。"
+    close = verdicts.fewest_steps({"SGD": 132, "momentum": 63, "Adam": 63}, budget=400, chinese=chinese)
+    assert not close.holds
+    assert close.en == "Adam and momentum need about as many steps (63 and 63, less than 10% apart), so neither is faster here."
+    assert "谁也不比谁快" in close.zh
+    assert verdicts.fewest_steps({"a": 90, "b": 100}, budget=100).holds  # exactly 10% fewer counts
+    assert not verdicts.fewest_steps({"a": 91, "b": 100}, budget=100).holds
+    only = verdicts.fewest_steps({"SGD": None, "Adam": 40}, budget=50)
+    assert only.holds and only.en == "Only Adam gets there within 50 steps (40 steps)."
+
+
+def test_fewest_steps_checks_its_arguments():
+    with pytest.raises(ValueError, match="steps must name at least two optimisers, got 1"):
+        verdicts.fewest_steps({"SGD": 3}, budget=10)
+    with pytest.raises(ValueError, match="steps must hold at least one count"):
+        verdicts.fewest_steps({"SGD": None, "Adam": None}, budget=10)
+    with pytest.raises(ValueError, match=r"steps\['SGD'\] must be in \[0, 10\], got 11"):
+        verdicts.fewest_steps({"SGD": 11, "Adam": 3}, budget=10)
+    with pytest.raises(TypeError, match=r"steps\['SGD'\] must be an integer, got float 3.5"):
+        verdicts.fewest_steps({"SGD": 3.5, "Adam": 3}, budget=10)
+    with pytest.raises(ValueError, match=r"margin must be in \[0, 1\), got 1.0"):
+        verdicts.fewest_steps({"SGD": 3, "Adam": 3}, budget=10, margin=1)

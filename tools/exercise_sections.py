@@ -41,6 +41,7 @@ CHAPTERS = {
     "1.3.1": "convolution",
     "1.3.2": "recurrence",
     "1.3.3": "attention",
+    "1.3.4": "backprop",
     "1.4.1": "cnn_classifier",
     "1.4.2": "rnn_classifier",
     "1.4.3": "attention_classifier",

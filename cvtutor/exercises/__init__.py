@@ -40,7 +40,8 @@ multiply-add counts import Keras (once) to build the model they count.
 
 from __future__ import annotations
 
-from cvtutor.exercises import _basics, _classifiers, _outlook  # noqa: F401 - they register the exercises
+from cvtutor.exercises import _backprop, _basics, _classifiers, _outlook  # noqa: F401 - they register the exercises
+from cvtutor.exercises._backprop import adam_paper_step, dense_relu_backward, rmsprop_step
 from cvtutor.exercises._basics import (
     attention_params,
     attention_relative,
@@ -110,6 +111,10 @@ OPEN_ENDED: dict[str, tuple[str, ...]] = {
         "Plot the attention maps of other query patches, with more heads or a different `key_dim`.",
         "Measure the softmax's saturation without the `1/sqrt(d_k)` for your own `d_k`.",
     ),
+    "1.3.4": (
+        "Tune momentum's coefficient on the chapter's loss surface: which value needs the fewest steps, and why?",
+        "Add RMSprop (your exercise's step) to the race on both surfaces and compare it with Adam.",
+    ),
     "1.4.1": (
         ("Remove one of the fast CNN's ingredients at a time (batch norm, residuals, augmentation, label smoothing) "
          "and record what each costs in accuracy and time."),
@@ -155,6 +160,9 @@ __all__ = [
     "causal_attention",
     "multi_head_attention",
     "attention_params",
+    "dense_relu_backward",
+    "adam_paper_step",
+    "rmsprop_step",
     "sparse_cross_entropy",
     "confusion_matrix",
     "batchnorm_inference",

@@ -6,7 +6,7 @@ with ``fig.savefig(path)``. One module per part of the book:
 
 - :mod:`cvtutor.plots.images`: image grids, class grids, histograms, milestones (1.1)
 - :mod:`cvtutor.plots.concepts`: neurons, layers, receptive fields, attention over images (1.2, 1.3.3)
-- :mod:`cvtutor.plots.maps`: feature maps, heat maps, hidden states, log curves (1.3.1, 1.3.2)
+- :mod:`cvtutor.plots.maps`: feature maps, heat maps, hidden states, log curves, optimisers' paths (1.3.1, 1.3.2, 1.3.4)
 - :mod:`cvtutor.plots.training`: curves, confusion matrices, mistakes, predictions (1.4)
 """
 
@@ -37,6 +37,7 @@ from cvtutor.plots.maps import (  # noqa: F401
     heatmap,
     rows_and_states,
     log_curves,
+    optimizer_paths,
 )
 
 from cvtutor.plots.training import (  # noqa: F401

@@ -1,4 +1,5 @@
-"""Feature maps, heat maps, hidden states and log-scale curves (chapters 1.3.1 and 1.3.2)."""
+"""Feature maps, heat maps, hidden states, log-scale curves and optimisers' paths (chapters 1.3.1, 1.3.2
+and 1.3.4)."""
 
 from __future__ import annotations
 
@@ -172,5 +173,62 @@ def log_curves(curves: dict, *, xlabel: str, ylabel: str, title: str | None = No
         ax.set_title(title)
     ax.grid(True, which="major", alpha=0.3)
     ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def optimizer_paths(xs, ys, losses, paths: dict, *, minimum=None, styles: dict | None = None,
+                    title: str | None = None, xlabel: str = "$w_1$", ylabel: str = "$w_2$", levels: int = 12,
+                    figsize=(7, 4.2)):
+    """Optimisers' paths over a 2-D loss surface: filled contours of ``log10(loss)`` and one line per
+    path, with a dot at every step (chapter 1.3.4).
+
+    The surface is computed by the caller; this function only draws.
+
+    Args:
+        xs, ys: the grid's coordinates, shapes ``(nx,)`` and ``(ny,)``, increasing.
+        losses: the loss on the grid, shape ``(ny, nx)`` (``losses[j, i]`` at ``(xs[i], ys[j])``),
+            every value positive (the contours are of its logarithm).
+        paths: name -> the points visited, shape ``(T, 2)``, start first.
+        minimum: ``(w_1, w_2)`` of the minimum, marked with a star, or None.
+        styles: name -> dict of matplotlib line keywords (color, ...).
+        title: title, or None.
+        xlabel, ylabel: axis labels.
+        levels: how many contour levels.
+        figsize: inches.
+
+    Returns:
+        the ``matplotlib.figure.Figure``.
+
+    Raises:
+        ValueError: ``losses`` not of shape ``(len(ys), len(xs))`` or not positive, a path not of
+            shape ``(T, 2)``, no paths.
+        TypeError: ``levels`` not an integer.
+    """
+    xs, ys, losses = (np.asarray(a, dtype=float) for a in (xs, ys, losses))
+    if xs.ndim != 1 or ys.ndim != 1 or losses.shape != (len(ys), len(xs)):
+        raise ValueError(f"losses must have shape (len(ys), len(xs)) = ({len(ys)}, {len(xs)}), got {losses.shape}")
+    if not np.all(losses > 0):
+        raise ValueError(f"losses must be positive (their log10 is drawn), got a minimum of {losses.min():g}")
+    if not paths:
+        raise ValueError("paths must name at least one path, got none")
+    levels = checks.positive_int("levels", levels)
+    fig, ax = plt.subplots(figsize=_fit_page(*figsize))
+    filled = ax.contourf(xs, ys, np.log10(losses), levels=levels, cmap="Greys_r", alpha=0.8)
+    fig.colorbar(filled, ax=ax, label="log10(loss)")
+    for name, points in paths.items():
+        points = np.asarray(points, dtype=float)
+        if points.ndim != 2 or points.shape[1] != 2:
+            raise ValueError(f"path {name!r} must have shape (T, 2), got {points.shape}")
+        style = {"marker": ".", "markersize": 4, "linewidth": 1.2, **(styles or {}).get(name, {})}
+        ax.plot(points[:, 0], points[:, 1], label=f"{name} ({len(points) - 1} steps)", **style)
+    first = np.asarray(next(iter(paths.values())), dtype=float)[0]
+    ax.plot(*first, "o", color="white", markeredgecolor="black", markersize=7, label="start")
+    if minimum is not None:
+        ax.plot(*minimum, "*", color="gold", markeredgecolor="black", markersize=12, label="minimum")
+    ax.set(xlim=(xs[0], xs[-1]), ylim=(ys[0], ys[-1]), xlabel=xlabel, ylabel=ylabel)
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=8, loc="lower right")
     fig.tight_layout()
     return fig
