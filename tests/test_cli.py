@@ -89,7 +89,7 @@ def test_help_and_usage_errors_without_importing_tensorflow():
         (["train", "cnn", "--epochs", "0"], "expected a positive integer, got 0"),
         (["train", "cnn", "--batch-size", "many"], "expected a positive integer, got 'many'"),
         (["predict", "model.keras"], "the following arguments are required: IMAGE"),
-        (["train"], "required: MODEL (or --recipe NAME, or --from PRETRAINED.keras)"),
+        (["train"], "required: MODEL (or --recipe NAME, or --from PRETRAINED)"),
         (["train", "--recipe", "fast-cnn", "cnn"], "--recipe fast-cnn trains the resnet model, not cnn: leave out MODEL"),
         (["train", "--recipe", "fast-cnn", "--from", "m.keras"], "--recipe (a model trained from scratch) and --from"),
         (["train", "cnn", "--data", "d", "--data-dir", "c"], "--data (your class folders) and --data-dir"),
