@@ -268,7 +268,8 @@ def _train_inputs(args, out: _Output, profile):
 def _run_settings(args, recipe, contract, profile) -> dict:
     """Everything that defines a ``cvtutor train`` run but its epochs: what ``--resume`` must match."""
     return {"model": args.model or (RECIPES[args.recipe].model if args.recipe else None), "recipe": args.recipe,
-            "from": _preset(args.pretrained) if args.pretrained else None, "data": _resolved(args.data), "data_dir": _resolved(args.data_dir),
+            "from": _preset(args.pretrained) if args.pretrained else None, "data": _resolved(args.data),
+            "data_dir": _resolved(args.data_dir),
             "class_names": list(contract.class_names), "image_size": list(contract.image_size),
             "channels": contract.channels,
             "validation_split": (args.validation_split or 0.2) if args.data else None, "seed": args.seed,
@@ -360,6 +361,7 @@ def cmd_train(args, out: _Output) -> int:
                  f"head on frozen layers for {counted(min(head_epochs, recipe.epochs), 'epoch')}, then all layers at "
                  f"learning rate {fine_tune_rate:g}")
     elif hub:
+        settings |= {"fine_tune_learning_rate": recipe.backbone_learning_rate}  # --resume must match it too
         out.info(f"fine-tuning the KerasHub preset {args.pretrained} on "
                  f"{counted(len(contract.class_names), 'class', 'classes')}, recipe {recipe.name}: the backbone at "
                  f"learning rate {recipe.backbone_learning_rate:g}, the new head at {recipe.learning_rate:g}")

@@ -230,6 +230,10 @@ def test_the_command_line_fine_tunes_a_keras_hub_preset_into_a_model_file_with_i
     assert evaluated.returncode == 0, evaluated.stderr
     assert json.loads(evaluated.stdout)["accuracy"] == pytest.approx(report["test_accuracy"], abs=1e-6)
 
+    other_rate = run("train", "--from", preset, "--epochs", 2, "--fine-tune-learning-rate", 1e-3, "--resume",
+                     "--data-dir", data, "-o", output)
+    assert other_rate.returncode == 1 and "fine_tune_learning_rate=0.0001, not fine_tune_learning_rate=0.001" in (
+        other_rate.stderr)
     typo = run("train", "--from", "resnet_18_imagnet", "--data-dir", data, "-o", tmp_path / "t.keras")
     assert typo.returncode == 1 and "'resnet_18_imagnet' is no KerasHub backbone preset" in typo.stderr
     assert len(typo.stderr.strip().splitlines()) <= 3 and not (tmp_path / "t.keras").exists()
