@@ -191,6 +191,11 @@ def _resolved(path) -> str | None:
     return None if path is None else str(Path(path).expanduser().resolve())
 
 
+def _model_name(args) -> str | None:
+    """The model ``cvtutor train`` builds: MODEL, or the ``--recipe``'s; None when fine-tuning ``--from``."""
+    return args.model or (RECIPES[args.recipe].model if args.recipe else None)
+
+
 def _preset(name: str) -> str:
     """A preset as the run records it: a folder's absolute path, or the name as given."""
     return _resolved(name) if Path(name).expanduser().exists() else name
@@ -267,7 +272,7 @@ def _train_inputs(args, out: _Output, profile):
 
 def _run_settings(args, recipe, contract, profile) -> dict:
     """Everything that defines a ``cvtutor train`` run but its epochs: what ``--resume`` must match."""
-    return {"model": args.model or (RECIPES[args.recipe].model if args.recipe else None), "recipe": args.recipe,
+    return {"model": _model_name(args), "recipe": args.recipe,
             "from": _preset(args.pretrained) if args.pretrained else None, "data": _resolved(args.data),
             "data_dir": _resolved(args.data_dir),
             "class_names": list(contract.class_names), "image_size": list(contract.image_size),
@@ -282,7 +287,7 @@ def _report_train(args, out: _Output, run, recipe, test, contract, profile) -> N
     from cvtutor.notebook import counted
     from cvtutor.prediction import flip_accuracy
 
-    model_name = args.model or (RECIPES[args.recipe].model if args.recipe else None)
+    model_name = _model_name(args)
     model_file = args.pretrained is not None and _is_model_file(args.pretrained)
     data = {"model": model_name, "recipe": None if model_file else recipe.name, "from": args.pretrained,
             "output": str(run.output),
@@ -326,7 +331,7 @@ def cmd_train(args, out: _Output) -> int:
     from cvtutor.resume import saved_run_settings, train_to_file
     from cvtutor.transfer import fine_tuning
 
-    model_name = args.model or (RECIPES[args.recipe].model if args.recipe else None)
+    model_name = _model_name(args)
     output = Path(args.output or f"{model_name or Path(args.pretrained).stem + '-tuned'}.keras")
     if output.suffix != ".keras":
         raise ValueError(f"--output must end in .keras, got {str(output)!r}")
