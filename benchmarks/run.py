@@ -82,7 +82,8 @@ def run_recipe(name: str, seed: int, train_size: int | None = None, test_size: i
                  validation=run.validation, pipeline=recipe.pipeline)
     fit_seconds = result.train_seconds
     plain_accuracy = result.test_accuracy  # after the batch-norm re-estimate (the curve's last point is before it)
-    final_accuracy = flip_accuracy(model, (x_test, y_test)) if recipe.test_time_flip else plain_accuracy
+    final_accuracy = (flip_accuracy(model, (x_test, y_test), translate=recipe.test_time_shift)
+                      if recipe.test_time_flip else plain_accuracy)
     wall_seconds = time.perf_counter() - start
     # A lever of #16, measured outside the wall time: flips and 1-pixel shifts at test time (airbench).
     translate_accuracy = flip_accuracy(model, (x_test, y_test), translate=1) if recipe.test_time_flip else None

@@ -299,7 +299,7 @@ def _report_train(args, out: _Output, run, recipe, test, contract, profile) -> N
             "channels": contract.channels, "profile": profile.name}
     flipped = ""
     if not model_file and recipe.test_time_flip:
-        data["test_accuracy_flip"] = flip_accuracy(run.model, test)
+        data["test_accuracy_flip"] = flip_accuracy(run.model, test, translate=recipe.test_time_shift)
         flipped = f" ({data['test_accuracy_flip']:.2%} with test-time flips)"
     name = model_name or f"fine-tuned {Path(args.pretrained).name}"
     held_out = "held-out" if args.data is not None else "test"

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 
 from cvtutor import checks
 
@@ -68,6 +69,9 @@ class Recipe:
             (:func:`cvtutor.data.augment_images`).
         test_time_flip: also report accuracy averaged over each test image and
             its mirror image (:func:`cvtutor.prediction.flip_accuracy`).
+        test_time_shift: with ``test_time_flip``, also average over each test image shifted by this
+            many pixels up-left and down-right (and their mirror images), as airbench does
+            (``translate`` of :func:`cvtutor.prediction.predict_logits`); 0: flips only.
         jit_compile: XLA compilation of the training step; ``"auto"``: Keras's choice (XLA on JAX;
             on TensorFlow only where a GPU is present).
         backend: the Keras backend the recipe is timed on: ``"tensorflow"``, ``"jax"`` or
@@ -100,6 +104,7 @@ class Recipe:
     label_smoothing: float = 0.0
     augment: bool = False
     test_time_flip: bool = False
+    test_time_shift: int = 0
     jit_compile: bool | str = "auto"
     backend: str = "tensorflow"
     pipeline: str = "tf.data"
@@ -121,6 +126,10 @@ class Recipe:
         for field in ("warmup_fraction", "label_smoothing"):
             checks.rate(f"{where}: {field}", getattr(self, field))
         checks.scalar(f"{where}: weight_decay", self.weight_decay, minimum=0)
+        checks.scalar(f"{where}: test_time_shift", self.test_time_shift, numbers.Integral, minimum=0)
+        if self.test_time_shift and not self.test_time_flip:
+            raise ValueError(f"{where}: test_time_shift {self.test_time_shift} needs test_time_flip=True "
+                             f"(the shifts are averaged with the flips), got test_time_flip=False")
         if self.backbone_learning_rate is not None:
             checks.scalar(f"{where}: backbone_learning_rate", self.backbone_learning_rate, minimum=0)
 
@@ -511,6 +520,6 @@ def train_recipe(recipe: Recipe | str, train, test, *, seed: int = 0, epochs: in
                  augment=start.recipe.augment, seed=seed, verbose=verbose, callbacks=callbacks,
                  validation=start.validation, pipeline=start.recipe.pipeline)
     if start.recipe.test_time_flip:
-        result.test_accuracy_flip = flip_accuracy(model, test)
+        result.test_accuracy_flip = flip_accuracy(model, test, translate=start.recipe.test_time_shift)
     result.model = model
     return result

@@ -90,6 +90,14 @@ def test_train_recipe_trains_tests_with_flips_and_ends_its_schedule():
     assert plain.test_accuracy_flip is None and plain.epochs == 1
 
 
+def test_train_recipe_averages_test_time_shifts_where_the_recipe_says():
+    x, y = _stripes(160)
+    recipe = get_recipe("fast-cnn").replace(model_args={"width": 4, "blocks": (0, 0, 0)}, batch_size=64,
+                                            test_time_shift=1)
+    result = train_recipe(recipe, (x[:96], y[:96]), (x[96:], y[96:]), epochs=1, verbose=0)
+    assert result.test_accuracy_flip == flip_accuracy(result.model, (x[96:], y[96:]), translate=1)
+
+
 def test_train_recipe_fits_a_whitening_stem_to_the_training_images():
     x, y = _stripes(128)
     recipe = get_recipe("fast-cnn-whiten").replace(model_args={"width": 4, "blocks": (0, 0, 0), "stem": "whiten"})
@@ -119,6 +127,12 @@ def test_train_recipe_fits_a_whitening_stem_to_the_training_images():
         ({"label_smoothing": 1.0}, ValueError, r"label_smoothing must be a float in \[0, 1\), got 1.0"),
         ({"weight_decay": -1}, ValueError, r"weight_decay must be in \[0, inf\), got -1.0"),
         ({"backend": "numpy"}, ValueError, "backend must be one of 'tensorflow', 'jax', 'torch', got 'numpy'"),
+        ({"test_time_shift": 1.0, "test_time_flip": True}, TypeError,
+         "recipe 'x': test_time_shift must be an integer, got float 1.0"),
+        ({"test_time_shift": -1, "test_time_flip": True}, ValueError,
+         r"test_time_shift must be in \[0, inf\), got -1"),
+        ({"test_time_shift": 1}, ValueError,
+         "recipe 'x': test_time_shift 1 needs test_time_flip=True .*got test_time_flip=False"),
     ],
 )
 def test_a_bad_recipe_is_refused_naming_the_field(changes, error, message):
