@@ -245,8 +245,20 @@ LAYOUT = r"""() => {
         codeChars = Math.floor(inner / (probe.getBoundingClientRect().width / 100));
         probe.remove();
     }
-    return {wide, shrunk, codeChars};
-}""".replace("MAX_SHRINK", "1.6")
+    // A traceback taller than half a phone's screen buries the page around it; the book's CSS
+    // lets it scroll inside its own box, opened at its end, where the error's message is.
+    const tall = [];
+    for (const el of column.querySelectorAll('div.cell_output div.output.traceback')) {
+        const r = el.getBoundingClientRect();
+        if (r.height > MAX_TRACEBACK)
+            tall.push(`a traceback ${Math.round(r.height)} px tall (at most MAX_TRACEBACK px): ${snippet(el)}`);
+        const box = el.querySelector('div.highlight');
+        if (box && box.scrollHeight > box.clientHeight + 2
+                && getComputedStyle(box).flexDirection !== 'column-reverse')
+            tall.push(`a traceback opens at its top, not at its error message: ${snippet(el)}`);
+    }
+    return {wide, shrunk, codeChars, tall};
+}""".replace("MAX_SHRINK", "1.6").replace("MAX_TRACEBACK", "440")
 
 # Resolves after the browser has laid out and painted the page at its current viewport size.
 NEXT_FRAME = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
@@ -315,7 +327,7 @@ def read_page(page, book_url: str, html: Path, path: Path, remote: list[str]) ->
     info = page.evaluate(INSPECT_PAGE)
     layout = page.evaluate(LAYOUT)
     outputs = page.evaluate(OUTPUTS)
-    errors += [f"at {DESKTOP['width']} px: {w}" for w in layout["wide"]]
+    errors += [f"at {DESKTOP['width']} px: {w}" for w in layout["wide"] + layout["tall"]]
     errors += [f"a figure too small to read (cvtutor.plots.images.PAGE_WIDTH): {f}" for f in layout["shrunk"]]
     errors += [f"an output shows a stray repr: {r!r}" for r in outputs["reprs"]]
     errors += [f"an output names a machine's path: {p!r}" for p in outputs["paths"]]
@@ -349,7 +361,8 @@ def read_page(page, book_url: str, html: Path, path: Path, remote: list[str]) ->
     # resize lays it out as a load at that width would): nothing wider than the column there.
     page.set_viewport_size(PHONE)
     page.evaluate(NEXT_FRAME)
-    errors += [f"at {PHONE['width']} px: {w}" for w in page.evaluate(LAYOUT)["wide"]]
+    phone_layout = page.evaluate(LAYOUT)
+    errors += [f"at {PHONE['width']} px: {w}" for w in phone_layout["wide"] + phone_layout["tall"]]
     shot = SCREENSHOTS / "phone" / path.relative_to(html).with_suffix(".jpg")
     shot.parent.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(shot), type="jpeg", quality=60)
