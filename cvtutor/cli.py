@@ -300,7 +300,8 @@ def _report_train(args, out: _Output, run, recipe, test, contract, profile) -> N
     flipped = ""
     if not model_file and recipe.test_time_flip:
         data["test_accuracy_flip"] = flip_accuracy(run.model, test, translate=recipe.test_time_shift)
-        flipped = f" ({data['test_accuracy_flip']:.2%} with test-time flips)"
+        views = "flips and shifts" if recipe.test_time_shift else "flips"
+        flipped = f" ({data['test_accuracy_flip']:.2%} with test-time {views})"
     name = model_name or f"fine-tuned {Path(args.pretrained).name}"
     held_out = "held-out" if args.data is not None else "test"
     classes = counted(len(contract.class_names), "class", "classes")

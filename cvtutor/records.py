@@ -439,6 +439,30 @@ def seed_spread(records: list[dict], recipe: str, plain: bool = False) -> dict |
     }
 
 
+def shift_gains(records: list[dict], recipe: str) -> tuple[str | None, list[float]]:
+    """What 1-pixel test-time shifts add to test-time flips, on the same trained models of
+    ``recipe``'s latest run that measured both (``benchmarks/run.py`` records both accuracies of
+    each model, whichever its recipe reports).
+
+    Returns:
+        ``(run_id, gains)``: one gain per seed in percentage points (flips and shifts minus flips
+        alone), in seed order; ``(None, [])`` when no run of ``recipe`` measured both.
+    """
+    runs: dict[str, list[dict]] = {}
+    for record in records:
+        if record["recipe"] != recipe or record.get("test_accuracy_flip_translate") is None:
+            continue
+        # Records made before a recipe could report shifts hold flips alone as test_accuracy.
+        flips = record.get("test_accuracy_flip", record["test_accuracy"] if not record.get("shift") else None)
+        if flips is not None:
+            runs.setdefault(record["run_id"], []).append({**record, "_flips": flips})
+    if not runs:
+        return None, []
+    run = max(runs, key=lambda r: max(x.get("finished", "") for x in runs[r]))
+    group = sorted(runs[run], key=lambda r: r["seed"])
+    return run, [100 * (r["test_accuracy_flip_translate"] - r["_flips"]) for r in group]
+
+
 _BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
 
 

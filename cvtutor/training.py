@@ -96,7 +96,8 @@ class TrainResult:
             measured once, after training.
         train_size, test_size: examples trained on and tested on.
         history: per-epoch metrics from Keras (``loss``, ``accuracy``, ``val_loss``, ...).
-        test_accuracy_flip: test accuracy with test-time flipping, where measured.
+        test_accuracy_flip: test accuracy with test-time augmentation, where measured: flips, and the
+            shifts of a recipe's ``test_time_shift`` (:func:`cvtutor.prediction.flip_accuracy`).
         batchnorm_batches: training batches whose statistics replaced the batch-norm
             layers' running averages after training (0: none, or no batch norm).
         validation_size: examples held out of the training data for per-epoch validation (0: none).

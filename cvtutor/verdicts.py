@@ -30,7 +30,7 @@ __all__ = ["CIFAR10_CHINESE", "MODEL_NAMES", "Sentence", "above_chance", "at_cha
            "centre_concentration", "chance_margin", "class_name", "close_to_best", "confusion", "data_source",
            "deletion_summary", "deletion_verdict", "distillation_reading", "fewest_steps", "largest_against_best",
            "lead_change",
-           "log_linear_fit", "machine", "memorization", "model_name", "more_data_helps", "overfitting_gap",
+           "log_linear_fit", "machine", "memorization", "model_name", "more_data_helps", "overfitting_gap", "paired_gain",
            "position_layout", "ranking_note", "relative_speed", "replica_time_note", "rounding_growth",
            "running_average_gap", "steps_versus_data", "still_learning", "sweep_model", "sweep_verdict",
            "this_machine", "transfer_reading", "wins", "wins_verdict"]
@@ -857,6 +857,44 @@ def beyond_seed_spread(gain: float, spread: float) -> Sentence:
     if abs(gain) > spread:
         return Sentence(True, "larger than", "超过了")
     return Sentence(False, "not larger than", "没有超过")
+
+
+def paired_gain(gains, run: str, added: tuple[str, str], to: tuple[str, str]) -> Sentence:
+    """Whether a change measured on the same trained models gained on every one of them: "the
+    shifts added +0.35 to +0.51 points to the flips' accuracy, on every seed". The two accuracies
+    of a pair come from one model on the same test images, so seed-to-seed noise does not enter the
+    difference; the stated threshold is a gain above 0 on every seed, else the sentence says the
+    change did not gain on every seed.
+
+    Args:
+        gains: one difference per seed, in percentage points; empty when no run measured it.
+        run: the benchmark run the pairs come from (its ``run_id``).
+        added: what was added, in English and Chinese (``("the shifts", "平移")``).
+        to: what it was added to (``("the flips' accuracy", "翻转后的准确率")``).
+
+    Returns:
+        a :class:`Sentence` of one sentence; ``holds`` when every gain is above 0.
+
+    Raises:
+        TypeError: a gain that is not a number.
+    """
+    gains = [scalar(f"gains[{i}]", g, numbers.Real) for i, g in enumerate(gains)]
+    if not gains:
+        return Sentence(False, f"No benchmark run has measured {added[0]} yet.",
+                        f"还没有哪次基准测试运行测量过{added[1]}。")
+    low, high = min(gains), max(gains)
+    seeds = len(gains)
+    span = f"{low:+.2f}" if seeds == 1 else f"{low:+.2f} to {high:+.2f}"
+    span_zh = f"{low:+.2f}" if seeds == 1 else f"{low:+.2f} 到 {high:+.2f}"
+    where = f"on the same trained models of benchmark run {run} ({seeds} seed{'s' if seeds > 1 else ''})"
+    where_zh = f"在基准测试运行 {run} 的同一批训练好的模型上（{seeds} 个种子）"
+    if low > 0:
+        every = "on every seed" if seeds > 1 else "on its one seed"
+        return Sentence(True, f"{where[0].upper()}{where[1:]}, {added[0]} added {span} points to {to[0]}, {every}.",
+                        f"{where_zh}，{added[1]}使{to[1]}提高了 {span_zh} 个百分点，每个种子都有提高。")
+    return Sentence(False, f"{where[0].upper()}{where[1:]}, {added[0]} changed {to[0]} by {span} points: "
+                           f"not a gain on every seed.",
+                    f"{where_zh}，{added[1]}使{to[1]}变化了 {span_zh} 个百分点：并非每个种子都有提高。")
 
 
 def distillation_reading(paired, spread: float) -> Sentence:

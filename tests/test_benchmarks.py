@@ -58,9 +58,12 @@ def test_harness_writes_a_record_per_recipe_and_seed(tmp_path):
     assert records["tf-tutorial"]["test_accuracy"] == records["tf-tutorial"]["test_accuracy_plain"]
     fast = records["fast-cnn"]
     assert fast["flip"] is True and fast["target"] == {"accuracy": 0.85, "time_ratio": 1.5} and fast["params"] == 104_514
-    # Test-time shifts are measured apart, only where the recipe tests with flips.
-    assert 0.0 <= fast["test_accuracy_flip_translate"] <= 1.0
+    # The recipe tests with flips and 1-pixel shifts; flips alone are measured apart, on the same
+    # model, only where the recipe tests with flips.
+    assert fast["shift"] == 1 and fast["test_accuracy"] == fast["test_accuracy_flip_translate"]
+    assert 0.0 <= fast["test_accuracy_flip"] <= 1.0
     assert records["tf-tutorial"]["test_accuracy_flip_translate"] is None
+    assert records["tf-tutorial"]["test_accuracy_flip"] is None and records["tf-tutorial"]["shift"] == 0
     # The summary pairs every recipe with the baseline of the same run.
     rows = {row["recipe"]: row for row in summarize(load_records(out), accuracy=0.0)}
     assert rows["tf-tutorial"]["ratio_to_baseline"] == 1.0

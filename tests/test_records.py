@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cvtutor.records import (
-    baseline_walls, bundle_results, epoch_seconds, load_records, result_files, seed_spread, summarize,
+    baseline_walls, bundle_results, epoch_seconds, load_records, result_files, seed_spread, shift_gains, summarize,
     summarize_with_baselines, time_to_accuracy, write_record,
 )
 
@@ -263,6 +263,27 @@ def test_seed_spread_is_that_of_the_latest_run_with_two_seeds():
     assert spread["low"] == 0.83 and spread["high"] == 0.85 and spread["spread"] == pytest.approx(0.02)
     assert seed_spread(records, "fast", plain=True)["accuracies"] == [0.84, 0.85, 0.82]
     assert seed_spread(records, "other") is None
+
+
+def test_shift_gains_pair_flips_and_shifts_on_the_same_models_of_the_latest_run():
+    old = [_record("fast", seed, [0.70], [10], run_id="old") | {"test_accuracy_flip_translate": 0.69}
+           for seed in (0, 1)]
+    # Before recipes reported shifts: test_accuracy is flips alone.
+    before = [_record("fast", seed, [a], [10], run_id="before") | {"finished": f"2026-11-29T00:00:0{seed}",
+                                                                    "test_accuracy_flip_translate": a + d}
+              for seed, a, d in ((1, 0.770, 0.005), (0, 0.772, 0.0035))]
+    # After: the recipe reports shifts, flips alone are recorded apart.
+    after = [_record("fast", 0, [0.776], [10], run_id="after") | {
+        "finished": "2026-11-30T00:00:00", "shift": 1, "test_accuracy_flip": 0.770,
+        "test_accuracy_flip_translate": 0.776}]
+    unmeasured = [_record("fast", 0, [0.9], [10], run_id="newest") | {"finished": "2026-12-01T00:00:00"}]
+    run, gains = shift_gains(old + before, "fast")
+    assert run == "before" and gains == pytest.approx([0.35, 0.5])
+    run, gains = shift_gains(old + before + after + unmeasured, "fast")
+    assert run == "after" and gains == pytest.approx([0.6])
+    assert shift_gains(old + before, "other") == (None, [])
+    # A record that reports shifts but not flips alone has no pair.
+    assert shift_gains([after[0] | {"test_accuracy_flip": None}], "fast") == (None, [])
 
 
 def test_the_backend_table_has_a_row_per_configuration_and_names_the_fastest():

@@ -372,3 +372,23 @@ def test_fewest_steps_checks_its_arguments():
         verdicts.fewest_steps({"SGD": 3.5, "Adam": 3}, budget=10)
     with pytest.raises(ValueError, match=r"margin must be in \[0, 1\), got 1.0"):
         verdicts.fewest_steps({"SGD": 3, "Adam": 3}, budget=10, margin=1)
+
+
+def test_paired_gain_holds_only_when_every_seed_gains():
+    what = (("the shifts", "平移"), ("the flips' accuracy", "翻转后的准确率"))
+    every = verdicts.paired_gain([0.35, 0.51, 0.48], "R", *what)
+    assert every.holds
+    assert every.en == ("On the same trained models of benchmark run R (3 seeds), the shifts added +0.35 to "
+                        "+0.51 points to the flips' accuracy, on every seed.")
+    assert "每个种子都有提高" in every.zh and "+0.35 到 +0.51" in every.zh
+    mixed = verdicts.paired_gain([0.2, -0.1], "R", *what)
+    assert not mixed.holds and mixed.en.endswith("changed the flips' accuracy by -0.10 to +0.20 points: "
+                                                 "not a gain on every seed.")
+    tie = verdicts.paired_gain([0.0], "R", *what)
+    assert not tie.holds and "(1 seed)" in tie.en and "by +0.00 points" in tie.en
+    one = verdicts.paired_gain([0.4], "R", *what)
+    assert one.holds and one.en.endswith("added +0.40 points to the flips' accuracy, on its one seed.")
+    none = verdicts.paired_gain([], None, *what)
+    assert not none.holds and none.en == "No benchmark run has measured the shifts yet."
+    with pytest.raises(TypeError, match=r"gains\[1\] must be a number, got str 'x'"):
+        verdicts.paired_gain([0.1, "x"], "R", *what)
