@@ -6,11 +6,14 @@
 - :func:`short_tracebacks` makes an error show its message and the lines that raised it.
 - :func:`markdown_table` renders rows as a Markdown table.
 - :func:`cvtutor.source.show_source` shows the package's own code on the page (:mod:`cvtutor.source`).
+
+Importing it also keeps one warning of TensorFlow's off the pages (:class:`KerasStepRetracing`).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import re
 import sys
 import textwrap
@@ -22,6 +25,25 @@ from cvtutor.source import show_source  # noqa: F401  (likewise)
 
 # Spans whose text Markdown leaves alone: `code` and $math$ (kept whole by the split's group).
 _VERBATIM = re.compile(r"(`[^`]*`|\$[^$]*\$)")
+
+class KerasStepRetracing(logging.Filter):
+    """Drops TensorFlow's warning that a Keras model's own step function "triggered tf.function
+    retracing" (``TensorFlowTrainer.make_predict_function`` and its train and test twins).
+
+    Every Keras model builds its own predict, train and test functions, each traced on its first
+    call, and TensorFlow warns once five traces of the same code happen in a row: a page that
+    predicts with five models gets 20 lines about object addresses, which say nothing about the
+    reader's code. TensorFlow's other retracing warnings (a ``tf.function`` of the reader's own,
+    re-created in a loop) pass. :mod:`cvtutor.notebook` installs it on the ``tensorflow`` logger
+    when imported.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("triggered tf.function retracing" in message and "TensorFlowTrainer.make_" in message)
+
+
+logging.getLogger("tensorflow").addFilter(KerasStepRetracing())
 
 #: Every value glued in this kernel, by name (the names that the glue references of the prose use).
 GLUED: dict[str, object] = {}

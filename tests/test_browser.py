@@ -6,7 +6,7 @@ errors, every image loaded, every internal link and anchor resolves, math typese
 book's own MathJax, Markdown tables from cells rendered as tables, and the search page finds
 text. It also reads the page as a reader does (#17, items 7 and 8): at 1280 px and at a phone's
 width, no table, code block, output or figure is wider than the content column or hides part of
-itself behind a scroll bar; no output shows a stray repr (``Text(...)``, ``<matplotlib...>``,
+itself behind a scroll bar; no output shows a stray repr (``Text(...)``, ``<matplotlib...>``, an object named by its address,
 ``<Figure size ...>``, a raw dict), a machine's path (``/tmp/``, ``/home/``, ``/work/``) or
 printed lines split into one box per write (Keras's epoch lines). A screenshot of each page is kept
 in ``_build/screenshots/`` for review: the whole English page at 1280 px (the first screen of a
@@ -263,12 +263,13 @@ LAYOUT = r"""() => {
 # Resolves after the browser has laid out and painted the page at its current viewport size.
 NEXT_FRAME = "() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(done)))"
 
-# What outputs show that a reader should not see: reprs of plotting objects, raw dicts, paths of
+# What outputs show that a reader should not see: reprs of plotting objects, raw dicts, objects
+# named by their memory address (a library's warning about "<function ... at 0x...>"), paths of
 # the machine that built the book, and printed lines split into one box per write.
 OUTPUTS = r"""() => {
     const outputs = [...document.querySelectorAll('div.cell_output')];
     const text = el => el.textContent.trim();
-    const reprs = /(^|\n)\s*(\[?<matplotlib[.\s]|\[?Text\(-?\d|<Figure size |\[?<Axes[:\s]|\[?<Line2D|<Figure\b|\{'[^']*': )/;
+    const reprs = /(^|\n)\s*(\[?<matplotlib[.\s]|\[?Text\(-?\d|<Figure size |\[?<Axes[:\s]|\[?<Line2D|<Figure\b|\{'[^']*': )|<[^<>\n]* at 0x[0-9a-fA-F]+>/;
     const paths = /(^|[\s'"(=:])\/(tmp|home|work|root)\//;
     const found = {reprs: [], paths: [], split: []};
     for (const out of outputs) {

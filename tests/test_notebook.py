@@ -244,3 +244,19 @@ def test_the_shipped_reference_values_are_a_recorded_full_build():
     assert shipped["build"] == {key: record[key] for key in ("profile", "commit", "finished", "command")}
     executed = {Path(name).name for name in record["steps"]["first"]["executed"] if name.endswith(".ipynb")}
     assert executed <= set(shipped["chapters"]), "a chapter's glued values are missing"
+
+
+def test_keras_step_retracing_is_kept_off_the_pages_and_other_retracing_is_not(caplog):
+    import logging
+
+    logger = logging.getLogger("tensorflow")
+    keras_step = ("5 out of the last 5 calls to <function TensorFlowTrainer.make_predict_function.<locals>."
+                  "one_step_on_data_distributed at 0x7fe6ca4e2a20> triggered tf.function retracing. Tracing is "
+                  "expensive ...")
+    own = "6 out of the last 6 calls to <function my_step at 0x7f00> triggered tf.function retracing."
+    with caplog.at_level(logging.WARNING, logger="tensorflow"):
+        logger.warning(keras_step)
+        logger.warning(own)
+        logger.warning("another TensorFlow warning")
+    assert [r.getMessage() for r in caplog.records] == [own, "another TensorFlow warning"]
+    assert any(isinstance(f, notebook.KerasStepRetracing) for f in logger.filters)
