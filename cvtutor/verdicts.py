@@ -1329,17 +1329,21 @@ def fewest_steps(steps: dict, budget: int, margin: float = 0.1, chinese: dict | 
     )
 
 
-def smoother_filters(trained: float, trained_bound: float, initial: float, initial_bound: float,
-                     rearrangements: int) -> Sentence:
+def smoother_filters(trained: float, trained_bound: float, initial: float, initial_bound: float, change: float,
+                     change_bound: float, rearrangements: int) -> Sentence:
     """Whether training made a convolution's filters spatially smoother, from their neighbour
     contrast (:func:`cvtutor.features.neighbour_contrast`: 1 for weights in random places, below 1
     for smooth filters) and a permutation test of each bank against its own weights rearranged at
     random (:func:`cvtutor.features.rearranged_contrast`).
 
+    Three banks are tested: the trained filters, the same filters at initialisation, and the change
+    training made (trained minus initial). A short run may add a smooth change too small to make
+    the filters themselves smooth; the sentence then says so.
+
     Args:
-        trained, initial: the contrast of the trained filters and of the same filters at
-            initialisation.
-        trained_bound, initial_bound: for each, the 1st percentile of the contrasts of
+        trained, initial, change: the contrast of the trained filters, of the initial ones and of
+            the change.
+        trained_bound, initial_bound, change_bound: for each, the 1st percentile of the contrasts of
             ``rearrangements`` random rearrangements of its weights: a contrast below it is
             smoother than chance at the 1% level (one-sided).
         rearrangements: how many rearrangements the bounds come from.
@@ -1353,23 +1357,13 @@ def smoother_filters(trained: float, trained_bound: float, initial: float, initi
         ValueError: a negative contrast or bound, ``rearrangements`` below 100 (too few for a
             1% bound).
     """
-    trained = scalar("trained", trained, numbers.Real, minimum=0)
-    initial = scalar("initial", initial, numbers.Real, minimum=0)
-    trained_bound = scalar("trained_bound", trained_bound, numbers.Real, minimum=0)
-    initial_bound = scalar("initial_bound", initial_bound, numbers.Real, minimum=0)
+    trained, initial, change = (scalar(name, value, numbers.Real, minimum=0) for name, value in
+                                (("trained", trained), ("initial", initial), ("change", change)))
+    trained_bound, initial_bound, change_bound = (
+        scalar(name, value, numbers.Real, minimum=0) for name, value in
+        (("trained_bound", trained_bound), ("initial_bound", initial_bound), ("change_bound", change_bound)))
     rearrangements = scalar("rearrangements", rearrangements, numbers.Integral, minimum=100)
-    if trained >= trained_bound:
-        return Sentence(
-            False,
-            f"not measurably smoother than the same weights in random places: their neighbour contrast is "
-            f"{trained:.3f}, and smoother than chance would take less than {trained_bound:.3f}, the contrast "
-            f"that 1% of {rearrangements:,} random rearrangements of their weights reach. In this run the change "
-            f"is too small to tell from chance",
-            f"并没有比把同样的权重随机摆放更平滑：它们的邻域对比度为 {trained:.3f}，而要算作比随机更平滑，"
-            f"需低于 {trained_bound:.3f}，即这些权重的 {rearrangements:,} 次随机重排中只有 1% 能达到的对比度。"
-            f"在这次运行中，这一变化小到无法与随机情形区分",
-        )
-    if initial < initial_bound:
+    if trained < trained_bound and initial < initial_bound:
         return Sentence(
             False,
             f"smoother than chance (neighbour contrast {trained:.3f}, below the {trained_bound:.3f} that 1% of "
@@ -1379,15 +1373,38 @@ def smoother_filters(trained: float, trained_bound: float, initial: float, initi
             f"{trained_bound:.3f}），但同样的滤波器在初始化时就已如此（{initial:.3f}，低于其界限 {initial_bound:.3f}），"
             f"所以平滑并不是训练带来的",
         )
+    if trained < trained_bound:
+        return Sentence(
+            True,
+            f"smoother than at initialisation: neighbouring weights of a trained kernel differ by {trained:.3f} "
+            f"times as much as two of its weights typically do, below {trained_bound:.3f}, the contrast that only "
+            f"1% of {rearrangements:,} random rearrangements of the same weights reach; at initialisation the "
+            f"contrast was {initial:.3f}, what weights in random places give, and the change training made has a "
+            f"contrast of {change:.3f}",
+            f"比初始化时更平滑：训练后，一个卷积核中相邻权重之差只有其中任意两个权重之差的 {trained:.3f} 倍，低于 "
+            f"{trained_bound:.3f}，即同样的权重随机重排 {rearrangements:,} 次中只有 1% 能达到的对比度；初始化时这一对比度"
+            f"为 {initial:.3f}，正是权重随机摆放时的水平，而训练带来的变化本身的对比度为 {change:.3f}",
+        )
+    start_en = (f"not measurably smoother than the same weights in random places: their neighbour contrast is "
+                f"{trained:.3f}, and smoother than chance would take less than {trained_bound:.3f}, the contrast "
+                f"that 1% of {rearrangements:,} random rearrangements of their weights reach")
+    start_zh = (f"并没有比把同样的权重随机摆放更平滑，至少测不出来：它们的邻域对比度为 {trained:.3f}，而要算作比随机更平滑，"
+                f"需低于 {trained_bound:.3f}，即这些权重的 {rearrangements:,} 次随机重排中只有 1% 能达到的对比度")
+    if change < change_bound:
+        return Sentence(
+            False,
+            f"{start_en}. The run moved them too little for that, but what it added is smooth: the change "
+            f"(trained minus initial weights) has a contrast of {change:.3f}, below its own bound of "
+            f"{change_bound:.3f}",
+            f"{start_zh}。这次训练让它们改变得太少，还不足以做到这一点，但它加上去的部分是平滑的：这一变化"
+            f"（训练后的权重减去初始权重）的对比度为 {change:.3f}，低于它自己的界限 {change_bound:.3f}",
+        )
     return Sentence(
-        True,
-        f"smoother than at initialisation: neighbouring weights of a trained kernel differ by {trained:.3f} times "
-        f"as much as two of its weights typically do, below {trained_bound:.3f}, the contrast that only 1% of "
-        f"{rearrangements:,} random rearrangements of the same weights reach; at initialisation the contrast was "
-        f"{initial:.3f}, what weights in random places give",
-        f"比初始化时更平滑：训练后，一个卷积核中相邻权重之差只有其中任意两个权重之差的 {trained:.3f} 倍，低于 "
-        f"{trained_bound:.3f}，即同样的权重随机重排 {rearrangements:,} 次中只有 1% 能达到的对比度；初始化时这一对比度为 "
-        f"{initial:.3f}，正是权重随机摆放时的水平",
+        False,
+        f"{start_en}, and neither is the change training made ({change:.3f}, against a bound of "
+        f"{change_bound:.3f}): in this run the change is too small to tell from chance",
+        f"{start_zh}；训练带来的变化也是如此（{change:.3f}，界限为 {change_bound:.3f}）：在这次运行中，这一变化小到无法"
+        f"与随机情形区分",
     )
 
 
@@ -1419,9 +1436,9 @@ def neighbour_labels(share: float, chance: float, noise: float, k: int) -> Sente
         return Sentence(
             True,
             f"Of the {k} nearest neighbours of a test image, {share:.1f}% share its label, {times} the {chance:.1f}% "
-            f"of neighbours picked at random, a margin well beyond the noise ({noise:.1f} points, two standard "
+            f"of neighbours picked at random, beyond the noise ({noise:.1f} points, two standard "
             f"errors): the features group images by class.",
-            f"一张测试图像的 {k} 个最近邻中，有 {share:.1f}% 与它同类，{times_zh}（{chance:.1f}%），差距远超噪声"
+            f"一张测试图像的 {k} 个最近邻中，有 {share:.1f}% 与它同类，{times_zh}（{chance:.1f}%），差距超出噪声"
             f"（{noise:.1f} 个百分点，即两个标准误差）：这些特征按类别把图像聚在了一起。",
         )
     return Sentence(
