@@ -133,6 +133,9 @@ OPEN_ENDED: dict[str, tuple[str, ...]] = {
         ("Repeat the chapter on the fast CNN of chapter 1.4.1 (recipe `fast-cnn`): are its first-layer filters "
          "smoother, and does a neighbour vote on its pooled features come as close to its head?"),
         "Find the test images that most *lower* a channel's mean activation: do they show what the channel is not?",
+        ("Synthesise the image a channel of the last stage likes best (Olah et al., 2017): start from grey noise, "
+         "take gradient-ascent steps on the channel's mean activation, penalise high frequencies, and compare the "
+         "result with the channel's top images."),
     ),
     "1.5.1": ("Extend the scaling sweep with one wider and one deeper model; does the Pareto front move?",),
     "1.5.2": ("Train the ViT and the ResNet on 1,000 and on 10,000 images; where do their learning curves cross?",),
