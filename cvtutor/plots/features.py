@@ -121,7 +121,7 @@ def stage_feature_maps(image, stages: Mapping[str, np.ndarray], *, channels: int
             raise ValueError(f"stages[{title!r}] holds NaN or infinite values")
         checked[title] = maps
     fig, axes = plt.subplots(len(checked), channels + 1,
-                             figsize=_fit_page((channels + 1) * size, len(checked) * (size + 0.3)), squeeze=False)
+                             figsize=_fit_page((channels + 1) * size, len(checked) * (size + 0.1)), squeeze=False)
     for ax in axes.flat:
         ax.set_xticks([])
         ax.set_yticks([])
