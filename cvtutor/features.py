@@ -111,7 +111,7 @@ def layer_outputs(model, images, layer_names, *, spatial_mean: bool = False,
             strings, ``batch_size`` not an integer.
         ValueError: ``model`` has not one input and one output, a name is no layer of it or is
             given twice, ``layer_names`` is empty, ``images`` do not fit the model,
-            ``batch_size`` below 1.
+            ``batch_size`` below 1, or no images.
     """
     import keras
 
@@ -127,9 +127,9 @@ def layer_outputs(model, images, layer_names, *, spatial_mean: bool = False,
     batch_size = checks.positive_int("batch_size", batch_size)
     x = np.asarray(images)
     expected = tuple(model.inputs[0].shape[1:])
-    if x.ndim != 4 or any(e is not None and e != g for e, g in zip(expected, x.shape[1:])):
-        raise ValueError(f"images must have shape (N, {', '.join(map(str, expected))}) for model '{model.name}', "
-                         f"got {x.shape}")
+    if x.ndim != 4 or len(x) == 0 or any(e is not None and e != g for e, g in zip(expected, x.shape[1:])):
+        shape = ", ".join(map(str, expected))
+        raise ValueError(f"images must have shape (N, {shape}), N >= 1, for model '{model.name}', got {x.shape}")
     extractor = keras.Model(model.inputs[0], [model.get_layer(name).output for name in layer_names])
     parts = {name: [] for name in layer_names}
     for start in range(0, len(x), batch_size):
@@ -142,7 +142,7 @@ def layer_outputs(model, images, layer_names, *, spatial_mean: bool = False,
             if spatial_mean and output.ndim > 2:
                 output = output.mean(axis=tuple(range(1, output.ndim - 1)))
             parts[name].append(output)
-    return {name: np.concatenate(chunks) if chunks else np.zeros((0,), "float32") for name, chunks in parts.items()}
+    return {name: np.concatenate(chunks) for name, chunks in parts.items()}
 
 
 # How smooth are the kernels? ----------------------------------------------------------------------

@@ -59,8 +59,11 @@ def test_layer_outputs_and_names_reject_bad_input(cnn):
         F.layer_outputs(cnn, _images(1), ["nope"])
     with pytest.raises(ValueError, match="one or more distinct layers"):
         F.layer_outputs(cnn, _images(1), [conv, conv])
-    with pytest.raises(ValueError, match=r"images must have shape \(N, 32, 32, 3\) for model 'cnn', got \(32, 32, 3\)"):
+    expected = r"images must have shape \(N, 32, 32, 3\), N >= 1, for model 'cnn', got \(32, 32, 3\)"
+    with pytest.raises(ValueError, match=expected):
         F.layer_outputs(cnn, _images(1)[0], [conv])
+    with pytest.raises(ValueError, match="N >= 1"):
+        F.layer_outputs(cnn, _images(1)[:0], [conv])
     with pytest.raises(ValueError, match="batch_size must be a positive integer, got 0"):
         F.layer_outputs(cnn, _images(1), [conv], batch_size=0)
     dense_only = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
