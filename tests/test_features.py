@@ -23,6 +23,7 @@ def _images(n=5, seed=0):
 # Layers and their outputs --------------------------------------------------------------------------
 
 
+@pytest.mark.backend
 def test_conv_layer_names_and_penultimate_layer_of_the_chapter_cnn(cnn):
     convs = F.conv_layer_names(cnn)
     assert [type(cnn.get_layer(n)).__name__ for n in convs] == ["Conv2D"] * 3
@@ -31,6 +32,7 @@ def test_conv_layer_names_and_penultimate_layer_of_the_chapter_cnn(cnn):
     assert isinstance(penultimate, keras.layers.Dense) and penultimate.units == 64
 
 
+@pytest.mark.backend
 def test_layer_outputs_equal_the_layers_own_outputs_in_any_batch_size(cnn):
     x = _images(5)
     names = [*F.conv_layer_names(cnn), F.penultimate_layer(cnn)]
@@ -49,6 +51,7 @@ def test_layer_outputs_equal_the_layers_own_outputs_in_any_batch_size(cnn):
     np.testing.assert_array_equal(means[names[3]], whole[names[3]])  # already one value per channel
 
 
+@pytest.mark.backend
 def test_layer_outputs_and_names_reject_bad_input(cnn):
     conv = F.conv_layer_names(cnn)[0]
     with pytest.raises(TypeError, match="model must be a keras.Model, got str 'cnn'"):
