@@ -374,9 +374,10 @@ def test_fewest_steps_checks_its_arguments():
         verdicts.fewest_steps({"SGD": 3, "Adam": 3}, budget=10, margin=1)
 
 
-# Chapter 1.4.4's measurements, from executions of book/cnn_features.ipynb on this machine (c7b81d9, 49c45a2:
-# the same chapter code): the quick profile (1 epoch on 1,799 images, 1,000 test images) and the full one (10 epochs on 45,000
-# images, 10,000 test images; 224 s for the whole notebook). Noises are two standard errors, in points.
+# Chapter 1.4.4's measurements, from executions of book/cnn_features.ipynb on this machine (commits c7b81d9
+# and 49c45a2, the same chapter code): the quick profile (1 epoch on 1,799 images, 1,000 test images) and the
+# full one (10 epochs on 45,000 images, 10,000 test images; 224 s for the whole notebook). Noises are two
+# standard errors, in points.
 QUICK_144 = {"trained": 0.985, "trained_bound": 0.941, "initial": 0.986, "initial_bound": 0.941, "change": 0.553,
              "change_bound": 0.906, "share": 21.9, "chance": 10.0, "noise": 1.2, "features": 21.95,
              "pixels": 22.2, "paired_noise": 1.4, "knn": 27.6, "head": 21.3, "knn_noise": 3.3}
