@@ -1376,14 +1376,15 @@ def smoother_filters(trained: float, trained_bound: float, initial: float, initi
     if trained < trained_bound:
         return Sentence(
             True,
-            f"smoother than at initialisation: neighbouring weights of a trained kernel differ by {trained:.3f} "
-            f"times as much as two of its weights typically do, below {trained_bound:.3f}, the contrast that only "
-            f"1% of {rearrangements:,} random rearrangements of the same weights reach; at initialisation the "
-            f"contrast was {initial:.3f}, what weights in random places give, and the change training made has a "
-            f"contrast of {change:.3f}",
-            f"比初始化时更平滑：训练后，一个卷积核中相邻权重之差只有其中任意两个权重之差的 {trained:.3f} 倍，低于 "
-            f"{trained_bound:.3f}，即同样的权重随机重排 {rearrangements:,} 次中只有 1% 能达到的对比度；初始化时这一对比度"
-            f"为 {initial:.3f}，正是权重随机摆放时的水平，而训练带来的变化本身的对比度为 {change:.3f}",
+            f"smoother than at initialisation: their neighbour contrast is {trained:.3f} (in mean square, "
+            f"neighbouring weights of a trained kernel differ {trained:.3f} times as much as any two of its "
+            f"weights), below {trained_bound:.3f}, the contrast that only 1% of {rearrangements:,} random "
+            f"rearrangements of the same weights reach; at initialisation the contrast was {initial:.3f}, what "
+            f"weights in random places give, and the change training made has a contrast of {change:.3f}",
+            f"比初始化时更平滑：它们的邻域对比度为 {trained:.3f}（训练后，一个卷积核中相邻权重之差的均方，只有其中任意两个"
+            f"权重之差的均方的 {trained:.3f} 倍），低于 {trained_bound:.3f}，即同样的权重随机重排 {rearrangements:,} 次中"
+            f"只有 1% 能达到的对比度；初始化时这一对比度为 {initial:.3f}，正是权重随机摆放时的水平，而训练带来的变化本身的"
+            f"对比度为 {change:.3f}",
         )
     start_en = (f"not measurably smoother than the same weights in random places: their neighbour contrast is "
                 f"{trained:.3f}, and smoother than chance would take less than {trained_bound:.3f}, the contrast "
