@@ -28,12 +28,12 @@ from cvtutor.checks import scalar
 __all__ = ["CIFAR10_CHINESE", "MODEL_NAMES", "Sentence", "above_chance", "at_chance", "attention_at_scale",
            "attention_concentration", "beyond_seed_spread", "beyond_test_noise", "bfloat16_reading",
            "centre_concentration", "chance_margin", "class_name", "close_to_best", "confusion", "data_source",
-           "deletion_summary", "deletion_verdict", "distillation_reading", "fewest_steps", "largest_against_best",
-           "lead_change",
-           "log_linear_fit", "machine", "memorization", "model_name", "more_data_helps", "overfitting_gap", "paired_gain",
-           "position_layout", "ranking_note", "relative_speed", "replica_time_note", "rounding_growth",
-           "running_average_gap", "steps_versus_data", "still_learning", "sweep_model", "sweep_verdict",
-           "this_machine", "transfer_reading", "wins", "wins_verdict"]
+           "deletion_summary", "deletion_verdict", "distillation_reading", "features_against_pixels",
+           "fewest_steps", "knn_against_head", "largest_against_best", "lead_change", "log_linear_fit",
+           "machine", "memorization", "model_name", "more_data_helps", "neighbour_labels", "overfitting_gap",
+           "paired_gain", "position_layout", "ranking_note", "relative_speed", "replica_time_note",
+           "rounding_growth", "running_average_gap", "smoother_filters", "steps_versus_data", "still_learning",
+           "sweep_model", "sweep_verdict", "this_machine", "transfer_reading", "wins", "wins_verdict"]
 
 
 # A Latin name may end in ")" (ResNet (width 8)): a space after it too.
@@ -1364,4 +1364,222 @@ def fewest_steps(steps: dict, budget: int, margin: float = 0.1, chinese: dict | 
         f"{first[0].upper() + first[1:]} and {second} need about as many steps ({k1} and {k2}, less than "
         f"{margin:.0%} apart), so neither is faster here.",
         f"{zh(first)}和{zh(second)}所需的步数相近（{k1} 步和 {k2} 步，相差不到 {margin:.0%}），所以在这里谁也不比谁快。",
+    )
+
+
+def smoother_filters(trained: float, trained_bound: float, initial: float, initial_bound: float, change: float,
+                     change_bound: float, rearrangements: int) -> Sentence:
+    """Whether training made a convolution's filters spatially smoother, from their neighbour
+    contrast (:func:`cvtutor.features.neighbour_contrast`: 1 for weights in random places, below 1
+    for smooth filters) and a permutation test of each bank against its own weights rearranged at
+    random (:func:`cvtutor.features.rearranged_contrast`).
+
+    Three banks are tested: the trained filters, the same filters at initialisation, and the change
+    training made (trained minus initial). A short run may add a smooth change too small to make
+    the filters themselves smooth; the sentence then says so.
+
+    Args:
+        trained, initial, change: the contrast of the trained filters, of the initial ones and of
+            the change.
+        trained_bound, initial_bound, change_bound: for each, the 1st percentile of the contrasts of
+            ``rearrangements`` random rearrangements of its weights: a contrast below it is
+            smoother than chance at the 1% level (one-sided).
+        rearrangements: how many rearrangements the bounds come from.
+
+    Returns:
+        a :class:`Sentence` that continues "The trained filters are ..."; ``holds`` when the
+        trained filters are smoother than chance and the initial ones are not.
+
+    Raises:
+        TypeError: a value that is not a number (``rearrangements``: not an integer).
+        ValueError: a negative contrast or bound, ``rearrangements`` below 100 (too few for a
+            1% bound).
+    """
+    trained, initial, change = (scalar(name, value, numbers.Real, minimum=0) for name, value in
+                                (("trained", trained), ("initial", initial), ("change", change)))
+    trained_bound, initial_bound, change_bound = (
+        scalar(name, value, numbers.Real, minimum=0) for name, value in
+        (("trained_bound", trained_bound), ("initial_bound", initial_bound), ("change_bound", change_bound)))
+    rearrangements = scalar("rearrangements", rearrangements, numbers.Integral, minimum=100)
+    if trained < trained_bound and initial < initial_bound:
+        return Sentence(
+            False,
+            f"smoother than chance (neighbour contrast {trained:.3f}, below the {trained_bound:.3f} that 1% of "
+            f"{rearrangements:,} random rearrangements reach), but so were the same filters at initialisation "
+            f"({initial:.3f}, below their {initial_bound:.3f}), so training is not what made them smooth",
+            f"比随机情形更平滑（邻域对比度 {trained:.3f}，低于 {rearrangements:,} 次随机重排中只有 1% 能达到的 "
+            f"{trained_bound:.3f}），但同样的滤波器在初始化时就已如此（{initial:.3f}，低于其界限 {initial_bound:.3f}），"
+            f"所以平滑并不是训练带来的",
+        )
+    if trained < trained_bound:
+        return Sentence(
+            True,
+            f"smoother than at initialisation: their neighbour contrast is {trained:.3f} (in mean square, "
+            f"neighbouring weights of a trained kernel differ {trained:.3f} times as much as any two of its "
+            f"weights), below {trained_bound:.3f}, the contrast that only 1% of {rearrangements:,} random "
+            f"rearrangements of the same weights reach; at initialisation the contrast was {initial:.3f}, what "
+            f"weights in random places give, and the change training made has a contrast of {change:.3f}",
+            f"比初始化时更平滑：它们的邻域对比度为 {trained:.3f}（训练后，一个卷积核中相邻权重之差的均方，只有其中任意两个"
+            f"权重之差的均方的 {trained:.3f} 倍），低于 {trained_bound:.3f}，即同样的权重随机重排 {rearrangements:,} 次中"
+            f"只有 1% 能达到的对比度；初始化时这一对比度为 {initial:.3f}，正是权重随机摆放时的水平，而训练带来的变化本身的"
+            f"对比度为 {change:.3f}",
+        )
+    start_en = (f"not measurably smoother than the same weights in random places: their neighbour contrast is "
+                f"{trained:.3f}, and smoother than chance would take less than {trained_bound:.3f}, the contrast "
+                f"that 1% of {rearrangements:,} random rearrangements of their weights reach")
+    start_zh = (f"并没有比把同样的权重随机摆放更平滑，至少测不出来：它们的邻域对比度为 {trained:.3f}，而要算作比随机更平滑，"
+                f"需低于 {trained_bound:.3f}，即这些权重的 {rearrangements:,} 次随机重排中只有 1% 能达到的对比度")
+    if change < change_bound:
+        return Sentence(
+            False,
+            f"{start_en}. The run moved them too little for that, but what it added is smooth: the change "
+            f"(trained minus initial weights) has a contrast of {change:.3f}, below its own bound of "
+            f"{change_bound:.3f}",
+            f"{start_zh}。这次训练让它们改变得太少，还不足以做到这一点，但它加上去的部分是平滑的：这一变化"
+            f"（训练后的权重减去初始权重）的对比度为 {change:.3f}，低于它自己的界限 {change_bound:.3f}",
+        )
+    return Sentence(
+        False,
+        f"{start_en}, and neither is the change training made ({change:.3f}, against a bound of "
+        f"{change_bound:.3f}): in this run the change is too small to tell from chance",
+        f"{start_zh}；训练带来的变化也是如此（{change:.3f}，界限为 {change_bound:.3f}）：在这次运行中，这一变化小到无法"
+        f"与随机情形区分",
+    )
+
+
+def neighbour_labels(share: float, chance: float, noise: float, k: int) -> Sentence:
+    """Whether a feature space groups images by class: do the ``k`` nearest neighbours of a test
+    image share its label more often than neighbours picked at random, by more than ``noise``?
+
+    Args:
+        share: the percentage of neighbours with the query's label, averaged over the queries.
+        chance: the percentage random neighbours would have
+            (:func:`cvtutor.features.chance_agreement`; 10% for ten balanced classes).
+        noise: two standard errors of ``share`` over the queries, percentage points.
+        k: neighbours per query.
+
+    Returns:
+        a :class:`Sentence`, a whole sentence; ``holds`` when ``share`` exceeds ``chance`` by
+        more than ``noise``.
+
+    Raises:
+        TypeError: a value that is not a number (``k``: not an integer).
+        ValueError: a percentage outside 0-100, a negative ``noise``, ``k`` below 1.
+    """
+    share, chance = _percent("share", share), _percent("chance", chance)
+    noise = scalar("noise", noise, numbers.Real, minimum=0)
+    k = scalar("k", k, numbers.Integral, minimum=1)
+    if share - chance > noise:
+        times = f"{share / chance:.1f} times" if chance > 0 else "far above"
+        times_zh = f"是随机近邻的 {share / chance:.1f} 倍" if chance > 0 else "远高于随机近邻"
+        return Sentence(
+            True,
+            f"Of the {k} nearest neighbours of a test image, {share:.1f}% share its label, {times} the {chance:.1f}% "
+            f"of neighbours picked at random, beyond the noise ({noise:.1f} points, two standard "
+            f"errors): the features group images by class.",
+            f"一张测试图像的 {k} 个最近邻中，有 {share:.1f}% 与它同类，{times_zh}（{chance:.1f}%），差距超出噪声"
+            f"（{noise:.1f} 个百分点，即两个标准误差）：这些特征按类别把图像聚在了一起。",
+        )
+    return Sentence(
+        False,
+        f"Of the {k} nearest neighbours of a test image, {share:.1f}% share its label, within the noise "
+        f"({noise:.1f} points, two standard errors) of the {chance:.1f}% of neighbours picked at random: in this "
+        f"run the features do not measurably group images by class.",
+        f"一张测试图像的 {k} 个最近邻中，有 {share:.1f}% 与它同类，与随机近邻的 {chance:.1f}% 相差不超过噪声"
+        f"（{noise:.1f} 个百分点，即两个标准误差）：在这次运行中，这些特征还没有按类别把图像聚在一起，至少测不出来。",
+    )
+
+
+def features_against_pixels(features: float, pixels: float, noise: float) -> Sentence:
+    """Whether neighbours in a network's feature space share the query's label more often than
+    neighbours in pixel space (the same queries and references), by more than ``noise``.
+
+    Args:
+        features, pixels: the percentage of neighbours with the query's label in each space.
+        noise: two standard errors of the paired difference over the queries, percentage points.
+
+    Returns:
+        a :class:`Sentence`, a whole sentence; ``holds`` when the features win by more than ``noise``.
+
+    Raises:
+        TypeError: a value that is not a number.
+        ValueError: a percentage outside 0-100 or a negative ``noise``.
+    """
+    features, pixels = _percent("features", features), _percent("pixels", pixels)
+    noise = scalar("noise", noise, numbers.Real, minimum=0)
+    gap = features - pixels
+    if gap > noise:
+        return Sentence(
+            True,
+            f"Neighbours by raw pixels share the label only {pixels:.1f}% of the time, {gap:.1f} points fewer, "
+            f"beyond the noise ({noise:.1f} points): what brings images of a class together is what the "
+            f"network computed, not the pixels themselves.",
+            f"按原始像素找的近邻只有 {pixels:.1f}% 与查询图像同类，少了 {gap:.1f} 个百分点，超出噪声（{noise:.1f} 个百分点）："
+            f"把同类图像聚到一起的是网络算出的特征，而不是像素本身。",
+        )
+    if gap < -noise:
+        return Sentence(
+            False,
+            f"Neighbours by raw pixels share the label {pixels:.1f}% of the time, {-gap:.1f} points more, beyond the "
+            f"noise ({noise:.1f} points): in this run the features group images by class less well than the "
+            f"pixels do.",
+            f"按原始像素找的近邻有 {pixels:.1f}% 与查询图像同类，反而多了 {-gap:.1f} 个百分点，超出噪声"
+            f"（{noise:.1f} 个百分点）：在这次运行中，这些特征按类别聚集图像的能力还不如像素。",
+        )
+    return Sentence(
+        False,
+        f"Neighbours by raw pixels share the label {pixels:.1f}% of the time, the same within the noise "
+        f"({noise:.1f} points): in this run the features group images by class no better than the pixels do.",
+        f"按原始像素找的近邻有 {pixels:.1f}% 与查询图像同类，在噪声（{noise:.1f} 个百分点）范围内与特征空间相同："
+        f"在这次运行中，这些特征按类别聚集图像的能力并不比像素强。",
+    )
+
+
+def knn_against_head(knn: float, head: float, noise: float, k: int) -> Sentence:
+    """How a k-nearest-neighbour vote on a network's penultimate features compares with the
+    network's own head (its last layer), on the same test images.
+
+    Args:
+        knn, head: test accuracy of the vote and of the network, percentages.
+        noise: two standard errors of the paired difference over the test images, percentage points.
+        k: neighbours that vote.
+
+    Returns:
+        a :class:`Sentence`, a whole sentence; ``holds`` when the vote is as accurate as the head
+        within ``noise`` or more accurate.
+
+    Raises:
+        TypeError: a value that is not a number (``k``: not an integer).
+        ValueError: a percentage outside 0-100, a negative ``noise``, ``k`` below 1.
+    """
+    knn, head = _percent("knn", knn), _percent("head", head)
+    noise = scalar("noise", noise, numbers.Real, minimum=0)
+    k = scalar("k", k, numbers.Integral, minimum=1)
+    gap = knn - head
+    start_en = f"A vote among the {k} nearest training images in this feature space classifies {knn:.1f}% of the " \
+               f"test images correctly"
+    start_zh = f"在这个特征空间中，由 {k} 个最近的训练图像投票，能正确分类 {knn:.1f}% 的测试图像"
+    if abs(gap) <= noise:
+        return Sentence(
+            True,
+            f"{start_en}, as many as the network's own head ({head:.1f}%) within the noise ({noise:.1f} points): "
+            f"the class is in the features, whether a trained layer or a vote among neighbours reads it.",
+            f"{start_zh}，与网络自己的输出头（{head:.1f}%）相当，差距在噪声（{noise:.1f} 个百分点）之内："
+            f"类别信息就在特征里，无论是由训练好的层来读，还是由近邻投票来读。",
+        )
+    if gap > 0:
+        return Sentence(
+            True,
+            f"{start_en}, {gap:.1f} points more than the network's own head ({head:.1f}%), beyond the noise "
+            f"({noise:.1f} points): the features hold more of the class than the head has learned to read.",
+            f"{start_zh}，比网络自己的输出头（{head:.1f}%）高 {gap:.1f} 个百分点，超出噪声（{noise:.1f} 个百分点）："
+            f"特征中的类别信息比输出头学会读取的还多。",
+        )
+    return Sentence(
+        False,
+        f"{start_en}, {-gap:.1f} points fewer than the network's own head ({head:.1f}%), beyond the noise "
+        f"({noise:.1f} points): the head, trained for the task, reads the features better than a vote among "
+        f"neighbours.",
+        f"{start_zh}，比网络自己的输出头（{head:.1f}%）低 {-gap:.1f} 个百分点，超出噪声（{noise:.1f} 个百分点）："
+        f"为这个任务训练的输出头比近邻投票更会读取这些特征。",
     )

@@ -47,6 +47,14 @@ CALLS = {
     r"\boptimizers\.adam_step\b": "cvtutor.optimizers.adam_step",
     r"\bplots\.optimizer_paths\(": "cvtutor.plots.maps.optimizer_paths",
     r"\bverdicts\.fewest_steps\(": "cvtutor.verdicts.fewest_steps",
+    r"\bfeatures\.layer_outputs\(": "cvtutor.features.layer_outputs",
+    r"\bfeatures\.neighbour_contrast\b": "cvtutor.features.neighbour_contrast",
+    r"\bfeatures\.rearranged_contrast\(": "cvtutor.features.rearranged_contrast",
+    r"\bfeatures\.top_activating\(": "cvtutor.features.top_activating",
+    r"\bfeatures\.nearest_neighbours\(": "cvtutor.features.nearest_neighbours",
+    r"\bfeatures\.knn_accuracy\(": "cvtutor.features.knn_accuracy",
+    r"\bplots\.filter_banks\(": "cvtutor.plots.features.filter_banks",
+    r"\bstart_run\(": "cvtutor.recipes.start_run",
 }
 
 

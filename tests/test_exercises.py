@@ -35,7 +35,7 @@ def answer_of(exercise_id, fn):
 
 
 def test_counts_per_chapter():
-    required = {c: 3 for c in ("1.2", "1.3.1", "1.3.2", "1.3.3", "1.3.4", "1.4.1", "1.4.2", "1.4.3")}
+    required = {c: 3 for c in ("1.2", "1.3.1", "1.3.2", "1.3.3", "1.3.4", "1.4.1", "1.4.2", "1.4.3", "1.4.4")}
     required.update({c: 2 for c in ("1.5.1", "1.5.2", "1.5.3", "1.5.4", "1.5.5")})
     for chapter, n in required.items():
         got = ex.exercises_for(chapter)
@@ -469,3 +469,51 @@ def test_rmsprop_step_is_keras_rmsprop():
         w, v = ex.rmsprop_step(w, g, v, 0.01, 0.8, 1e-7)
         optimizer.apply([g], [variable])
         np.testing.assert_allclose(w, keras.ops.convert_to_numpy(variable), rtol=1e-5, atol=1e-7)
+
+
+def test_top_patch_is_where_keras_conv2d_responds_most():
+    rng = np.random.default_rng(3)
+    images = rng.uniform(0, 1, (3, 9, 9, 3)).astype(np.float32)
+    conv = keras.layers.Conv2D(4, 3, bias_initializer="random_normal")
+    responses = keras.ops.convert_to_numpy(conv(images))  # (3, 7, 7, 4), bias included
+    kernel = conv.kernel.numpy()
+    for f in range(4):
+        n, i, j = np.unravel_index(np.argmax(responses[..., f]), responses.shape[:3])
+        np.testing.assert_array_equal(ex.top_patch(images, kernel[..., f]), images[n, i:i + 3, j:j + 3])
+
+
+def test_knn_vote_is_scikit_learns_vote_where_no_tie_can_happen():
+    from sklearn.neighbors import KNeighborsClassifier
+
+    rng = np.random.default_rng(4)
+    train, labels, test = rng.normal(size=(50, 6)), rng.integers(0, 4, 50), rng.normal(size=(12, 6))
+    for k in (1, 3):  # two classes cannot tie among 3 voters; three can (1, 1, 1): the nearest wins
+        mine = ex.knn_vote(train, labels, test, k)
+        sklearn = KNeighborsClassifier(k, metric="cosine", algorithm="brute").fit(train, labels).predict(test)
+        order = np.argsort(-(test / np.linalg.norm(test, axis=1, keepdims=True))
+                           @ (train / np.linalg.norm(train, axis=1, keepdims=True)).T, axis=1)[:, :k]
+        untied = [len(set(labels[row])) < k or k == 1 for row in order]
+        np.testing.assert_array_equal(mine[untied], sklearn[untied])
+        three_way = [not u for u in untied]
+        np.testing.assert_array_equal(mine[three_way], labels[order[three_way, 0]])
+
+
+def test_unit_window_is_where_the_gradient_of_build_cnns_second_stage_reaches():
+    import tensorflow as tf
+
+    from cvtutor.models import build_cnn
+
+    keras.utils.set_random_seed(0)
+    model = build_cnn()
+    convs = [layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    stage = keras.Model(model.inputs[0], convs[1].output)
+    images = tf.constant(np.random.default_rng(0).uniform(0.2, 1, (1, 32, 32, 3)).astype(np.float32))
+    for row, col in ((0, 0), (4, 7), (12, 5)):
+        with tf.GradientTape() as tape:
+            tape.watch(images)
+            unit = tf.reduce_sum(stage(images)[0, row, col, :])
+        reached = np.abs(tape.gradient(unit, images).numpy()[0]).sum(axis=-1) > 0
+        rows, cols = np.nonzero(reached)
+        top, left, size = ex.unit_window([(3, 1), (2, 2), (3, 1)], row, col)
+        assert (rows.min(), cols.min(), rows.max() - rows.min() + 1, cols.max() - cols.min() + 1) == (
+            top, left, size, size)

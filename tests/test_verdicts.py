@@ -392,3 +392,88 @@ def test_paired_gain_holds_only_when_every_seed_gains():
     assert not none.holds and none.en == "No benchmark run has measured the shifts yet."
     with pytest.raises(TypeError, match=r"gains\[1\] must be a number, got str 'x'"):
         verdicts.paired_gain([0.1, "x"], "R", *what)
+
+# Chapter 1.4.4's measurements, from executions of book/cnn_features.ipynb on this machine (commits c7b81d9
+# and 49c45a2, the same chapter code): the quick profile (1 epoch on 1,799 images, 1,000 test images) and the
+# full one (10 epochs on 45,000 images, 10,000 test images; 224 s for the whole notebook). Noises are two
+# standard errors, in points.
+QUICK_144 = {"trained": 0.985, "trained_bound": 0.941, "initial": 0.986, "initial_bound": 0.941, "change": 0.553,
+             "change_bound": 0.906, "share": 21.9, "chance": 10.0, "noise": 1.2, "features": 21.95,
+             "pixels": 22.2, "paired_noise": 1.4, "knn": 27.6, "head": 21.3, "knn_noise": 3.3}
+FULL_144 = {"trained": 0.801, "trained_bound": 0.938, "initial": 0.986, "initial_bound": 0.941, "change": 0.595,
+            "change_bound": 0.929, "share": 60.8, "chance": 10.0, "noise": 0.7, "features": 59.88,
+            "pixels": 30.2, "paired_noise": 2.4, "knn": 68.4, "head": 67.8, "knn_noise": 0.7}
+
+
+def test_smoother_filters_needs_the_permutation_bound_and_names_the_case():
+    def verdict(numbers, **changes):
+        n = {**numbers, **changes}
+        return verdicts.smoother_filters(n["trained"], n["trained_bound"], n["initial"], n["initial_bound"],
+                                         n["change"], n["change_bound"], 1000)
+
+    full = verdict(FULL_144)
+    assert full.holds and full.en.startswith("smoother than at initialisation: ") and "0.801" in full.en
+    assert "below 0.938, the contrast that only 1% of 1,000 random rearrangements" in full.en
+    assert full.zh.startswith("比初始化时更平滑")
+    quick = verdict(QUICK_144)  # too little training to smooth the filters, but the change is smooth
+    assert not quick.holds and quick.en.startswith("not measurably smoother than the same weights in random places")
+    assert "what it added is smooth: the change (trained minus initial weights) has a contrast of 0.553" in quick.en
+    assert "加上去的部分是平滑的" in quick.zh
+    nothing = verdict(QUICK_144, change=0.95)
+    assert not nothing.holds and nothing.en.endswith("in this run the change is too small to tell from chance")
+    assert "小到无法与随机情形区分" in nothing.zh
+    already = verdict(FULL_144, initial=0.9)  # smooth before training too: not training's doing
+    assert not already.holds and "so training is not what made them smooth" in already.en
+    # the bound itself is not below the bound: a tie counts as not smoother
+    assert not verdict(FULL_144, trained=0.938).holds and verdict(FULL_144, trained=0.9379).holds
+
+
+def test_smoother_filters_checks_its_arguments():
+    with pytest.raises(ValueError, match=r"trained must be in \[0, inf\), got -0.1"):
+        verdicts.smoother_filters(-0.1, 0.9, 1.0, 0.9, 1.0, 0.9, 1000)
+    with pytest.raises(ValueError, match=r"rearrangements must be in \[100, inf\), got 99"):
+        verdicts.smoother_filters(0.5, 0.9, 1.0, 0.9, 1.0, 0.9, 99)
+    with pytest.raises(TypeError, match="rearrangements must be an integer"):
+        verdicts.smoother_filters(0.5, 0.9, 1.0, 0.9, 1.0, 0.9, 1000.0)
+
+
+def test_neighbour_labels_counts_only_beyond_the_noise_above_chance():
+    full = verdicts.neighbour_labels(FULL_144["share"], FULL_144["chance"], FULL_144["noise"], 10)
+    assert full.holds and "60.8% share its label, 6.1 times the 10.0%" in full.en
+    assert full.en.endswith("the features group images by class.") and "是随机近邻的 6.1 倍" in full.zh
+    quick = verdicts.neighbour_labels(QUICK_144["share"], QUICK_144["chance"], QUICK_144["noise"], 10)
+    assert quick.holds and "2.2 times" in quick.en  # 11.9 points above chance, noise 1.2
+    tie = verdicts.neighbour_labels(12.0, 10.0, 2.0, 10)  # exactly the noise: not beyond it
+    assert not tie.holds and "within the noise (2.0 points" in tie.en and "do not measurably group" in tie.en
+    assert "至少测不出来" in tie.zh
+    with pytest.raises(ValueError, match=r"share must be in \[0, 100\]"):
+        verdicts.neighbour_labels(101, 10, 1, 10)
+    with pytest.raises(ValueError, match=r"k must be in \[1, inf\), got 0"):
+        verdicts.neighbour_labels(50, 10, 1, 0)
+
+
+def test_features_against_pixels_three_ways():
+    full = verdicts.features_against_pixels(FULL_144["features"], FULL_144["pixels"], FULL_144["paired_noise"])
+    assert full.holds and "only 30.2% of the time, 29.7 points fewer" in full.en and "网络算出的特征" in full.zh
+    quick = verdicts.features_against_pixels(QUICK_144["features"], QUICK_144["pixels"], QUICK_144["paired_noise"])
+    assert not quick.holds and "the same within the noise (1.4 points)" in quick.en and "no better than" in quick.en
+    worse = verdicts.features_against_pixels(10.0, 20.0, 2.0)
+    assert not worse.holds and "10.0 points more" in worse.en and "还不如像素" in worse.zh
+    with pytest.raises(ValueError, match=r"noise must be in \[0, inf\)"):
+        verdicts.features_against_pixels(50, 20, -1)
+
+
+def test_knn_against_head_ties_within_the_paired_noise():
+    full = verdicts.knn_against_head(FULL_144["knn"], FULL_144["head"], FULL_144["knn_noise"], 10)
+    assert full.holds and "68.4% of the test images correctly, as many as the network's own head (67.8%)" in full.en
+    assert "相当" in full.zh
+    quick = verdicts.knn_against_head(QUICK_144["knn"], QUICK_144["head"], QUICK_144["knn_noise"], 10)
+    assert quick.holds and "6.3 points more than the network's own head (21.3%)" in quick.en
+    below = verdicts.knn_against_head(66.0, 67.8, 0.7, 10)
+    assert not below.holds and "1.8 points fewer than the network's own head (67.8%)" in below.en
+    assert "低 1.8 个百分点" in below.zh
+    tie = verdicts.knn_against_head(68.0, 69.0, 1.0, 10)  # exactly the noise: a tie
+    assert tie.holds and "as many as the network's own head (69.0%) within the noise (1.0 points)" in tie.en
+    assert "相当" in tie.zh
+    with pytest.raises(TypeError, match="k must be an integer"):
+        verdicts.knn_against_head(50, 50, 1, 2.5)

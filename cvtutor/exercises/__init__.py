@@ -40,7 +40,7 @@ multiply-add counts import Keras (once) to build the model they count.
 
 from __future__ import annotations
 
-from cvtutor.exercises import _backprop, _basics, _classifiers, _outlook  # noqa: F401 - they register the exercises
+from cvtutor.exercises import _backprop, _basics, _classifiers, _features, _outlook  # noqa: F401 - they register
 from cvtutor.exercises._backprop import adam_paper_step, dense_relu_backward, rmsprop_step
 from cvtutor.exercises._basics import (
     attention_params,
@@ -71,6 +71,7 @@ from cvtutor.exercises._classifiers import (
     smoothed_cross_entropy_gradient,
     sparse_cross_entropy,
 )
+from cvtutor.exercises._features import knn_vote, top_patch, unit_window
 from cvtutor.exercises._core import EXERCISES as _REGISTRY
 from cvtutor.exercises._core import Exercise, Result, check, exercises_for, get_exercise, solution
 from cvtutor.exercises._outlook import (
@@ -128,6 +129,14 @@ OPEN_ENDED: dict[str, tuple[str, ...]] = {
         "Change the patch size (2, 4, 8) and record tokens, time per epoch and accuracy.",
         "Compare the attention maps of a trained and an untrained model on the same images.",
     ),
+    "1.4.4": (
+        ("Repeat the chapter on the fast CNN of chapter 1.4.1 (recipe `fast-cnn`): are its first-layer filters "
+         "smoother, and does a neighbour vote on its pooled features come as close to its head?"),
+        "Find the test images that most *lower* a channel's mean activation: do they show what the channel is not?",
+        ("Synthesise the image a channel of the last stage likes best (Olah et al., 2017): start from grey noise, "
+         "take gradient-ascent steps on the channel's mean activation, penalise high frequencies, and compare the "
+         "result with the channel's top images."),
+    ),
     "1.5.1": ("Extend the scaling sweep with one wider and one deeper model; does the Pareto front move?",),
     "1.5.2": ("Train the ViT and the ResNet on 1,000 and on 10,000 images; where do their learning curves cross?",),
     "1.5.3": ("Try other temperatures and alphas for distillation, or freeze fewer layers when transferring.",),
@@ -174,6 +183,9 @@ __all__ = [
     "patchify",
     "layer_norm",
     "attention_model_params",
+    "top_patch",
+    "knn_vote",
+    "unit_window",
     "conv2d_macs",
     "pareto_front",
     "vit_params",

@@ -8,6 +8,7 @@ with ``fig.savefig(path)``. One module per part of the book:
 - :mod:`cvtutor.plots.concepts`: neurons, layers, receptive fields, attention over images (1.2, 1.3.3)
 - :mod:`cvtutor.plots.maps`: feature maps, heat maps, hidden states, log curves, optimisers' paths (1.3.1, 1.3.2, 1.3.4)
 - :mod:`cvtutor.plots.training`: curves, confusion matrices, mistakes, predictions (1.4)
+- :mod:`cvtutor.plots.features`: filters, feature maps by stage, top-activating images, nearest neighbours (1.4.4)
 """
 
 from cvtutor.plots.images import (  # noqa: F401
@@ -48,4 +49,11 @@ from cvtutor.plots.training import (  # noqa: F401
     confident_mistakes,
     most_confident_mistakes,
     predictions_grid,
+)
+
+from cvtutor.plots.features import (  # noqa: F401
+    filter_banks,
+    stage_feature_maps,
+    top_activating_grid,
+    neighbour_grid,
 )
