@@ -10,8 +10,8 @@ import tensorflow as tf
 
 from cvtutor import regularisation as reg
 from cvtutor.models import build_cnn
-from cvtutor.recipes import get_recipe
 from cvtutor.optimizers import adam_step
+from cvtutor.recipes import get_recipe
 
 
 @pytest.mark.parametrize("rate", [0.0, 0.25, 0.5, 0.8])
