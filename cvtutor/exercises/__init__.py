@@ -40,7 +40,7 @@ multiply-add counts import Keras (once) to build the model they count.
 
 from __future__ import annotations
 
-from cvtutor.exercises import _backprop, _basics, _classifiers, _outlook  # noqa: F401 - they register the exercises
+from cvtutor.exercises import _backprop, _basics, _classifiers, _regularisation, _outlook  # noqa: F401 - they register the exercises, in chapter order
 from cvtutor.exercises._backprop import adam_paper_step, dense_relu_backward, rmsprop_step
 from cvtutor.exercises._basics import (
     attention_params,
@@ -71,6 +71,7 @@ from cvtutor.exercises._classifiers import (
     smoothed_cross_entropy_gradient,
     sparse_cross_entropy,
 )
+from cvtutor.exercises._regularisation import dropout_moments, early_stopping_epochs, sgd_l1_step
 from cvtutor.exercises._core import EXERCISES as _REGISTRY
 from cvtutor.exercises._core import Exercise, Result, check, exercises_for, get_exercise, solution
 from cvtutor.exercises._outlook import (
@@ -128,6 +129,11 @@ OPEN_ENDED: dict[str, tuple[str, ...]] = {
         "Change the patch size (2, 4, 8) and record tokens, time per epoch and accuracy.",
         "Compare the attention maps of a trained and an untrained model on the same images.",
     ),
+    "1.4.5": (
+        ("Train the chapter's baseline for more epochs or on fewer images and watch the gap between training and "
+         "test accuracy grow; which regulariser closes most of it?"),
+        "Combine dropout, weight decay and augmentation in one recipe: do their effects add up?",
+    ),
     "1.5.1": ("Extend the scaling sweep with one wider and one deeper model; does the Pareto front move?",),
     "1.5.2": ("Train the ViT and the ResNet on 1,000 and on 10,000 images; where do their learning curves cross?",),
     "1.5.3": ("Try other temperatures and alphas for distillation, or freeze fewer layers when transferring.",),
@@ -174,6 +180,9 @@ __all__ = [
     "patchify",
     "layer_norm",
     "attention_model_params",
+    "dropout_moments",
+    "sgd_l1_step",
+    "early_stopping_epochs",
     "conv2d_macs",
     "pareto_front",
     "vit_params",
