@@ -47,6 +47,11 @@ CALLS = {
     r"\boptimizers\.adam_step\b": "cvtutor.optimizers.adam_step",
     r"\bplots\.optimizer_paths\(": "cvtutor.plots.maps.optimizer_paths",
     r"\bverdicts\.fewest_steps\(": "cvtutor.verdicts.fewest_steps",
+    r"\bregularisation\.inverted_dropout\b": "cvtutor.regularisation.inverted_dropout",
+    r"\bregularisation\.measure_run\b": "cvtutor.regularisation.measure_run",
+    r"\bverdicts\.regularisation_effect\(": "cvtutor.verdicts.regularisation_effect",
+    r"\bplots\.training_curves\(": "cvtutor.plots.training.training_curves",
+    r"\bplots\.seed_comparison\(": "cvtutor.plots.efficiency.seed_comparison",
 }
 
 
