@@ -50,8 +50,6 @@ CALLS = {
     r"\bregularisation\.inverted_dropout\b": "cvtutor.regularisation.inverted_dropout",
     r"\bregularisation\.measure_run\b": "cvtutor.regularisation.measure_run",
     r"\bverdicts\.regularisation_effect\(": "cvtutor.verdicts.regularisation_effect",
-    r"\bplots\.training_curves\(": "cvtutor.plots.training.training_curves",
-    r"\bplots\.seed_comparison\(": "cvtutor.plots.efficiency.seed_comparison",
 }
 
 
