@@ -1456,12 +1456,14 @@ def early_stopping_reading(epochs_run, best_epochs, max_epochs: int) -> Sentence
             for i, b in enumerate(best_epochs)]
     listed = ", ".join(str(e) for e in runs)
     restored = ", ".join(str(b) for b in best)
+    budget = f"{max_epochs} epoch{'s' if max_epochs != 1 else ''}"
     if all(e < max_epochs for e in runs):
-        return Sentence(True, f"it stopped every run before the budget of {max_epochs} epochs (after epochs {listed}) "
+        return Sentence(True, f"it stopped every run before the budget of {budget} (after epochs {listed}) "
                               f"and restored the weights of epochs {restored}",
                         f"它让每次训练都在 {max_epochs} 轮的预算用完之前停了下来（分别在第 {listed} 轮之后），"
                         f"并恢复了第 {restored} 轮的权重")
-    return Sentence(False, f"it did not stop every run before the budget of {max_epochs} epochs (they ran "
-                           f"{listed} epochs) and restored the weights of epochs {restored}",
+    return Sentence(False, f"it did not stop every run before the budget of {budget} (they ran {listed} "
+                           f"epoch{'s' if max(runs) != 1 else ''}) and restored the weights of epoch"
+                           f"{'s' if len(best) != 1 else ''} {restored}",
                     f"它没有让每次训练都在 {max_epochs} 轮的预算用完之前停下（分别训练了 {listed} 轮），"
                     f"并恢复了第 {restored} 轮的权重")

@@ -433,3 +433,8 @@ def test_early_stopping_reading():
         verdicts.early_stopping_reading([3], [4], 5)
     with pytest.raises(ValueError, match="one value per seed"):
         verdicts.early_stopping_reading([3, 4], [2], 5)
+
+
+def test_early_stopping_reading_counts_in_the_singular_too():
+    quick = verdicts.early_stopping_reading([1, 1, 1], [1, 1, 1], 1)
+    assert "budget of 1 epoch (they ran 1, 1, 1 epoch)" in quick.en and "epochs 1, 1, 1" in quick.en
