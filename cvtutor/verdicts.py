@@ -1407,7 +1407,7 @@ def regularisation_effect(method, differences, noise: float, baseline_gap: float
     noise = scalar("noise", noise, numbers.Real, minimum=0)
     baseline_gap = scalar("baseline_gap", baseline_gap, numbers.Real, minimum=-100, maximum=100)
     n = len(diffs)
-    mean = sum(diffs) / n
+    mean = round(sum(diffs) / n, 1) + 0.0  # as printed, and never "-0.0"
     if n > 1:
         se = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1) / n)
         threshold = max(2 * se, noise)

@@ -438,3 +438,8 @@ def test_early_stopping_reading():
 def test_early_stopping_reading_counts_in_the_singular_too():
     quick = verdicts.early_stopping_reading([1, 1, 1], [1, 1, 1], 1)
     assert "budget of 1 epoch (they ran 1, 1, 1 epoch)" in quick.en and "epochs 1, 1, 1" in quick.en
+
+
+def test_regularisation_effect_prints_no_negative_zero():
+    tie = verdicts.regularisation_effect(DROPOUT, [-0.04, 0.0, 0.01], 1.4, 45.0)
+    assert "+0.0 points" in tie.en and "-0.0" not in tie.en + tie.zh
