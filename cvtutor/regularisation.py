@@ -165,8 +165,8 @@ class RunMeasure:
 
     @property
     def gap(self) -> float:
-        """Training minus test accuracy, in points: how much better the model does on the images it
-        was fitted to than on new ones."""
+        """The gap between training and test accuracy (training minus test), in points; how much
+        better the model does on the images it was fitted to than on new ones."""
         return 100.0 * (self.train_accuracy - self.test_accuracy)
 
 

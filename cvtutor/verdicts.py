@@ -1462,8 +1462,9 @@ def early_stopping_reading(epochs_run, best_epochs, max_epochs: int) -> Sentence
                               f"and restored the weights of epochs {restored}",
                         f"它让每次训练都在 {max_epochs} 轮的预算用完之前停了下来（分别在第 {listed} 轮之后），"
                         f"并恢复了第 {restored} 轮的权重")
-    return Sentence(False, f"it did not stop every run before the budget of {budget} (they ran {listed} "
-                           f"epoch{'s' if max(runs) != 1 else ''}) and restored the weights of epoch"
-                           f"{'s' if len(best) != 1 else ''} {restored}",
+    ran = (f"each ran {runs[0]} epoch{'s' if runs[0] != 1 else ''}" if len(set(runs)) == 1
+           else f"they ran {listed} epochs")
+    return Sentence(False, f"it did not stop every run before the budget of {budget} ({ran}) and restored the "
+                           f"weights of epoch{'s' if len(best) != 1 else ''} {restored}",
                     f"它没有让每次训练都在 {max_epochs} 轮的预算用完之前停下（分别训练了 {listed} 轮），"
                     f"并恢复了第 {restored} 轮的权重")

@@ -437,7 +437,9 @@ def test_early_stopping_reading():
 
 def test_early_stopping_reading_counts_in_the_singular_too():
     quick = verdicts.early_stopping_reading([1, 1, 1], [1, 1, 1], 1)
-    assert "budget of 1 epoch (they ran 1, 1, 1 epoch)" in quick.en and "epochs 1, 1, 1" in quick.en
+    assert "budget of 1 epoch (each ran 1 epoch)" in quick.en and "epochs 1, 1, 1" in quick.en
+    mixed = verdicts.early_stopping_reading([10, 15], [7, 15], 15)
+    assert not mixed.holds and "(they ran 10, 15 epochs)" in mixed.en
 
 
 def test_regularisation_effect_prints_no_negative_zero():
