@@ -56,7 +56,7 @@ def _check_heads(dim, num_heads):
 # Builders -------------------------------------------------------------------
 
 
-def build_cnn(input_shape=(32, 32, 3), num_classes=10):
+def build_cnn(input_shape=(32, 32, 3), num_classes=10, dropout=0.0):
     """The CNN of the TensorFlow tutorial and the source article.
 
     Three 3x3 convolutions (32, 64, 64 filters) with 2x2 max pooling after
@@ -66,16 +66,23 @@ def build_cnn(input_shape=(32, 32, 3), num_classes=10):
     Args:
         input_shape: ``(height, width, channels)`` of the images.
         num_classes: Number of classes (logits).
+        dropout: above 0, a ``keras.layers.Dropout`` of this rate before each of the two dense
+            layers (on the flattened features and on the 64 hidden units), as AlexNet placed
+            it (Krizhevsky et al. 2012; Srivastava et al. 2014); chapter 1.4.5. 0 (the default):
+            no dropout layers, the tutorial's model. Dropout has no parameters.
 
     Returns:
         An uncompiled ``keras.Model`` named ``"cnn"``.
 
     Raises:
-        TypeError: ``input_shape`` is not three integers, or ``num_classes`` not an integer.
-        ValueError: a size in ``input_shape`` below 1, or ``num_classes`` below 2.
+        TypeError: ``input_shape`` is not three integers, ``num_classes`` not an integer, or
+            ``dropout`` not a number.
+        ValueError: a size in ``input_shape`` below 1, ``num_classes`` below 2, or ``dropout``
+            outside [0, 1).
     """
     input_shape = _check_input_shape(input_shape)
     num_classes = _check_num_classes(num_classes)
+    dropout = checks.rate("dropout", dropout)
     inputs = keras.Input(input_shape, name="images")
     x = layers.Conv2D(32, 3, activation="relu")(inputs)
     x = layers.MaxPooling2D(2)(x)
@@ -83,7 +90,11 @@ def build_cnn(input_shape=(32, 32, 3), num_classes=10):
     x = layers.MaxPooling2D(2)(x)
     x = layers.Conv2D(64, 3, activation="relu")(x)
     x = layers.Flatten()(x)
+    if dropout:
+        x = layers.Dropout(dropout, name="features_dropout")(x)
     x = layers.Dense(64, activation="relu")(x)
+    if dropout:
+        x = layers.Dropout(dropout, name="hidden_dropout")(x)
     outputs = layers.Dense(num_classes, name="logits")(x)
     return keras.Model(inputs, outputs, name="cnn")
 

@@ -26,14 +26,15 @@ import re
 from cvtutor.checks import scalar
 
 __all__ = ["CIFAR10_CHINESE", "MODEL_NAMES", "Sentence", "above_chance", "at_chance", "attention_at_scale",
-           "attention_concentration", "beyond_seed_spread", "beyond_test_noise", "bfloat16_reading",
+           "attention_concentration", "baseline_overfits", "beyond_seed_spread", "beyond_test_noise", "bfloat16_reading",
            "centre_concentration", "chance_margin", "class_name", "close_to_best", "confusion", "data_source",
-           "deletion_summary", "deletion_verdict", "distillation_reading", "features_against_pixels",
-           "fewest_steps", "knn_against_head", "largest_against_best", "lead_change", "log_linear_fit",
-           "machine", "memorization", "model_name", "more_data_helps", "neighbour_labels", "overfitting_gap",
-           "paired_gain", "position_layout", "ranking_note", "relative_speed", "replica_time_note",
-           "rounding_growth", "running_average_gap", "smoother_filters", "steps_versus_data", "still_learning",
-           "sweep_model", "sweep_verdict", "this_machine", "transfer_reading", "wins", "wins_verdict"]
+           "deletion_summary", "deletion_verdict", "distillation_reading", "early_stopping_reading",
+           "features_against_pixels", "fewest_steps", "knn_against_head", "largest_against_best",
+           "lead_change", "log_linear_fit", "machine", "memorization", "model_name", "more_data_helps",
+           "neighbour_labels", "overfitting_gap", "paired_gain", "position_layout", "ranking_note",
+           "regularisation_effect", "relative_speed", "replica_time_note", "rounding_growth",
+           "running_average_gap", "smoother_filters", "steps_versus_data", "still_learning", "sweep_model",
+           "sweep_verdict", "this_machine", "transfer_reading", "wins", "wins_verdict"]
 
 
 # A Latin name may end in ")" (ResNet (width 8)): a space after it too.
@@ -1583,3 +1584,143 @@ def knn_against_head(knn: float, head: float, noise: float, k: int) -> Sentence:
         f"{start_zh}，比网络自己的输出头（{head:.1f}%）低 {-gap:.1f} 个百分点，超出噪声（{noise:.1f} 个百分点）："
         f"为这个任务训练的输出头比近邻投票更会读取这些特征。",
     )
+
+# --- chapter 1.4.5 ---
+
+
+def _method(method) -> tuple[str, str]:
+    if (not isinstance(method, tuple) or len(method) != 2
+            or not all(isinstance(part, str) and part for part in method)):
+        raise TypeError(f"method must be a pair of non-empty strings (English, Chinese), got {method!r}")
+    return method
+
+
+def baseline_overfits(train_accuracy: float, validation_accuracy: float, test_accuracy: float,
+                      noise: float) -> Sentence:
+    """Whether the run without regularisation overfits: its accuracy on the images it trained on
+    (evaluated after training) exceeds its test accuracy by more than ``noise`` points. Below that,
+    the chapter's comparisons are "too small to tell" (:func:`regularisation_effect`).
+
+    Args:
+        train_accuracy, validation_accuracy, test_accuracy: percentages (means over seeds).
+        noise: points, 0 or more: the threshold (e.g. :func:`cvtutor.regularisation.difference_noise`).
+
+    Returns:
+        a :class:`Sentence`, one sentence; ``holds`` when the gap exceeds ``noise``.
+
+    Raises:
+        TypeError, ValueError: an accuracy outside 0-100, a negative noise.
+    """
+    train = _percent("train_accuracy", train_accuracy)
+    validation = _percent("validation_accuracy", validation_accuracy)
+    test = _percent("test_accuracy", test_accuracy)
+    noise = scalar("noise", noise, numbers.Real, minimum=0)
+    gap = train - test
+    en = (f"Without regularisation the CNN reaches {train:.1f}% on the images it trained on, {validation:.1f}% on "
+          f"the validation images and {test:.1f}% on the test images, a gap of {gap:.1f} points between training "
+          f"and test")
+    zh = (f"不加正则化时，CNN 在训练过的图像上达到 {train:.1f}%，在验证图像上为 {validation:.1f}%，在测试图像上为 "
+          f"{test:.1f}%，训练与测试之差为 {gap:.1f} 个百分点")
+    if gap > noise:
+        return Sentence(True, en + f", more than the {noise:.1f} points of test noise: it overfits, and there is "
+                                   f"something for regularisation to correct.",
+                        zh + f"，超过了 {noise:.1f} 个百分点的测试噪声：它过拟合了，正则化有可以纠正的东西。")
+    return Sentence(False, en + f", within the {noise:.1f} points of test noise: this run is too short to overfit, "
+                                f"so it is too small to tell what regularisation does.",
+                    zh + f"，没有超出 {noise:.1f} 个百分点的测试噪声：这次训练太短，还没有过拟合，所以看不出正则化的作用。")
+
+
+def regularisation_effect(method, differences, noise: float, baseline_gap: float) -> Sentence:
+    """What one regulariser did to the test accuracy, against the same recipe without it on the same
+    budget (same model, training images, epochs and seeds).
+
+    The rule: the mean of the per-seed differences (regularised minus baseline, paired by seed) must
+    exceed the larger of two standard errors of that mean (the seed-to-seed spread) and ``noise``
+    (two binomial standard errors of a difference of two test accuracies,
+    :func:`cvtutor.regularisation.difference_noise`) to count as helping (above) or hurting
+    (below); within it, the two are tied: no measurable effect. If the baseline does not overfit
+    (``baseline_gap``, its training minus test accuracy, not above ``noise``), there is nothing for
+    a regulariser to correct and the verdict is "too small to tell", whatever the difference.
+
+    Args:
+        method: the regulariser's name, ``(English, Chinese)``, e.g. ``("Dropout (rate 0.3)", "丢弃法（比率 0.3）")``.
+        differences: test accuracy with it minus without it, one per seed, in points.
+        noise: points, 0 or more.
+        baseline_gap: points.
+
+    Returns:
+        a :class:`Sentence`, one sentence beginning with the method's name; ``holds`` when it
+        helps.
+
+    Raises:
+        TypeError: ``method`` not a pair of strings, or a value that is not a number.
+        ValueError: no differences, a difference or gap outside -100..100, a negative noise.
+    """
+    name, name_zh = _method(method)
+    if isinstance(differences, (str, bytes)) or not hasattr(differences, "__len__") or len(differences) == 0:
+        raise ValueError(f"differences must hold one value per seed, got {differences!r}")
+    diffs = [scalar(f"differences[{i}]", d, numbers.Real, minimum=-100, maximum=100) for i, d in enumerate(differences)]
+    noise = scalar("noise", noise, numbers.Real, minimum=0)
+    baseline_gap = scalar("baseline_gap", baseline_gap, numbers.Real, minimum=-100, maximum=100)
+    n = len(diffs)
+    mean = round(sum(diffs) / n, 1) + 0.0  # as printed, and never "-0.0"
+    if n > 1:
+        se = math.sqrt(sum((d - mean) ** 2 for d in diffs) / (n - 1) / n)
+        threshold = max(2 * se, noise)
+        spread = f"standard error {se:.1f}"
+        spread_zh = f"标准误差 {se:.1f}"
+    else:
+        threshold, spread, spread_zh = noise, "one seed, so no spread measured", "只有一个种子，测不出波动"
+    seeds = f"{n} seed{'s' if n > 1 else ''}"
+    measured = (f"changed the test accuracy by {mean:+.1f} points on average over {seeds} ({spread}), against a "
+                f"threshold of {threshold:.1f} points")
+    measured_zh = f"使测试准确率平均变化了 {mean:+.1f} 个百分点（{n} 个种子，{spread_zh}），门槛为 {threshold:.1f} 个百分点"
+    if baseline_gap <= noise:
+        return Sentence(False, f"{name}: too small to tell. It {measured}, but the baseline does not overfit "
+                               f"beyond the noise in this run, so there is nothing for it to correct.",
+                        f"{name_zh}：看不出作用。它{measured_zh}，但在这次运行中基线的过拟合没有超出噪声，"
+                        f"它无可纠正。")
+    if mean > threshold:
+        return Sentence(True, f"{name} helps: it {measured}.", f"{name_zh}有帮助：它{measured_zh}。")
+    if mean < -threshold:
+        return Sentence(False, f"{name} hurts: it {measured}.", f"{name_zh}有害：它{measured_zh}。")
+    return Sentence(False, f"{name} has no measurable effect (a tie with the baseline): it {measured}.",
+                    f"{name_zh}没有可测出的作用（与基线打平）：它{measured_zh}。")
+
+
+def early_stopping_reading(epochs_run, best_epochs, max_epochs: int) -> Sentence:
+    """Where ``keras.callbacks.EarlyStopping(restore_best_weights=True)`` stopped each seed's run
+    and which epoch's weights it restored (a plain statement; ``holds`` when every run stopped
+    before ``max_epochs``).
+
+    Args:
+        epochs_run: epochs each seed's run trained (1..max_epochs).
+        best_epochs: the epoch (1-based) whose weights each run restored (1..its epochs_run).
+        max_epochs: the budget.
+
+    Raises:
+        TypeError: a value that is not an integer.
+        ValueError: empty or unequal lists, a value out of range.
+    """
+    max_epochs = scalar("max_epochs", max_epochs, numbers.Integral, minimum=1)
+    if len(epochs_run) == 0 or len(epochs_run) != len(best_epochs):
+        raise ValueError(f"epochs_run and best_epochs need one value per seed each, got {len(epochs_run)} and "
+                         f"{len(best_epochs)}")
+    runs = [scalar(f"epochs_run[{i}]", e, numbers.Integral, minimum=1, maximum=max_epochs)
+            for i, e in enumerate(epochs_run)]
+    best = [scalar(f"best_epochs[{i}]", b, numbers.Integral, minimum=1, maximum=runs[i])
+            for i, b in enumerate(best_epochs)]
+    listed = ", ".join(str(e) for e in runs)
+    restored = ", ".join(str(b) for b in best)
+    budget = f"{max_epochs} epoch{'s' if max_epochs != 1 else ''}"
+    if all(e < max_epochs for e in runs):
+        return Sentence(True, f"it stopped every run before the budget of {budget} (after epochs {listed}) "
+                              f"and restored the weights of epochs {restored}",
+                        f"它让每次训练都在 {max_epochs} 轮的预算用完之前停了下来（分别在第 {listed} 轮之后），"
+                        f"并恢复了第 {restored} 轮的权重")
+    ran = (f"each ran {runs[0]} epoch{'s' if runs[0] != 1 else ''}" if len(set(runs)) == 1
+           else f"they ran {listed} epochs")
+    return Sentence(False, f"it did not stop every run before the budget of {budget} ({ran}) and restored the "
+                           f"weights of epoch{'s' if len(best) != 1 else ''} {restored}",
+                    f"它没有让每次训练都在 {max_epochs} 轮的预算用完之前停下（分别训练了 {listed} 轮），"
+                    f"并恢复了第 {restored} 轮的权重")

@@ -55,6 +55,10 @@ CALLS = {
     r"\bfeatures\.knn_accuracy\(": "cvtutor.features.knn_accuracy",
     r"\bplots\.filter_banks\(": "cvtutor.plots.features.filter_banks",
     r"\bstart_run\(": "cvtutor.recipes.start_run",
+
+    r"\bregularisation\.inverted_dropout\b": "cvtutor.regularisation.inverted_dropout",
+    r"\bregularisation\.measure_run\b": "cvtutor.regularisation.measure_run",
+    r"\bverdicts\.regularisation_effect\(": "cvtutor.verdicts.regularisation_effect",
 }
 
 

@@ -37,6 +37,7 @@ def answer_of(exercise_id, fn):
 def test_counts_per_chapter():
     required = {c: 3 for c in ("1.2", "1.3.1", "1.3.2", "1.3.3", "1.3.4", "1.4.1", "1.4.2", "1.4.3", "1.4.4")}
     required.update({c: 2 for c in ("1.5.1", "1.5.2", "1.5.3", "1.5.4", "1.5.5")})
+    required["1.4.5"] = 3
     for chapter, n in required.items():
         got = ex.exercises_for(chapter)
         assert len(got) >= n, f"chapter {chapter} has {len(got)} exercises, needs {n}"
@@ -517,3 +518,60 @@ def test_unit_window_is_where_the_gradient_of_build_cnns_second_stage_reaches():
         top, left, size = ex.unit_window([(3, 1), (2, 2), (3, 1)], row, col)
         assert (rows.min(), cols.min(), rows.max() - rows.min() + 1, cols.max() - cols.min() + 1) == (
             top, left, size, size)
+
+def test_dropout_moments_are_keras_dropouts():
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(2, 3)).astype(np.float32)
+    keras.utils.set_random_seed(3)
+    for rate in (0.2, 0.6):
+        layer = keras.layers.Dropout(rate)
+        # 20,000 independent draws in one call: the mask is drawn per value
+        draws = keras.ops.convert_to_numpy(layer(np.broadcast_to(x, (20_000, *x.shape)), training=True)).astype(float)
+        mean, variance = ex.dropout_moments(x.astype(float), rate)
+        sd = np.sqrt(variance)
+        np.testing.assert_allclose(draws.mean(axis=0), mean, atol=float(5 * sd.max() / np.sqrt(len(draws))))
+        # the sample variance of 20,000 draws is within about 3% of the true one here
+        np.testing.assert_allclose(draws.var(axis=0), variance, rtol=0.06)
+
+
+def test_sgd_l1_step_is_keras_sgd_with_an_l1_regularizer():
+    import tensorflow as tf
+
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(8, 4)).astype(np.float32)
+    y = rng.normal(size=(8, 3)).astype(np.float32)
+    l1 = 0.05
+    layer = keras.layers.Dense(3, use_bias=False, kernel_regularizer=keras.regularizers.L1(l1))
+    layer.build((None, 4))
+    start = rng.normal(size=(4, 3)).astype(np.float32)
+    start[0, 0] = 0.0  # where |w| has no derivative: TensorFlow's gradient of abs is 0
+    layer.kernel.assign(start)
+    optimizer = keras.optimizers.SGD(0.1)
+    with tf.GradientTape(persistent=True) as tape:
+        data_loss = tf.reduce_mean((layer(x) - y) ** 2)
+        loss = data_loss + tf.add_n(layer.losses)
+    g = tape.gradient(data_loss, layer.kernel).numpy()
+    optimizer.apply([tape.gradient(loss, layer.kernel)], [layer.kernel])
+    np.testing.assert_allclose(ex.sgd_l1_step(start, g, 0.1, l1), layer.kernel.numpy(), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize("case", range(5))
+def test_early_stopping_epochs_are_keras_early_stopping(case):
+    arguments = EXERCISES["1.4.5-early-stopping-epochs"].inputs(np.random.default_rng(0))[case]
+    model = keras.Sequential([keras.Input((1,)), keras.layers.Dense(1)])
+    callback = keras.callbacks.EarlyStopping(monitor="val_loss", patience=arguments["patience"],
+                                             min_delta=arguments["min_delta"], restore_best_weights=True)
+    callback.set_model(model)
+    callback.on_train_begin()
+    epochs = 0
+    for epoch, loss in enumerate(arguments["val_loss"]):
+        model.stop_training = False
+        model.layers[0].bias.assign([float(epoch)])  # marks the weights of each epoch
+        callback.on_epoch_end(epoch, {"val_loss": float(loss)})
+        epochs = epoch + 1
+        if model.stop_training:
+            break
+    callback.on_train_end()
+    restored = int(round(float(model.layers[0].bias.numpy()[0]))) + 1
+    assert ex.early_stopping_epochs(**arguments) == (epochs, restored)
+    assert restored == callback.best_epoch + 1

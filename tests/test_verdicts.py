@@ -477,3 +477,75 @@ def test_knn_against_head_ties_within_the_paired_noise():
     assert "相当" in tie.zh
     with pytest.raises(TypeError, match="k must be an integer"):
         verdicts.knn_against_head(50, 50, 1, 2.5)
+
+# Chapter 1.4.5: numbers like a quick build's (1 epoch on 1,800 images, 1,000 test images: the
+# baseline's gap is within the noise) and a full build's (15 epochs on 4,500 images).
+QUICK_REG = {"train": 27.0, "validation": 25.5, "test": 26.1, "noise": 3.9}
+FULL_REG = {"train": 93.0, "validation": 48.0, "test": 47.5, "noise": 1.4}
+DROPOUT = ("Dropout (rate 0.3)", "丢弃法（比率 0.3）")
+
+
+def test_the_baseline_overfits_only_beyond_the_noise():
+    full = verdicts.baseline_overfits(FULL_REG["train"], FULL_REG["validation"], FULL_REG["test"], FULL_REG["noise"])
+    assert full.holds and "gap of 45.5 points" in full.en and "it overfits" in full.en and "过拟合了" in full.zh
+    quick = verdicts.baseline_overfits(QUICK_REG["train"], QUICK_REG["validation"], QUICK_REG["test"],
+                                       QUICK_REG["noise"])
+    assert not quick.holds and "too small to tell" in quick.en and "overfits" not in quick.en
+    assert "看不出" in quick.zh
+    with pytest.raises(ValueError, match="train_accuracy"):
+        verdicts.baseline_overfits(101, 50, 50, 1)
+
+
+def test_regularisation_effect_helps_hurts_ties_and_too_small_to_tell():
+    gap = FULL_REG["train"] - FULL_REG["test"]
+    helps = verdicts.regularisation_effect(DROPOUT, [3.1, 2.4, 2.9], FULL_REG["noise"], gap)
+    assert helps.holds and helps.en.startswith("Dropout (rate 0.3) helps: ") and "+2.8 points" in helps.en
+    assert "有帮助" in helps.zh and "3 个种子" in helps.zh
+    hurts = verdicts.regularisation_effect(DROPOUT, [-3.0, -2.0, -2.5], FULL_REG["noise"], gap)
+    assert not hurts.holds and " hurts: " in hurts.en and "有害" in hurts.zh
+    # a mean beyond the test noise, but seeds that disagree: two standard errors decide (a tie)
+    spread = verdicts.regularisation_effect(DROPOUT, [6.0, -2.0, 2.0], FULL_REG["noise"], gap)
+    assert not spread.holds and "no measurable effect (a tie" in spread.en and "threshold of 4.6" in spread.en
+    tie = verdicts.regularisation_effect(DROPOUT, [0.5, -0.4, 0.2], FULL_REG["noise"], gap)
+    assert not tie.holds and "no measurable effect" in tie.en and "打平" in tie.zh
+    # the quick build: whatever the difference, the baseline does not overfit
+    quick_gap = QUICK_REG["train"] - QUICK_REG["test"]
+    for differences in ([5.0, 6.0, 7.0], [-5.0, -6.0, -7.0], [0.0, 0.1, -0.1]):
+        quick = verdicts.regularisation_effect(DROPOUT, differences, QUICK_REG["noise"], quick_gap)
+        assert not quick.holds and "too small to tell" in quick.en and "看不出作用" in quick.zh
+    one_seed = verdicts.regularisation_effect(DROPOUT, [3.0], FULL_REG["noise"], gap)
+    assert one_seed.holds and "one seed" in one_seed.en and "1 seed " in one_seed.en
+
+
+def test_regularisation_effect_checks_its_arguments():
+    with pytest.raises(TypeError, match="method"):
+        verdicts.regularisation_effect("Dropout", [1.0], 1.0, 10.0)
+    with pytest.raises(ValueError, match="one value per seed"):
+        verdicts.regularisation_effect(DROPOUT, [], 1.0, 10.0)
+    with pytest.raises(ValueError, match="noise"):
+        verdicts.regularisation_effect(DROPOUT, [1.0], -1.0, 10.0)
+    with pytest.raises(TypeError, match="differences"):
+        verdicts.regularisation_effect(DROPOUT, ["1"], 1.0, 10.0)
+
+
+def test_early_stopping_reading():
+    full = verdicts.early_stopping_reading([9, 8, 10], [6, 5, 7], 15)
+    assert full.holds and "after epochs 9, 8, 10" in full.en and "epochs 6, 5, 7" in full.en
+    quick = verdicts.early_stopping_reading([1, 1, 1], [1, 1, 1], 1)
+    assert not quick.holds and "did not stop" in quick.en and "没有" in quick.zh
+    with pytest.raises(ValueError, match="best_epochs"):
+        verdicts.early_stopping_reading([3], [4], 5)
+    with pytest.raises(ValueError, match="one value per seed"):
+        verdicts.early_stopping_reading([3, 4], [2], 5)
+
+
+def test_early_stopping_reading_counts_in_the_singular_too():
+    quick = verdicts.early_stopping_reading([1, 1, 1], [1, 1, 1], 1)
+    assert "budget of 1 epoch (each ran 1 epoch)" in quick.en and "epochs 1, 1, 1" in quick.en
+    mixed = verdicts.early_stopping_reading([10, 15], [7, 15], 15)
+    assert not mixed.holds and "(they ran 10, 15 epochs)" in mixed.en
+
+
+def test_regularisation_effect_prints_no_negative_zero():
+    tie = verdicts.regularisation_effect(DROPOUT, [-0.04, 0.0, 0.01], 1.4, 45.0)
+    assert "+0.0 points" in tie.en and "-0.0" not in tie.en + tie.zh

@@ -46,6 +46,7 @@ CHAPTERS = {
     "1.4.2": "rnn_classifier",
     "1.4.3": "attention_classifier",
     "1.4.4": "cnn_features",
+    "1.4.5": "regularisation",
     "1.5.1": "bigger_models",
     "1.5.2": "complex_structures",
     "1.5.3": "efficient_training",

@@ -40,7 +40,9 @@ multiply-add counts import Keras (once) to build the model they count.
 
 from __future__ import annotations
 
-from cvtutor.exercises import _backprop, _basics, _classifiers, _features, _outlook  # noqa: F401 - they register
+from cvtutor.exercises import (  # noqa: F401 - they register the exercises
+    _backprop, _basics, _classifiers, _features, _outlook, _regularisation,
+)
 from cvtutor.exercises._backprop import adam_paper_step, dense_relu_backward, rmsprop_step
 from cvtutor.exercises._basics import (
     attention_params,
@@ -72,6 +74,7 @@ from cvtutor.exercises._classifiers import (
     sparse_cross_entropy,
 )
 from cvtutor.exercises._features import knn_vote, top_patch, unit_window
+from cvtutor.exercises._regularisation import dropout_moments, early_stopping_epochs, sgd_l1_step
 from cvtutor.exercises._core import EXERCISES as _REGISTRY
 from cvtutor.exercises._core import Exercise, Result, check, exercises_for, get_exercise, solution
 from cvtutor.exercises._outlook import (
@@ -137,6 +140,11 @@ OPEN_ENDED: dict[str, tuple[str, ...]] = {
          "take gradient-ascent steps on the channel's mean activation, penalise high frequencies, and compare the "
          "result with the channel's top images."),
     ),
+    "1.4.5": (
+        ("Train the chapter's baseline for more epochs or on fewer images and watch the gap between training and "
+         "test accuracy grow; which regulariser closes most of it?"),
+        "Combine dropout, weight decay and augmentation in one recipe: do their effects add up?",
+    ),
     "1.5.1": ("Extend the scaling sweep with one wider and one deeper model; does the Pareto front move?",),
     "1.5.2": ("Train the ViT and the ResNet on 1,000 and on 10,000 images; where do their learning curves cross?",),
     "1.5.3": ("Try other temperatures and alphas for distillation, or freeze fewer layers when transferring.",),
@@ -186,6 +194,9 @@ __all__ = [
     "top_patch",
     "knn_vote",
     "unit_window",
+    "dropout_moments",
+    "sgd_l1_step",
+    "early_stopping_epochs",
     "conv2d_macs",
     "pareto_front",
     "vit_params",
