@@ -82,7 +82,7 @@ def test_train_recipe_trains_tests_with_flips_and_ends_its_schedule():
     result = train_recipe(recipe, (x[:384], y[:384]), (x[384:], y[384:]), epochs=4, verbose=0)
     assert result.name == "resnet" and result.epochs == 4 and result.train_size + result.validation_size == 384
     assert result.history["loss"][-1] < result.history["loss"][0]
-    assert result.test_accuracy_flip == flip_accuracy(result.model, (x[384:], y[384:]))
+    assert result.test_accuracy_flip == flip_accuracy(result.model, (x[384:], y[384:]), translate=recipe.test_time_shift)
     assert isinstance(result.model, keras.Model) and "model" not in result.to_dict()
     # The one-cycle schedule was sized for the steps actually taken: the rate ends at 0.
     assert float(result.model.optimizer.learning_rate) == pytest.approx(0.0, abs=1e-6)
