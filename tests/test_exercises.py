@@ -36,7 +36,7 @@ def answer_of(exercise_id, fn):
 
 def test_counts_per_chapter():
     required = {c: 3 for c in ("1.2", "1.3.1", "1.3.2", "1.3.3", "1.3.4", "1.4.1", "1.4.2", "1.4.3")}
-    required.update({c: 2 for c in ("1.5.1", "1.5.2", "1.5.3", "1.5.4", "1.5.5")})
+    required.update({c: 2 for c in ("1.5.1", "1.5.2", "1.5.3", "1.5.4", "1.5.5", "1.5.6", "summary")})
     for chapter, n in required.items():
         got = ex.exercises_for(chapter)
         assert len(got) >= n, f"chapter {chapter} has {len(got)} exercises, needs {n}"
@@ -469,3 +469,18 @@ def test_rmsprop_step_is_keras_rmsprop():
         w, v = ex.rmsprop_step(w, g, v, 0.01, 0.8, 1e-7)
         optimizer.apply([g], [variable])
         np.testing.assert_allclose(w, keras.ops.convert_to_numpy(variable), rtol=1e-5, atol=1e-7)
+
+
+def test_vit_attention_size_is_multi_head_attention_scores_shape():
+    image_size, patch_size, heads = 48, 8, 3
+    tokens, weights = ex.vit_attention_size(image_size, patch_size, heads)
+    mha = keras.layers.MultiHeadAttention(num_heads=heads, key_dim=4)
+    x = np.zeros((1, (image_size // patch_size) ** 2 + 1, 12), dtype="float32")  # patches and the class token
+    _, scores = mha(x, x, return_attention_scores=True)
+    assert scores.shape == (1, heads, tokens, tokens) and int(np.prod(scores.shape)) == weights
+
+
+def test_convnext_block_params_match_keras_for_every_stage():
+    from cvtutor.exercises._landscape import _convnext_tiny_block_params
+
+    assert {dim: ex.convnext_block_params(dim) for dim in (96, 192, 384, 768)} == _convnext_tiny_block_params()
