@@ -244,3 +244,18 @@ def test_the_shipped_reference_values_are_a_recorded_full_build():
     assert shipped["build"] == {key: record[key] for key in ("profile", "commit", "finished", "command")}
     executed = {Path(name).name for name in record["steps"]["first"]["executed"] if name.endswith(".ipynb")}
     assert executed <= set(shipped["chapters"]), "a chapter's glued values are missing"
+
+
+def test_reference_number_reads_the_shipped_full_build(monkeypatch):
+    shipped = {"build": {"finished": "2026-12-07T08:24:15+00:00"},
+               "chapters": {"cnn_classifier.ipynb": {"cnn_params": "'122,570'", "cnn_accuracy": "66.87",
+                                                     "cnn_hardware": "'x86_64, 2 CPU cores'"}}}
+    monkeypatch.setattr(notebook, "reference_values", lambda: shipped)
+    assert notebook.reference_number("cnn_classifier.ipynb", "cnn_params") == 122570.0
+    assert notebook.reference_number("book/cnn_classifier.ipynb", "cnn_accuracy") == 66.87
+    assert notebook.reference_number("cnn_classifier.ipynb", "missing") is None
+    assert notebook.reference_number("landscape.ipynb", "x") is None
+    with pytest.raises(ValueError, match="not a number"):
+        notebook.reference_number("cnn_classifier.ipynb", "cnn_hardware")
+    with pytest.raises(TypeError, match="name must be"):
+        notebook.reference_number("cnn_classifier.ipynb", 3)
