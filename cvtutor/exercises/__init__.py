@@ -142,7 +142,8 @@ OPEN_ENDED: dict[str, tuple[str, ...]] = {
               "Fine-tune only the last stage of the backbone (the others frozen) and compare with full fine-tuning."),
     "1.5.6": ("Add EfficientNet-B0 (`keras.applications.EfficientNetB0(weights=None)`) to the chapter's figure: where "
               "do its parameters and multiply-adds fall beside ResNet-50's?",
-              "Count the multiply-adds of ViT-B/16's encoder at 384 pixels and compare their growth with the tokens'."),
+              "Count Swin-B (`arch.swin(embed_dim=128, num_heads=(4, 8, 16, 32), depths=(2, 2, 18, 2))`) and place it "
+              "on the chapter's figure beside ViT-B/16."),
     "summary": ("Build one layer of each kind with sizes of your own and check the summary's formulas against "
                 "`count_params` and `cvtutor.flops.multiply_adds`.",),
 }
