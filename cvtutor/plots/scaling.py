@@ -221,8 +221,15 @@ def model_sizes(models, quantities: Sequence[str] = ("params", "multiply_adds"),
             ax.scatter(values[idx], rows[[present[j] for j in idx]], color=colors[k % len(colors)],
                        marker=markers[k % len(markers)], s=36, label=name, zorder=3)
         ax.hlines(rows[present], values.min() / 10, values, color="0.85", linewidth=0.8, zorder=1)
-        _set_log_x(ax, values)
-        ax.set_xlim(values.min() / 2, values.max() * 2)
+        low, high = values.min() / 2, values.max() * 2
+        ax.set_xscale("log")
+        ax.set_xlim(low, high)
+        decades = list(range(int(np.ceil(np.log10(low))), int(np.floor(np.log10(high))) + 1))
+        step = max(1, -(-len(decades) // 5))  # at most about five labels, whole powers of ten
+        ticks = [10.0**d for d in decades[::step]] or log_ticks(low, high)
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([_human(t) for t in ticks])
+        ax.xaxis.set_minor_locator(NullLocator())
         ax.set_xlabel(AXIS_LABELS.get(key, key) + " (log scale)")
         ax.grid(True, axis="x", alpha=0.25)
     axes[0, 0].set_yticks(rows)
