@@ -44,7 +44,8 @@ CHROMIUM_FLAGS = [
     "--disable-sync",
 ]
 # Chapters whose prose has formulas: MathJax must have typeset something on each.
-MATH_PAGES = ["book/core_concepts", "book/convolution", "book/recurrence", "book/attention", "book/backprop"]
+MATH_PAGES = ["book/core_concepts", "book/convolution", "book/recurrence", "book/attention", "book/backprop",
+              "book/summary"]
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 SEARCH_QUERY = "attention"
 REDIRECT = re.compile(r'<meta http-equiv="refresh" content="0; url=([^"]+)"', re.I)

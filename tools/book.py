@@ -60,8 +60,8 @@ SEARCH_WORDS = ROOT / catalogs.LOCALES / catalogs.LANGUAGE / "search_words.txt"
 TRANSLATED_PAGES = ("book/attention", "book/attention_classifier", "book/background", "book/backprop",
                     "book/bibliography", "book/bigger_models", "book/challenges", "book/cnn_classifier",
                     "book/complex_structures", "book/convolution", "book/core_concepts", "book/efficient_training",
-                    "book/errata", "book/faq", "book/glossary", "book/intro", "book/pretrained", "book/recurrence",
-                    "book/results", "book/rnn_classifier")
+                    "book/errata", "book/faq", "book/glossary", "book/intro", "book/landscape", "book/pretrained",
+                    "book/recurrence", "book/results", "book/rnn_classifier", "book/summary")
 COVERAGE_MIN = 95.0
 
 
