@@ -63,7 +63,7 @@ class ViTConfig:
 
     @property
     def tokens(self) -> int:
-        """Patches plus the class token: ``(image_size / patch_size)^2 + 1``."""
+        """The tokens the model reads, ``(image_size / patch_size)^2 + 1``, the class token included."""
         return (self.image_size // self.patch_size) ** 2 + 1
 
 
@@ -79,7 +79,8 @@ VIT = {
 #: Bottleneck blocks per stage (He et al., 2016, Table 1).
 RESNET_BLOCKS = {"ResNet-50": (3, 4, 6, 3), "ResNet-101": (3, 4, 23, 3), "ResNet-152": (3, 8, 36, 3)}
 
-#: Swin-T (Liu et al., 2021, section 3.3): ``C = 96``, blocks ``(2, 2, 6, 2)``, 7x7 windows.
+#: The configuration of Swin-T in Liu et al., 2021, section 3.3, with ``C = 96``, blocks ``(2, 2, 6, 2)`` and
+#: 7x7 windows.
 SWIN_T = {"embed_dim": 96, "depths": (2, 2, 6, 2), "num_heads": (3, 6, 12, 24), "window": 7, "patch_size": 4,
           "mlp_ratio": 4}
 
