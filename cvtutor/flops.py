@@ -34,7 +34,8 @@ few operations per value, which is small next to a convolution or dense
 layer, and at inference batch norm folds into the preceding convolution.
 Biases are additions and count zero. Embedding lookups (``Embedding``,
 :class:`~cvtutor.layers.ClassToken`, :class:`~cvtutor.layers.PositionEmbedding`)
-count zero.
+count zero, and so does the ``LayerScale`` of ``keras.applications``' ConvNeXt
+models (a learned per-channel multiplication, element-wise work).
 
 A layer of an unknown kind that has weights raises a ``ValueError`` naming
 it, rather than being counted as zero; an unknown layer without weights
@@ -65,6 +66,8 @@ _ZERO_WITH_WEIGHTS = (
     layers.GroupNormalization,
     layers.Embedding,
 )
+# Element-wise layers with weights that Keras does not export, known by module and class name.
+_ELEMENTWISE_WITH_WEIGHTS = {("keras.src.applications.convnext", "LayerScale")}
 _RNN_CELLS = (layers.SimpleRNNCell, layers.LSTMCell, layers.GRUCell)
 
 
@@ -186,6 +189,8 @@ def _layer_macs(layer, node):
     if isinstance(layer, PatchEmbedding):
         return _known(layer, out_shape, "output")[0] * _size(layer.projection.kernel)
     if isinstance(layer, (ClassToken, PositionEmbedding) + _ZERO_WITH_WEIGHTS):
+        return 0
+    if (type(layer).__module__, type(layer).__name__) in _ELEMENTWISE_WITH_WEIGHTS:
         return 0
     if isinstance(layer, layers.Bidirectional) or isinstance(layer, layers.RNN):
         steps = _known(layer, in_shape, "input")[0]

@@ -201,6 +201,30 @@ def reference_values() -> dict:
     return json.loads(text)
 
 
+def reference_number(notebook: str, name: str) -> float | None:
+    """A number the book's latest full-profile build glued in ``notebook`` (see
+    :func:`reference_values`), as a float: ``"'45,000'"`` is 45000.0, ``"66.87"`` 66.87.
+
+    Returns None when the package ships no such value (a chapter not yet in a recorded build).
+
+    Raises:
+        TypeError: ``notebook`` or ``name`` is not a str.
+        ValueError: the value shipped is not a number (a sentence, a name).
+    """
+    from cvtutor import checks
+
+    checks.instance("notebook", notebook, str, "a notebook's file name, e.g. 'cnn_classifier.ipynb'")
+    checks.instance("name", name, str, "a glued name, e.g. 'cnn_accuracy'")
+    text = reference_values()["chapters"].get(Path(notebook).name, {}).get(name)
+    if text is None:
+        return None
+    plain = text.strip().strip("'\"").replace(",", "")
+    try:
+        return float(plain)
+    except ValueError:
+        raise ValueError(f"{notebook}::{name} is not a number in the book's full build: {text!r}") from None
+
+
 def quoted_values(*refs: str, chapter: str | None = None) -> list[tuple[str, str]]:
     """``(label, text)`` for each distinct reference, ``text`` formatted as the prose shows it.
 

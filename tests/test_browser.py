@@ -46,7 +46,7 @@ CHROMIUM_FLAGS = [
 # Chapters whose prose has formulas: MathJax must have typeset something on each.
 MATH_PAGES = ["book/core_concepts", "book/convolution", "book/recurrence", "book/attention", "book/backprop",
               "book/cnn_features",
-              "book/regularisation"]
+              "book/regularisation", "book/summary"]
 SCREENSHOTS = ROOT / "_build" / "screenshots"
 SEARCH_QUERY = "attention"
 REDIRECT = re.compile(r'<meta http-equiv="refresh" content="0; url=([^"]+)"', re.I)

@@ -25,14 +25,15 @@ import exercise_sections as sections  # noqa: E402
 
 REQUIRED = {c: 3 for c in ("1.2", "1.3.1", "1.3.2", "1.3.3", "1.3.4", "1.4.1", "1.4.2", "1.4.3", "1.4.4",
                                  "1.4.5")}
-REQUIRED.update({c: 2 for c in ("1.5.1", "1.5.2", "1.5.3", "1.5.4", "1.5.5")})
+REQUIRED.update({c: 2 for c in ("1.5.1", "1.5.2", "1.5.3", "1.5.4", "1.5.5", "1.5.6", "summary")})
 NOTEBOOKS = {"1.2": "core_concepts", "1.3.1": "convolution", "1.3.2": "recurrence", "1.3.3": "attention",
              "1.3.4": "backprop",
              "1.4.1": "cnn_classifier", "1.4.2": "rnn_classifier", "1.4.3": "attention_classifier",
              "1.4.4": "cnn_features",
              "1.4.5": "regularisation",
              "1.5.1": "bigger_models", "1.5.2": "complex_structures", "1.5.3": "efficient_training",
-             "1.5.4": "challenges", "1.5.5": "pretrained"}
+             "1.5.4": "challenges", "1.5.5": "pretrained",
+             "1.5.6": "landscape", "summary": "summary"}
 
 
 def source(cell) -> str:

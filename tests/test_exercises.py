@@ -36,7 +36,7 @@ def answer_of(exercise_id, fn):
 
 def test_counts_per_chapter():
     required = {c: 3 for c in ("1.2", "1.3.1", "1.3.2", "1.3.3", "1.3.4", "1.4.1", "1.4.2", "1.4.3", "1.4.4")}
-    required.update({c: 2 for c in ("1.5.1", "1.5.2", "1.5.3", "1.5.4", "1.5.5")})
+    required.update({c: 2 for c in ("1.5.1", "1.5.2", "1.5.3", "1.5.4", "1.5.5", "1.5.6", "summary")})
     required["1.4.5"] = 3
     for chapter, n in required.items():
         got = ex.exercises_for(chapter)
@@ -575,3 +575,18 @@ def test_early_stopping_epochs_are_keras_early_stopping(case):
     restored = int(round(float(model.layers[0].bias.numpy()[0]))) + 1
     assert ex.early_stopping_epochs(**arguments) == (epochs, restored)
     assert restored == callback.best_epoch + 1
+
+
+def test_vit_attention_size_is_multi_head_attention_scores_shape():
+    image_size, patch_size, heads = 48, 8, 3
+    tokens, weights = ex.vit_attention_size(image_size, patch_size, heads)
+    mha = keras.layers.MultiHeadAttention(num_heads=heads, key_dim=4)
+    x = np.zeros((1, (image_size // patch_size) ** 2 + 1, 12), dtype="float32")  # patches and the class token
+    _, scores = mha(x, x, return_attention_scores=True)
+    assert scores.shape == (1, heads, tokens, tokens) and int(np.prod(scores.shape)) == weights
+
+
+def test_convnext_block_params_match_keras_for_every_stage():
+    from cvtutor.exercises._landscape import _convnext_tiny_block_params
+
+    assert {dim: ex.convnext_block_params(dim) for dim in (96, 192, 384, 768)} == _convnext_tiny_block_params()

@@ -365,3 +365,14 @@ def test_conv_lstm_cell_is_not_guessed():
     model = _model((3, 6, 6, 2), layers.ConvLSTM2D(4, 3))
     with pytest.raises(ValueError, match="ConvLSTM2D"):
         multiply_adds(model)
+
+
+def test_convnext_layer_scale_counts_zero():
+    """keras.applications' ConvNeXt LayerScale is a per-channel multiplication: zero multiply-adds.
+    One ConvNeXt-T stage-1 block at 56x56 by hand: a 7x7 depthwise convolution and two dense layers."""
+    model = keras.applications.ConvNeXtTiny(weights=None, include_preprocessing=False, input_shape=(32, 32, 3))
+    rows = [r for r in layer_table(model) if r["kind"] == "LayerScale"]
+    assert rows and all(r["multiply_adds"] == 0 and r["params"] > 0 for r in rows)
+    block = [r for r in layer_table(model) if r["name"].startswith("convnext_tiny_stage_0_block_0_")]
+    positions = 8 * 8  # 32 / 4
+    assert sum(r["multiply_adds"] for r in block) == positions * (7 * 7 * 96 + 2 * 96 * 384)

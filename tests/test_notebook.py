@@ -260,3 +260,18 @@ def test_keras_step_retracing_is_kept_off_the_pages_and_other_retracing_is_not(c
         logger.warning("another TensorFlow warning")
     assert [r.getMessage() for r in caplog.records] == [own, "another TensorFlow warning"]
     assert any(isinstance(f, notebook.KerasStepRetracing) for f in logger.filters)
+
+
+def test_reference_number_reads_the_shipped_full_build(monkeypatch):
+    shipped = {"build": {"finished": "2026-12-07T08:24:15+00:00"},
+               "chapters": {"cnn_classifier.ipynb": {"cnn_params": "'122,570'", "cnn_accuracy": "66.87",
+                                                     "cnn_hardware": "'x86_64, 2 CPU cores'"}}}
+    monkeypatch.setattr(notebook, "reference_values", lambda: shipped)
+    assert notebook.reference_number("cnn_classifier.ipynb", "cnn_params") == 122570.0
+    assert notebook.reference_number("book/cnn_classifier.ipynb", "cnn_accuracy") == 66.87
+    assert notebook.reference_number("cnn_classifier.ipynb", "missing") is None
+    assert notebook.reference_number("landscape.ipynb", "x") is None
+    with pytest.raises(ValueError, match="not a number"):
+        notebook.reference_number("cnn_classifier.ipynb", "cnn_hardware")
+    with pytest.raises(TypeError, match="name must be"):
+        notebook.reference_number("cnn_classifier.ipynb", 3)

@@ -7,6 +7,7 @@ from cvtutor.metrics import cosine_similarity, pareto_front
 from cvtutor.plots.scaling import (
     learning_curves,
     log_ticks,
+    model_sizes,
     position_similarity,
     scaling_sweep,
 )
@@ -214,3 +215,35 @@ def test_position_similarity_bad_input(embeddings, grid, positions, match):
         position_similarity(embeddings, grid, positions)
     with pytest.raises(ValueError, match=r"limit must be in \(0, 1\], got 0.0"):
         position_similarity(_grid_embeddings(3, 3), (3, 3), limit=0)
+
+
+# model_sizes -------------------------------------------------------------------
+
+
+def _models():
+    return [{"label": "ViT-B/16", "group": "published", "params": 8.6e7, "multiply_adds": 1.76e10},
+            {"label": "CNN", "group": "this book", "params": 1.2e5, "multiply_adds": 4.5e6},
+            {"label": "sweep, largest", "group": "this book", "params": 4.1e5, "multiply_adds": None}]
+
+
+def test_model_sizes_rows_sorted_by_the_first_quantity_and_none_left_out():
+    fig = model_sizes(_models(), title="sizes")
+    params_ax, macs_ax = fig.axes
+    assert [t.get_text() for t in params_ax.get_yticklabels()] == ["CNN", "sweep, largest", "ViT-B/16"]
+    assert params_ax.get_xscale() == "log" and macs_ax.get_xscale() == "log"
+    dots = sum(len(c.get_offsets()) for c in macs_ax.collections if hasattr(c, "get_offsets") and c.get_label()
+               in ("this book", "published"))
+    assert dots == 2  # the sweep has no multiply-adds
+    assert fig._suptitle.get_text() == "sizes"
+
+
+@pytest.mark.parametrize("models, error, message", [
+    ({"label": "x"}, TypeError, "runs must be a non-empty list"),
+    ([], ValueError, "non-empty list"),
+    ([{"label": "x", "group": "g", "params": 0, "multiply_adds": 1}], ValueError, "params must be finite and positive"),
+    ([{"label": "x", "group": "g", "params": 1}], ValueError, "lacks"),
+    ([{"label": "x", "group": "g", "params": None, "multiply_adds": 1}], ValueError, "no model has a value"),
+])
+def test_model_sizes_rejects(models, error, message):
+    with pytest.raises(error, match=message):
+        model_sizes(models)

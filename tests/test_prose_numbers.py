@@ -61,6 +61,7 @@ ALLOWED = [
     ("faq.ipynb", "Stuck at 10%", "a definition: guessing among ten balanced classes"),
     ("faq.ipynb", "stuck near 10%", "a definition: guessing among ten balanced classes"),
     ("recurrence.ipynb", "chance is 10%", "a definition: guessing among ten balanced classes"),
+    ("summary.ipynb", "so 4 times both", "arithmetic: an LSTM has four SimpleRNN blocks (stated in the same sentence)"),
     ("intro.md", "163 MiB", "the size of the CIFAR-10 archive Keras downloads (a property of the file)"),
 ]
 
@@ -156,6 +157,8 @@ CHECKED_COMPARISONS = [
      "reason: a rule for reading the numbers"),
     ("bigger_models.ipynb", "one training run per model, differences below",
      "reason: a rule for reading the numbers"),
+    ("landscape.ipynb", "times fewer multiply-adds per image", "code: assert kept_macs < full_macs"),
+    ("landscape.ipynb", "times fewer, so attention's cost", "code: assert window_tokens < stage1_tokens"),
     ("challenges.ipynb", "Every number below", "reason: 'below' means further down the page"),
     ("challenges.ipynb", "times slower", 'code: assert speed["CNN"]["training"] > speed["ViT"]["training"]'),
     ("challenges.ipynb", "with the same number of steps gave",

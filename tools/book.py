@@ -61,7 +61,8 @@ TRANSLATED_PAGES = ("book/attention", "book/attention_classifier", "book/backgro
                     "book/bibliography", "book/bigger_models", "book/challenges", "book/cnn_classifier",
                     "book/cnn_features", "book/complex_structures", "book/convolution", "book/core_concepts",
                     "book/efficient_training", "book/errata", "book/faq", "book/glossary", "book/intro",
-                    "book/pretrained", "book/recurrence", "book/regularisation", "book/results", "book/rnn_classifier")
+                    "book/landscape", "book/pretrained", "book/recurrence", "book/regularisation", "book/results",
+                    "book/rnn_classifier", "book/summary")
 COVERAGE_MIN = 95.0
 
 

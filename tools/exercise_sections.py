@@ -1,4 +1,4 @@
-"""Write the "Exercises" section at the end of every chapter from 1.2 to 1.5.5, from :mod:`cvtutor.exercises`.
+"""Write the "Exercises" section at the end of every chapter from 1.2 to 1.5.6 and the one-page summary, from :mod:`cvtutor.exercises`.
 
 One source of truth: each exercise's title, task, hint and worked solution live in the package
 (:data:`cvtutor.exercises.EXERCISES`, :data:`cvtutor.exercises.OPEN_ENDED`), where the tests
@@ -52,9 +52,11 @@ CHAPTERS = {
     "1.5.3": "efficient_training",
     "1.5.4": "challenges",
     "1.5.5": "pretrained",
+    "1.5.6": "landscape",
+    "summary": "summary",
 }
 # Graded exercises each chapter needs at least (issue #18, item 2).
-REQUIRED = {chapter: (2 if chapter.startswith("1.5.") else 3) for chapter in CHAPTERS}
+REQUIRED = {chapter: (2 if chapter.startswith("1.5.") or chapter == "summary" else 3) for chapter in CHAPTERS}
 
 MARK = "exercises"  # the value of the generated cells' "cvtutor" metadata
 SOLUTION_TAGS = ["hide-cell"]

@@ -1,4 +1,4 @@
-"""Exercises that grade themselves: checkers for the exercises at the end of chapters 1.2 to 1.5.5.
+"""Exercises that grade themselves: checkers for the exercises at the end of chapters 1.2 to 1.5.6 and of the one-page summary.
 
 A chapter's exercise asks the reader to write a function (a dilated
 convolution, an LSTM step equal to ``keras.layers.LSTM``, causal attention, a
@@ -41,7 +41,13 @@ multiply-add counts import Keras (once) to build the model they count.
 from __future__ import annotations
 
 from cvtutor.exercises import (  # noqa: F401 - they register the exercises
-    _backprop, _basics, _classifiers, _features, _outlook, _regularisation,
+    _backprop, _basics, _classifiers, _features, _landscape, _outlook, _regularisation,
+)
+from cvtutor.exercises._landscape import (
+    convnext_block_params,
+    gru_params,
+    separable_conv2d_macs,
+    vit_attention_size,
 )
 from cvtutor.exercises._backprop import adam_paper_step, dense_relu_backward, rmsprop_step
 from cvtutor.exercises._basics import (
@@ -151,6 +157,12 @@ OPEN_ENDED: dict[str, tuple[str, ...]] = {
     "1.5.4": ("Apply saliency and Grad-CAM to your own photographs and run the chapter's two sanity checks on them.",),
     "1.5.5": ("Probe the backbone at 32, 64 and 96 pixels: how do feature time and accuracy trade?",
               "Fine-tune only the last stage of the backbone (the others frozen) and compare with full fine-tuning."),
+    "1.5.6": ("Add EfficientNet-B0 (`keras.applications.EfficientNetB0(weights=None)`) to the chapter's figure: where "
+              "do its parameters and multiply-adds fall beside ResNet-50's?",
+              "Count Swin-B (`arch.swin(embed_dim=128, num_heads=(4, 8, 16, 32), depths=(2, 2, 18, 2))`) and place it "
+              "on the chapter's figure beside ViT-B/16."),
+    "summary": ("Build one layer of each kind with sizes of your own and check the summary's formulas against "
+                "`count_params` and `cvtutor.flops.multiply_adds`.",),
 }
 
 __all__ = [
@@ -209,4 +221,8 @@ __all__ = [
     "hirescam_map",
     "head_params",
     "attention_rollout",
+    "vit_attention_size",
+    "convnext_block_params",
+    "separable_conv2d_macs",
+    "gru_params",
 ]

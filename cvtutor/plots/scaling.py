@@ -1,4 +1,5 @@
-"""Scaling sweeps, learning curves and position embeddings: accuracy against size, compute and data (chapter 1.5).
+"""Scaling sweeps, model sizes, learning curves and position embeddings: accuracy against size, compute and
+data, and the book's models beside the published ones (chapter 1.5).
 
 The functions take plain lists of dicts (one per training run), as a notebook
 collects them, e.g. ``{"series": "blocks (1, 0, 1)", "label": "w16",
@@ -20,7 +21,7 @@ from cvtutor.metrics import cosine_similarity, pareto_front
 from cvtutor.plots.images import _fit_page
 from matplotlib.ticker import MaxNLocator, NullLocator
 
-__all__ = ["scaling_sweep", "learning_curves", "log_ticks", "position_similarity"]
+__all__ = ["scaling_sweep", "model_sizes", "learning_curves", "log_ticks", "position_similarity"]
 
 # Axis labels for the quantities a sweep records.
 AXIS_LABELS = {
@@ -166,6 +167,77 @@ def scaling_sweep(runs, costs: Sequence[str] = ("params", "train_seconds"), *, s
     axes[0, 0].legend(fontsize=8, loc="best")
     if title:
         fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def model_sizes(models, quantities: Sequence[str] = ("params", "multiply_adds"), *, group: str = "group",
+                label: str = "label", title: str | None = None, figsize=None):
+    """Models side by side on logarithmic axes: one row per model, one panel per quantity.
+
+    Each model is a dot on its row, coloured by its group (e.g. "this book" and "published");
+    the rows are sorted by the first quantity, smallest at the bottom, and a model without a
+    quantity (``None``) is left out of that panel only. The axes span as many powers of ten as
+    the models do, so a model 1,000 times larger sits three decades to the right.
+
+    Args:
+        models: list of dicts, each with the ``label`` key (the row's name), the ``group`` key,
+            and each key of ``quantities`` (a positive number, or None).
+        quantities: the keys drawn, one panel each: ``"params"``, ``"multiply_adds"`` (per image).
+        group: the key that colours the dots (the legend).
+        label: the key of each row's name.
+        title: a title over the figure, or None.
+        figsize: inches; default 3.6 wide per panel plus the names, 0.3 per model high.
+
+    Returns:
+        matplotlib.figure.Figure with one axes per quantity.
+
+    Raises:
+        TypeError: ``models`` is not a list of dicts.
+        ValueError: no models or no quantities; a model lacks a key; a quantity that is not
+            positive and finite, or None for every model.
+    """
+    quantities = [quantities] if isinstance(quantities, str) else list(quantities)
+    if not quantities:
+        raise ValueError("quantities must name at least one key, e.g. ('params', 'multiply_adds')")
+    models = _check_runs(models, [label, group, *quantities], "model_sizes")
+    first = quantities[0]
+    order = sorted(range(len(models)), key=lambda i: (models[i][first] is None, models[i][first] or 0))
+    models = [models[i] for i in order]
+    groups = list(dict.fromkeys(str(m[group]) for m in models))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    markers = "osD^v"
+    height = max(2.5, 0.3 * len(models) + 1.0)
+    fig, axes = plt.subplots(1, len(quantities), sharey=True, squeeze=False,
+                             figsize=figsize or _fit_page(1.8 + 3.6 * len(quantities), height))
+    rows = np.arange(len(models))
+    for ax, key in zip(axes[0], quantities):
+        present = [i for i, m in enumerate(models) if m[key] is not None]
+        if not present:
+            raise ValueError(f"no model has a value for {key!r}")
+        values = _positive([models[i][key] for i in present], key)
+        for k, name in enumerate(groups):
+            idx = [j for j, i in enumerate(present) if str(models[i][group]) == name]
+            ax.scatter(values[idx], rows[[present[j] for j in idx]], color=colors[k % len(colors)],
+                       marker=markers[k % len(markers)], s=36, label=name, zorder=3)
+        ax.hlines(rows[present], values.min() / 10, values, color="0.85", linewidth=0.8, zorder=1)
+        low, high = values.min() / 2, values.max() * 2
+        ax.set_xscale("log")
+        ax.set_xlim(low, high)
+        decades = list(range(int(np.ceil(np.log10(low))), int(np.floor(np.log10(high))) + 1))
+        step = max(1, -(-len(decades) // 5))  # at most about five labels, whole powers of ten
+        ticks = [10.0**d for d in decades[::step]] or log_ticks(low, high)
+        ax.set_xticks(ticks)
+        ax.set_xticklabels([_human(t) for t in ticks])
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.set_xlabel(AXIS_LABELS.get(key, key) + " (log scale)")
+        ax.grid(True, axis="x", alpha=0.25)
+    axes[0, 0].set_yticks(rows)
+    axes[0, 0].set_yticklabels([str(m[label]) for m in models], fontsize=8)
+    axes[0, 0].set_ylim(-0.6, len(models) - 0.4)
+    axes[0, 0].legend(fontsize=8, loc="lower right")
+    if title:
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
 
