@@ -130,6 +130,28 @@ def instance(name: str, value, kind, expected: str):
     return value
 
 
+def functional_model(name: str, model):
+    """``model``, checked to be a functional ``keras.Model`` with one input and one output, as
+    :mod:`cvtutor.models` builds them (what reading a layer's output or replacing a head needs).
+
+    Raises:
+        TypeError: ``"<name> must be a keras.Model, got str 'cnn.keras'"``.
+        ValueError: a model without one symbolic input and one output (a subclassed model that
+            was never called, or several inputs or outputs); the message names it.
+    """
+    import keras
+
+    instance(name, model, keras.Model, "a keras.Model")
+    try:
+        inputs, outputs = model.inputs, model.outputs
+    except (AttributeError, ValueError):
+        inputs = outputs = None
+    if not inputs or not outputs or len(inputs) != 1 or len(outputs) != 1:
+        raise ValueError(f"{name} must be a functional keras.Model with one input and one output (as "
+                         f"cvtutor.models builds); got {type(model).__name__} '{model.name}'")
+    return model
+
+
 def integers(name: str, value, length: int, *, minimum=None, maximum=None,
              expected: str = "") -> tuple[int, ...]:
     """``value`` (a list, tuple or 1-D array) as a tuple of ``length`` integers, each within

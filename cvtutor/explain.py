@@ -44,15 +44,9 @@ _CONV_LAYERS = (
 # Inputs ---------------------------------------------------------------------
 
 
-def _check_model(model):
-    checks.instance("model", model, keras.Model, "a keras.Model returning logits")
-    if len(model.inputs) != 1 or len(model.outputs) != 1:
-        raise ValueError(f"model must have one input and one output, got {len(model.inputs)} and {len(model.outputs)}")
-
-
 def _prepare(model, images):
     """Float32 images ``(N, H, W, C)`` and whether a single image came in."""
-    _check_model(model)
+    checks.functional_model("model", model)
     x = np.asarray(images)
     if x.ndim not in (3, 4):
         raise ValueError(f"images must be one image (H, W, C) or a batch (N, H, W, C), got shape {x.shape}")

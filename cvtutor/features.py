@@ -35,20 +35,6 @@ __all__ = ["chance_agreement", "conv_layer_names", "knn_accuracy", "label_agreem
 # Activations of named layers ----------------------------------------------------------------------
 
 
-def _check_model(model):
-    import keras
-
-    checks.instance("model", model, keras.Model, "a keras.Model")
-    try:
-        inputs, outputs = model.inputs, model.outputs
-    except (AttributeError, ValueError):
-        inputs = outputs = None
-    if not inputs or not outputs or len(inputs) != 1 or len(outputs) != 1:
-        raise ValueError(f"model must be a functional keras.Model with one input and one output, got "
-                         f"{type(model).__name__} '{model.name}'")
-    return model
-
-
 def conv_layer_names(model) -> list[str]:
     """The names of ``model``'s ``Conv2D`` layers, input side first: its convolutional stages.
 
@@ -62,7 +48,7 @@ def conv_layer_names(model) -> list[str]:
     """
     import keras
 
-    _check_model(model)
+    checks.functional_model("model", model)
     names = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
     if not names:
         raise ValueError(f"model '{model.name}' has no Conv2D layer; its layers are "
@@ -81,7 +67,7 @@ def penultimate_layer(model) -> str:
     """
     import keras
 
-    _check_model(model)
+    checks.functional_model("model", model)
     last = model.layers[-1]
     producers = [layer for layer in model.layers[:-1] if layer.output is last.input]
     if not producers or isinstance(producers[0], keras.layers.InputLayer):
@@ -115,7 +101,7 @@ def layer_outputs(model, images, layer_names, *, spatial_mean: bool = False,
     """
     import keras
 
-    _check_model(model)
+    checks.functional_model("model", model)
     checks.instance("layer_names", layer_names, (list, tuple), "a list of layer names")
     known = [layer.name for layer in model.layers]
     if not layer_names or len(set(layer_names)) != len(layer_names):

@@ -27,19 +27,6 @@ from cvtutor import checks
 __all__ = ["feature_extractor", "fine_tuning", "unfreeze", "with_new_head"]
 
 
-def _check_model(model):
-    checks.instance("model", model, keras.Model, "a keras.Model")
-    try:
-        inputs, outputs = model.inputs, model.outputs
-    except (AttributeError, ValueError):
-        inputs = outputs = None
-    if not inputs or not outputs or len(inputs) != 1 or len(outputs) != 1:
-        raise ValueError(
-            f"model must be a functional keras.Model with one input and one output (as cvtutor.models builds); "
-            f"got {type(model).__name__} '{model.name}'"
-        )
-
-
 def _get_layer(model, name, argument="layer_name"):
     names = [layer.name for layer in model.layers]
     checks.instance(argument, name, str, "a layer's name")
@@ -69,7 +56,7 @@ def feature_extractor(model, layer_name=None):
         ValueError: ``model`` has not one input and one output, ``layer_name`` names none of
             its layers, or (without ``layer_name``) its output is not made by its last layer.
     """
-    _check_model(model)
+    checks.functional_model("model", model)
     if layer_name is None:
         weighted = [layer for layer in model.layers if layer.weights]
         last = weighted[-1] if weighted else model.layers[-1]
@@ -188,7 +175,7 @@ def fine_tuning(model, num_classes, *, head_epochs, learning_rate: float = 1e-3,
     from cvtutor.resume import Stage
     from cvtutor.training import compile_model, set_seed
 
-    _check_model(model)
+    checks.functional_model("model", model)
     head_epochs = checks.positive_int("head_epochs", head_epochs)
 
     def build():

@@ -149,3 +149,24 @@ def test_every_boundary_says_which_argument_was_wrong(tmp_path, name, call, argu
 def test_a_model_file_must_end_in_keras(tmp_path):
     with pytest.raises(ValueError, match=r"^path must be a model file ending in \.keras, got '.*m\.h5'"):
         _save_model(tmp_path, "m.h5")
+
+
+def test_functional_model_names_what_it_needs():
+    import keras
+
+    inputs = keras.Input((4,))
+    model = keras.Model(inputs, keras.layers.Dense(2)(inputs))
+    assert checks.functional_model("model", model) is model
+    with pytest.raises(TypeError, match="model must be a keras.Model, got str 'cnn.keras'"):
+        checks.functional_model("model", "cnn.keras")
+    two = keras.Model(inputs, [keras.layers.Dense(2)(inputs), keras.layers.Dense(3)(inputs)], name="two")
+    with pytest.raises(ValueError, match="model must be a functional keras.Model with one input and one output "
+                                         r"\(as cvtutor.models builds\); got Functional 'two'"):
+        checks.functional_model("model", two)
+
+    class Unbuilt(keras.Model):
+        def call(self, x):
+            return x
+
+    with pytest.raises(ValueError, match="got Unbuilt 'unbuilt"):
+        checks.functional_model("model", Unbuilt(name="unbuilt"))

@@ -197,11 +197,11 @@ def test_wrong_inputs_raise_value_error(call, message):
 @pytest.mark.parametrize(
     "call, message",
     [
-        (lambda: saliency("cnn.keras", _images()), "model must be a keras.Model returning logits, got str 'cnn.keras'"),
+        (lambda: saliency("cnn.keras", _images()), "model must be a keras.Model, got str 'cnn.keras'"),
         (lambda: saliency(_top_left_cnn(), _images(), class_index=1.0), r"class_index must be None, an integer .* got float 1.0"),
         (lambda: grad_cam(_top_left_cnn(), _images(), conv_layer_name=0), "conv_layer_name must be a layer's name, got int 0"),
         (lambda: attention_map(_self_attending_model(), _images(), query=1.0), "query must be an integer, got float 1.0"),
-        (lambda: attention_rollout(None, _images()), "model must be a keras.Model returning logits, got NoneType None"),
+        (lambda: attention_rollout(None, _images()), "model must be a keras.Model, got NoneType None"),
     ],
 )
 @pytest.mark.backend
