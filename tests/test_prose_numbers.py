@@ -184,6 +184,8 @@ CHECKED_COMPARISONS = [
     ("recurrence.ipynb", "after the short training run above",
      'code: assert ratio(grad_trained["LSTM"]) < ratio(grad_trained["SimpleRNN"])'),
     ("regularisation.ipynb", "and the verdicts below say so", "reason: 'below' means further down the page"),
+    ("regularisation.ipynb", "equal to AdamW, as checked above",
+     "reason: the section on decoupled weight decay asserts Adam(weight_decay=...) equal to AdamW"),
     ("regularisation.ipynb", "counts only if its mean over the seeds is larger than",
      "reason: a rule for reading the numbers (cvtutor.verdicts.regularisation_effect applies it)"),
     ("results.ipynb", "smaller than this could come from the seed alone",
