@@ -174,6 +174,7 @@ def _rnn_step_macs(layer):
 def _layer_macs(layer, node):
     """Multiply-adds of one call (``node``) of ``layer``, per image; None if unknown."""
     from cvtutor.layers import ClassToken, PatchEmbedding, PositionEmbedding, SelfAttention, TransformerBlock
+    from cvtutor.whitening import PatchWhitening
 
     in_shape = node.input_tensors[0].shape if node.input_tensors else None
     out_shape = node.outputs[0].shape
@@ -202,7 +203,7 @@ def _layer_macs(layer, node):
         return _prod(_spatial(layer, out_shape, "output")) * _size(layer.kernel)
     if isinstance(layer, layers.Conv1DTranspose | layers.Conv2DTranspose | layers.Conv3DTranspose):
         return _prod(_spatial(layer, in_shape, "input")) * _size(layer.kernel)
-    if isinstance(layer, layers.Conv1D | layers.Conv2D | layers.Conv3D):
+    if isinstance(layer, layers.Conv1D | layers.Conv2D | layers.Conv3D | PatchWhitening):
         return _prod(_spatial(layer, out_shape, "output")) * _size(layer.kernel)
     if isinstance(layer, layers.Dense):
         return _prod(_known(layer, out_shape, "output")[:-1]) * _size(layer.kernel)

@@ -463,6 +463,56 @@ def shift_gains(records: list[dict], recipe: str) -> tuple[str | None, list[floa
     return run, [100 * (r["test_accuracy_flip_translate"] - r["_flips"]) for r in group]
 
 
+
+#: Recipes that took over the procedure of another (name -> (former name, when)): records finished
+#: up to ``when`` hold that procedure under the former name, and the recipe's own records from then
+#: are of what it replaced. fast-cnn adopted fast-cnn-whiten's patch-whitening stem after the run
+#: that compared the two (see ``cvtutor/recipes.py``).
+ADOPTIONS = {"fast-cnn": ("fast-cnn-whiten", "2026-12-08T01:29:25+00:00")}
+
+
+def current_records(records: list[dict], recipe: str) -> list[dict]:
+    """The records of ``recipe`` as it is now: its own, except those made before it adopted another
+    recipe's procedure (:data:`ADOPTIONS`), and that recipe's records up to then.
+
+    Returns:
+        the records, unchanged (each keeps the name it was recorded under), in their order.
+    """
+    if recipe not in ADOPTIONS:
+        return [r for r in records if r["recipe"] == recipe]
+    former, when = ADOPTIONS[recipe]
+    return [r for r in records if (r["recipe"] == recipe and r.get("finished", "") > when)
+            or (r["recipe"] == former and r.get("finished", "") <= when)]
+
+def run_comparison(records: list[dict], candidate: str, incumbent: str,
+                   baseline: str = "tf-tutorial") -> tuple[str, dict, dict] | None:
+    """Two recipes as the latest run that trained both measured them, each against T in that run.
+
+    A change is judged against what it would replace in the same run only (:func:`summarize`'s
+    rule), since the machine's speed moves between runs.
+
+    Args:
+        records: from :func:`load_records`.
+        candidate, incumbent: the recipes' names as the records hold them.
+        baseline: the recipe whose median wall time is T.
+
+    Returns:
+        ``(run_id, candidate_row, incumbent_row)`` with :func:`summarize`'s rows (``test_accuracy``,
+        ``test_accuracy_range``, ``wall_ratio``, ``seeds``, ...), or None when no run trained both.
+    """
+    finished: dict[str, str] = {}
+    names: dict[str, set] = {}
+    for record in records:
+        run = record["run_id"]
+        names.setdefault(run, set()).add(record["recipe"])
+        finished[run] = max(finished.get(run, ""), record.get("finished", ""))
+    both = [run for run, held in names.items() if {candidate, incumbent} <= held]
+    if not both:
+        return None
+    run = max(both, key=finished.get)
+    rows = {row["recipe"]: row for row in summarize([r for r in records if r["run_id"] == run], baseline)}
+    return run, rows[candidate], rows[incumbent]
+
 _BACKEND_NAMES = {"tensorflow": "TensorFlow", "jax": "JAX", "torch": "PyTorch"}
 
 

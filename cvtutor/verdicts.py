@@ -27,6 +27,7 @@ from cvtutor.checks import scalar
 
 __all__ = ["CIFAR10_CHINESE", "MODEL_NAMES", "Sentence", "above_chance", "at_chance", "attention_at_scale",
            "attention_concentration", "baseline_overfits", "beyond_seed_spread", "beyond_test_noise", "bfloat16_reading",
+           "candidate_against_incumbent",
            "centre_concentration", "chance_margin", "class_name", "close_to_best", "confusion", "data_source",
            "deletion_summary", "deletion_verdict", "distillation_reading", "early_stopping_reading",
            "features_against_pixels", "fewest_steps", "knn_against_head", "largest_against_best",
@@ -896,6 +897,63 @@ def paired_gain(gains, run: str, added: tuple[str, str], to: tuple[str, str]) ->
     return Sentence(False, f"{where[0].upper()}{where[1:]}, {added[0]} changed {to[0]} by {span} points: "
                            f"not a gain on every seed.",
                     f"{where_zh}，{added[1]}使{to[1]}变化了 {span_zh} 个百分点：并非每个种子都有提高。")
+
+
+def candidate_against_incumbent(run: str, candidate: dict, incumbent: dict, names: tuple[tuple[str, str], tuple[str, str]]
+                                ) -> Sentence:
+    """Whether a candidate change beat what it would replace in one benchmark run, on both counts a
+    recipe is judged by: a higher median final test accuracy and a lower median wall time in units of
+    T (the baseline's wall time in the same run). The threshold is strict on both; the sentence also
+    says whether the accuracy difference is larger than the wider seed spread (highest minus lowest
+    accuracy over seeds) of the two, which a difference of single runs must exceed to mean much.
+
+    Args:
+        run: the run's ``run_id``.
+        candidate, incumbent: :func:`cvtutor.records.summarize` rows of the two recipes in that run
+            (``test_accuracy`` and ``test_accuracy_range`` in 0..1, ``wall_ratio``, ``seeds``).
+        names: what each is called, in English and Chinese: ``(("the whitened first layer", "白化的第一层"),
+            ("the trained 3x3 stem", "训练的 3x3 起始层"))``.
+
+    Returns:
+        a :class:`Sentence` of two sentences; ``holds`` when the candidate is both more accurate and
+        faster.
+
+    Raises:
+        TypeError, ValueError: an accuracy that is not a number in 0..1, or a time ratio that is
+            missing (no baseline in the run) or not positive.
+    """
+    (c_en, c_zh), (i_en, i_zh) = names
+    acc, ratio, spread = {}, {}, 0.0
+    for key, row in (("candidate", candidate), ("incumbent", incumbent)):
+        acc[key] = 100 * scalar(f"{key}['test_accuracy']", row["test_accuracy"], numbers.Real, minimum=0, maximum=1)
+        ratio[key] = scalar(f"{key}['wall_ratio']", row["wall_ratio"], numbers.Real, minimum=0, include_minimum=False)
+        low, high = (scalar(f"{key}['test_accuracy_range']", v, numbers.Real, minimum=0, maximum=1)
+                     for v in row["test_accuracy_range"])
+        spread = max(spread, 100 * (high - low))
+    seeds = len(candidate["seeds"])
+    more, faster = acc["candidate"] > acc["incumbent"], ratio["candidate"] < ratio["incumbent"]
+    difference = acc["candidate"] - acc["incumbent"]
+    beyond = beyond_seed_spread(difference, spread)
+    measured_en = (f"In benchmark run {run} ({seeds} seed{'s' if seeds > 1 else ''} each; T is the TensorFlow "
+                   f"tutorial's wall time in the same run), {c_en} reached a median {acc['candidate']:.1f}% in "
+                   f"{ratio['candidate']:.2f} T, {i_en} {acc['incumbent']:.1f}% in {ratio['incumbent']:.2f} T")
+    measured_zh = (f"在基准测试运行 {run} 中（各 {seeds} 个种子；T 是同一次运行里 TensorFlow 教程的总用时），"
+                   f"{c_zh}的准确率中位数为 {acc['candidate']:.1f}%，用时 {ratio['candidate']:.2f} T；"
+                   f"{i_zh}为 {acc['incumbent']:.1f}%，用时 {ratio['incumbent']:.2f} T")
+    if more and faster:
+        verdict_en, verdict_zh = "more accurate and faster", "既更准确又更快"
+    elif more or faster:
+        verdict_en = "more accurate but slower" if more else "faster but not more accurate"
+        verdict_zh = "更准确但更慢" if more else "更快但没有更准确"
+    else:
+        verdict_en, verdict_zh = "neither more accurate nor faster", "既没有更准确也没有更快"
+    return Sentence(
+        more and faster,
+        f"{measured_en}: {verdict_en}. The accuracy difference, {difference:+.1f} points, is {beyond.en} "
+        f"the wider seed spread of the two ({spread:.1f} points).",
+        f"{measured_zh}：{verdict_zh}。准确率之差为 {difference:+.1f} 个百分点，{beyond.zh}两者中较大的种子间波动"
+        f"（{spread:.1f} 个百分点）。",
+    )
 
 
 def distillation_reading(paired, spread: float) -> Sentence:

@@ -39,6 +39,14 @@ def test_conv2d_valid_same_strided_grouped():
     assert multiply_adds(_model((5, 7, 6), layers.Conv2D(4, 1))) == 5 * 7 * 6 * 4
 
 
+
+@pytest.mark.backend
+def test_patch_whitening_counts_as_its_frozen_convolution():
+    from cvtutor.whitening import PatchWhitening
+
+    # 'same' padding: 32x32 outputs, each a 2x2x3 patch times 12 filters (the offset is an addition).
+    assert multiply_adds(_model((32, 32, 3), PatchWhitening(2))) == 32 * 32 * 2 * 2 * 3 * 12
+
 @pytest.mark.backend
 def test_conv_channels_first_and_1d_3d_transpose():
     model = _model((3, 12, 12), layers.Conv2D(5, 3, data_format="channels_first"))

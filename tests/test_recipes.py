@@ -32,8 +32,16 @@ def test_every_recipe_builds_its_model_and_is_frozen():
         assert model.output_shape == (None, 10)
         with pytest.raises(dataclasses.FrozenInstanceError):
             recipe.epochs = 1
-    assert get_recipe("fast-cnn").model_kwargs == {"width": 8, "blocks": (1, 0, 1)}
-    assert get_recipe("fast-cnn").build().count_params() == 104_514
+    assert get_recipe("fast-cnn").model_kwargs == {"width": 8, "blocks": (1, 0, 1), "stem": "whiten"}
+    # the whitening stem's 156 frozen weights (2x2x3x12 filters and 12 offsets) in place of the 3x3 stem's
+    # conv and batch norm (3x3x3x8 filters, 4x8 batch-norm values), and 12 input channels in place of 8 for
+    # the next convolution (3x3x4x16 more filters)
+    conv_stem = get_recipe("fast-cnn-conv-stem")
+    assert conv_stem.model_kwargs == {"width": 8, "blocks": (1, 0, 1)}
+    assert conv_stem.build().count_params() == 104_514
+    assert get_recipe("fast-cnn").build().count_params() == 104_514 + 156 - (216 + 32) + 3 * 3 * 4 * 16
+    assert conv_stem.replace(model_args=get_recipe("fast-cnn").model_args) == get_recipe("fast-cnn").replace(
+        name="fast-cnn-conv-stem", description=conv_stem.description)
 
 
 def test_every_model_has_a_named_default_recipe_for_the_command_line():
@@ -100,7 +108,7 @@ def test_train_recipe_averages_test_time_shifts_where_the_recipe_says():
 
 def test_train_recipe_fits_a_whitening_stem_to_the_training_images():
     x, y = _stripes(128)
-    recipe = get_recipe("fast-cnn-whiten").replace(model_args={"width": 4, "blocks": (0, 0, 0), "stem": "whiten"})
+    recipe = get_recipe("fast-cnn").replace(model_args={"width": 4, "blocks": (0, 0, 0), "stem": "whiten"})
     assert "stem_whiten" in [layer.name for layer in recipe.build().layers]
     result = train_recipe(recipe, (x[:96], y[:96]), (x[96:], y[96:]), epochs=1, verbose=0)
     kernel = keras.ops.convert_to_numpy(result.model.get_layer("stem_whiten").kernel).reshape(12, 12)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from cvtutor.records import (
-    baseline_walls, bundle_results, epoch_seconds, load_records, result_files, seed_spread, shift_gains, summarize,
+    baseline_walls, bundle_results, epoch_seconds, run_comparison, load_records, result_files, seed_spread, shift_gains, summarize,
     summarize_with_baselines, time_to_accuracy, write_record,
 )
 
@@ -286,6 +286,40 @@ def test_shift_gains_pair_flips_and_shifts_on_the_same_models_of_the_latest_run(
     assert shift_gains([after[0] | {"test_accuracy_flip": None}], "fast") == (None, [])
 
 
+def test_run_comparison_reads_the_latest_run_that_trained_both_against_its_own_baseline():
+    def run(run_id, finished, base_wall, new_acc, old_acc):
+        rows = [_record("tf-tutorial", s, [0.67], [base_wall - 1], run_id=run_id) for s in (0, 1)]
+        rows += [_record("new", s, [new_acc + d], [base_wall - 1], run_id=run_id) for s, d in ((0, 0.0), (1, 0.01))]
+        rows += [_record("old", s, [old_acc], [2 * base_wall - 1], run_id=run_id) for s in (0, 1)]
+        return [r | {"finished": finished} for r in rows]
+
+    early, late = run("early", "2026-12-01T00:00:00", 100, 0.70, 0.75), run("late", "2026-12-08T00:00:00", 200, 0.80,
+                                                                               0.78)
+    only_new = [_record("new", 0, [0.9], [10], run_id="newest") | {"finished": "2026-12-09T00:00:00"}]
+    found, new, old = run_comparison(early + late + only_new, "new", "old")
+    assert found == "late"
+    assert new["test_accuracy"] == pytest.approx(0.805) and new["wall_ratio"] == pytest.approx(1.0)
+    assert new["test_accuracy_range"] == pytest.approx((0.80, 0.81)) and new["seeds"] == [0, 1]
+    assert old["test_accuracy"] == pytest.approx(0.78) and old["wall_ratio"] == pytest.approx(2.0)
+    assert run_comparison(early, "new", "old")[0] == "early"
+    assert run_comparison(early + only_new, "new", "missing") is None
+
+
+def test_current_records_follow_a_recipe_that_adopted_another_recipes_procedure(monkeypatch):
+    from cvtutor import records as records_module
+
+    monkeypatch.setattr(records_module, "ADOPTIONS", {"fast": ("fast-new", "2026-12-08T00:00:00")})
+    old_fast = _record("fast", 0, [0.77], [10], run_id="decision") | {"finished": "2026-12-07T23:00:00"}
+    candidate = _record("fast-new", 0, [0.78], [10], run_id="decision") | {"finished": "2026-12-07T23:30:00"}
+    late_candidate = _record("fast-new", 0, [0.70], [10], run_id="later") | {"finished": "2026-12-09T00:00:00"}
+    new_fast = _record("fast", 1, [0.79], [10], run_id="later") | {"finished": "2026-12-09T00:00:00"}
+    other = _record("other", 0, [0.5], [10], run_id="later")
+    everything = [old_fast, candidate, late_candidate, new_fast, other]
+    assert records_module.current_records(everything, "fast") == [candidate, new_fast]
+    assert records_module.current_records(everything, "other") == [other]
+    assert records_module.current_records(everything, "fast-new") == [candidate, late_candidate]
+
+
 def test_the_backend_table_has_a_row_per_configuration_and_names_the_fastest():
     from cvtutor.records import backend_table, configuration_label
 
@@ -307,3 +341,16 @@ def test_the_backend_table_has_a_row_per_configuration_and_names_the_fastest():
     assert rows[2]["rnn"] == "failed" and rows[0]["rnn"] == "300 (1.00x)"
     assert fastest == {"cnn": ("TensorFlow + XLA, bfloat16", 1500.4), "rnn": ("TensorFlow, float32", 300.0)}
     assert configuration_label("torch", False, "float32") == "PyTorch, float32"
+
+
+def test_fast_cnn_as_it_is_now_is_the_whitened_stem_of_the_run_that_adopted_it():
+    from cvtutor.records import ADOPTIONS, current_records
+
+    shipped = load_records()
+    decision = "2026-12-08T00:40:06+00:00"  # cvtutor/recipes.py cites it
+    current = [r for r in current_records(shipped, "fast-cnn") if r["run_id"] == decision]
+    assert ADOPTIONS["fast-cnn"][0] == "fast-cnn-whiten"
+    assert sorted((r["recipe"], r["seed"]) for r in current) == [("fast-cnn-whiten", s) for s in (0, 1, 2)]
+    # that run's fast-cnn records were the 3x3 stem: not fast-cnn as it is now
+    assert all(r["recipe"] != "fast-cnn" or r["finished"] > ADOPTIONS["fast-cnn"][1]
+               for r in current_records(shipped, "fast-cnn"))

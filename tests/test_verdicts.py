@@ -374,6 +374,40 @@ def test_fewest_steps_checks_its_arguments():
         verdicts.fewest_steps({"SGD": 3, "Adam": 3}, budget=10, margin=1)
 
 
+def _row(accuracy, ratio, low, high, seeds=(0, 1, 2)):
+    return {"test_accuracy": accuracy, "wall_ratio": ratio, "test_accuracy_range": (low, high), "seeds": list(seeds)}
+
+
+def test_candidate_against_incumbent_needs_both_more_accuracy_and_less_time():
+    names = (("the whitened first layer", "白化的第一层"), ("the trained 3x3 stem", "训练的 3x3 起始层"))
+    both = verdicts.candidate_against_incumbent(
+        "R", _row(0.793, 1.11, 0.792, 0.798), _row(0.789, 1.43, 0.785, 0.790), names)
+    assert both.holds
+    assert both.en == (
+        "In benchmark run R (3 seeds each; T is the TensorFlow tutorial's wall time in the same run), the whitened "
+        "first layer reached a median 79.3% in 1.11 T, the trained 3x3 stem 78.9% in 1.43 T: more accurate and "
+        "faster. The accuracy difference, +0.4 points, is not larger than the wider seed spread of the two "
+        "(0.6 points).")
+    assert "既更准确又更快" in both.zh and "没有超过" in both.zh and "79.3%" in both.zh
+    beyond = verdicts.candidate_against_incumbent("R", _row(0.80, 1.0, 0.799, 0.801), _row(0.78, 1.2, 0.779, 0.781),
+                                                  names)
+    assert beyond.holds and "+2.0 points, is larger than" in beyond.en and "超过了" in beyond.zh
+    slower = verdicts.candidate_against_incumbent("R", _row(0.80, 1.5, 0.79, 0.81), _row(0.78, 1.2, 0.77, 0.79),
+                                                  names)
+    assert not slower.holds and ": more accurate but slower." in slower.en and "更准确但更慢" in slower.zh
+    tie = verdicts.candidate_against_incumbent("R", _row(0.78, 1.0, 0.77, 0.79), _row(0.78, 1.2, 0.77, 0.79), names)
+    assert not tie.holds and ": faster but not more accurate." in tie.en and "+0.0 points" in tie.en
+    worse = verdicts.candidate_against_incumbent("R", _row(0.7, 1.3, 0.7, 0.7), _row(0.78, 1.2, 0.78, 0.78), names)
+    assert not worse.holds and "neither more accurate nor faster" in worse.en
+    one = verdicts.candidate_against_incumbent("R", _row(0.8, 1.0, 0.8, 0.8, seeds=(0,)),
+                                               _row(0.7, 1.1, 0.7, 0.7, seeds=(0,)), names)
+    assert "(1 seed each;" in one.en
+    with pytest.raises(ValueError, match=r"candidate\['wall_ratio'\] must be in \(0, inf\)"):
+        verdicts.candidate_against_incumbent("R", _row(0.8, 0.0, 0.8, 0.8), _row(0.7, 1.1, 0.7, 0.7), names)
+    with pytest.raises(TypeError, match=r"incumbent\['wall_ratio'\] must be a number, got NoneType None"):
+        verdicts.candidate_against_incumbent("R", _row(0.8, 1.0, 0.8, 0.8), _row(0.7, None, 0.7, 0.7), names)
+
+
 def test_paired_gain_holds_only_when_every_seed_gains():
     what = (("the shifts", "平移"), ("the flips' accuracy", "翻转后的准确率"))
     every = verdicts.paired_gain([0.35, 0.51, 0.48], "R", *what)

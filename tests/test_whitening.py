@@ -94,7 +94,7 @@ def test_a_runs_whitening_is_fitted_without_the_validation_split():
     (fit_index, _), (held_out, _) = split_validation(np.arange(40), labels, 0.25)
     # The held-out images made wildly different: had the whitening seen them, its filters would change.
     images[held_out] = 255 - images[held_out] // 8
-    recipe = get_recipe("fast-cnn-whiten").replace(model_args={"width": 4, "blocks": (0, 0, 0), "stem": "whiten"})
+    recipe = get_recipe("fast-cnn").replace(model_args={"width": 4, "blocks": (0, 0, 0), "stem": "whiten"})
     start = start_run(recipe, (images, labels), validation_split=0.25, num_classes=4)
     np.testing.assert_array_equal(start.train[0], images[fit_index])
     model = start.build_model()
