@@ -566,6 +566,11 @@ def reading(weights: str, labels, probe, tuned, scratch, noise: float):
     Returns:
         a :class:`cvtutor.verdicts.Sentence`; ``holds`` when fine-tuning beat training from scratch
         by more than ``noise`` with the fewest labels.
+
+    Raises:
+        TypeError: a label budget that is not an integer, or a ``noise`` that is not a number.
+        ValueError: a budget below 1, a negative ``noise``, or not one accuracy per budget in
+            ``probe``, ``tuned`` and ``scratch``.
     """
     from cvtutor.verdicts import Sentence
 

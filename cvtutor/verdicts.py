@@ -570,7 +570,11 @@ def largest_against_best(is_best: bool, gap: float, within_noise: bool) -> Sente
 
 def still_learning(history) -> Sentence:
     """Whether a model was still learning in its last epoch: its training accuracy (fractions, one
-    per epoch) rose over the last epoch. With a single epoch there is no trend to show."""
+    per epoch) rose over the last epoch. With a single epoch there is no trend to show.
+
+    Raises:
+        ValueError: an empty ``history``.
+    """
     history = [float(v) for v in history]
     if not history:
         raise ValueError("history must hold at least one epoch's training accuracy, got none")

@@ -114,7 +114,12 @@ def _iter_tarball(path: Path) -> Iterator[tuple[str, str, str, bytes, float]]:
 
 
 def decode_image(data: bytes, name: str) -> np.ndarray:
-    """Decode one image file's bytes to a (32, 32, 3) uint8 array, or raise CorruptDataError."""
+    """Decode one image file's bytes to a (32, 32, 3) uint8 array.
+
+    Raises:
+        CorruptDataError: (a ``ValueError``) the bytes are not an image Pillow reads, or not 32x32
+            pixels; the message names ``name``.
+    """
     try:
         with Image.open(io.BytesIO(data)) as im:
             im.load()

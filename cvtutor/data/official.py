@@ -69,6 +69,11 @@ def parse_batch(raw: bytes, name: str) -> tuple[np.ndarray, np.ndarray]:
     Args:
         raw: the pickle's bytes.
         name: the file's name, used in error messages.
+
+    Raises:
+        CorruptDataError: (a ``ValueError``) not a CIFAR-10 batch: a pickle that does not load (or
+            names anything but NumPy arrays), a ``b'data'`` that is not uint8 ``(N, 3072)``, labels
+            that are not N integers in 0..9; the message names ``name``.
     """
     try:
         batch = _BatchUnpickler(io.BytesIO(raw), encoding="bytes").load()
@@ -134,6 +139,10 @@ def read_batches_dir(directory: str | os.PathLike):
 
     Returns:
         ``(x_train, y_train), (x_test, y_test)``: uint8 arrays, images NHWC.
+
+    Raises:
+        CorruptDataError: (a ``ValueError``) a batch file is missing or damaged (as :func:`parse_batch`);
+            the message names the file.
     """
     directory = Path(directory)
     parts = {}

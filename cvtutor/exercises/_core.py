@@ -103,6 +103,13 @@ EXERCISES: dict[str, Exercise] = {}
 
 
 def register(exercise: Exercise) -> Exercise:
+    """Add ``exercise`` to :data:`EXERCISES` under its id and return it.
+
+    Raises:
+        ValueError: the id is registered already; a title, task or hint that is not one non-empty
+            line; a kind other than ``"function"`` and ``"value"``; a function exercise without
+            inputs or reference.
+    """
     if exercise.id in EXERCISES:
         raise ValueError(f"exercise {exercise.id!r} is registered twice")
     for name in ("title", "task", "hint"):
