@@ -464,10 +464,10 @@ def shift_gains(records: list[dict], recipe: str) -> tuple[str | None, list[floa
 
 
 
-#: Recipes that took over the procedure of another (name -> (former name, when)): records finished
-#: up to ``when`` hold that procedure under the former name, and the recipe's own records from then
-#: are of what it replaced. fast-cnn adopted fast-cnn-whiten's patch-whitening stem after the run
-#: that compared the two (see ``cvtutor/recipes.py``).
+#: Recipes that took over the procedure of another recipe, each as name -> (former name, when).
+#: Records finished up to ``when`` hold that procedure under the former name, and the recipe's own
+#: records up to then are of what it replaced. fast-cnn adopted fast-cnn-whiten's patch-whitening
+#: stem after the run that compared the two (see ``cvtutor/recipes.py``).
 ADOPTIONS = {"fast-cnn": ("fast-cnn-whiten", "2026-12-08T01:29:25+00:00")}
 
 

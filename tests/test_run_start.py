@@ -33,6 +33,9 @@ def door_log(monkeypatch):
         seen = {"train": len(train[1]), "validation": None if kwargs.get("validation") is None
                 else len(kwargs["validation"][1]), "batchnorm": kwargs.get("batchnorm_statistics", "recompute"),
                 "pipeline": kwargs.get("pipeline", "tf.data")}
+        names = [layer.name for layer in model.layers]
+        seen["whitening"] = (keras.ops.convert_to_numpy(model.get_layer("stem_whiten").kernel)
+                             if "stem_whiten" in names else None)
         calls.append(seen)
         kwargs["callbacks"] = [*(kwargs.get("callbacks") or []), _FirstStep(seen)]
         result = real_fit(model, train, test, **kwargs)
@@ -64,12 +67,18 @@ def test_a_recipe_trains_the_same_way_through_all_three_doors(tmp_path, door_log
     for door in door_log:
         assert (door["train"], door["validation"]) == (len(train[1]) - held_out, held_out), door
         assert door["batchnorm"] == "recompute" and door["batchnorm_batches"] > 0, door
+    # The patch-whitening stem fitted to the same images in every door (the command line's in its
+    # own process, so compared through the record's first step below).
+    assert chapter["whitening"] is not None
+    np.testing.assert_array_equal(chapter["whitening"], benchmark["whitening"])
     # The same weights and batches; the augmentation's random ops take TensorFlow's per-op seeds, which
-    # depend on how many ops the process made before (CI's long session: 2.3563 against 2.3589), so
-    # the first step's loss agrees to a few parts in a thousand, not exactly. A different procedure
-    # (no label smoothing, another schedule, unscaled pixels) moves it by far more.
-    assert chapter["loss"] == pytest.approx(command_line["loss"], rel=5e-3)
-    assert chapter["loss"] == pytest.approx(benchmark["loss"], rel=5e-3)
+    # depend on how many ops the process made before, so the first step's loss agrees to about a
+    # percent, not exactly: a process's first run and its later ones measured 2.4688 and 2.4490 with
+    # the whitened stem (2.3589 and 2.3563 with the 3x3 stem). Batch norm in training mode hides most
+    # differences of the inputs at the first step (unscaled pixels or unfitted whitening filters moved
+    # it by 0.2% here), so the exact checks are the split, the batch-norm treatment and the filters.
+    assert chapter["loss"] == pytest.approx(command_line["loss"], rel=1.5e-2)
+    assert chapter["loss"] == pytest.approx(benchmark["loss"], rel=1.5e-2)
     assert (record["train_images"], record["validation_images"]) == (270, 30)
 
 
