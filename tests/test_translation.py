@@ -101,3 +101,22 @@ def test_a_glued_value_is_spaced_from_the_chinese_around_it_as_chinese_books_do(
     assert render("，", "图像块注意力模型", " 排在最后") == "，图像块注意力模型排在最后"
     assert render("相关系数最高达 ", "0.99", "；") == "相关系数最高达 0.99；"
     assert render("准确率为", "22.9", "%") == "准确率为 22.9%"
+
+
+def test_a_glued_sentence_is_quoted_in_its_chinese_version(tmp_path):
+    msgid = "The run says: {glue:text}`verdict`"
+    assert catalogs.problems(msgid, "运行表明：{glue:text}`verdict_zh`", "x.ipynb", {"verdict"}) == []
+    found = catalogs.problems(msgid, "运行表明：{glue:text}`verdict`", "x.ipynb", {"verdict"})
+    assert found == ["quotes the English of the glued sentence 'verdict': quote 'verdict_zh'"]
+    assert catalogs.problems(msgid, "运行表明：{glue:text}`verdict`", "x.ipynb") == [], "a plain glued value"
+    notebook = tmp_path / "x.ipynb"
+    notebook.write_text('{"cells": [{"cell_type": "code", "source": ["glue_sentence(\\"verdict\\", s)\\n", '
+                        '"glue(\\"n\\", 3)"]}, {"cell_type": "markdown", "source": ["glue_sentence(\\"no\\", x)"]}]}',
+                        encoding="utf-8")
+    assert catalogs.glued_sentences(notebook) == {"verdict"}
+
+
+def test_every_catalog_quotes_the_chinese_of_its_glued_sentences():
+    sentences = catalogs.glued_sentences(ROOT / "book" / "cnn_classifier.ipynb")
+    assert {"fast_whiten_decision", "fast_shift_gain"} <= sentences
+    assert not [line for line in catalogs.check_catalogs(ROOT) if "glued sentence" in line]

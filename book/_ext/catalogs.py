@@ -22,6 +22,7 @@ Standard library and Babel (which Sphinx requires) only.
 from __future__ import annotations
 
 import collections
+import json
 import re
 from pathlib import Path
 
@@ -96,14 +97,27 @@ def _number_value(match) -> str:
     return f"{value:.6g}" if value != int(value) else str(int(value))
 
 
-def problems(msgid: str, msgstr: str, notebook: str | None = None) -> list[str]:
+GLUED_SENTENCE = re.compile(r"""glue_sentence\(\s*["'](?P<name>[\w.-]+)["']""")
+
+
+def glued_sentences(path: Path) -> frozenset[str]:
+    """The names a notebook glues as sentences in both languages (``glue_sentence("name", ...)``
+    with a literal name), whose Chinese page must quote ``name_zh``."""
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    code = "\n".join("".join(c["source"]) for c in cells if c["cell_type"] == "code")
+    return frozenset(m["name"] for m in GLUED_SENTENCE.finditer(code))
+
+
+def problems(msgid: str, msgstr: str, notebook: str | None = None, sentences=frozenset()) -> list[str]:
     """What ``msgstr`` broke of ``msgid``: each a short phrase naming the item; [] when it is sound.
 
     Glued values, math, references, link targets and inline code must be the same (as multisets; a
     glued sentence's Chinese version ``name_zh`` counts as ``name``); every number stated in the
-    translation's prose must be stated in the original's.
+    translation's prose must be stated in the original's. A glued sentence (``sentences``, from
+    :func:`glued_sentences`) quoted as ``name`` would show the English one on the Chinese page.
     """
     source, translation = tokens(msgid, notebook), tokens(msgstr, notebook)
+    english = sorted({key.split(" ", 1)[1].split(":")[0] for key in translation["glue"]} & set(sentences))
     translation["glue"] = collections.Counter({_CHINESE_GLUE.sub("", key): n for key, n in translation["glue"].items()})
     found = []
     for kind in ("glue", "substitution", "math", "reference", "link", "code"):
@@ -112,6 +126,8 @@ def problems(msgid: str, msgstr: str, notebook: str | None = None) -> list[str]:
         found += [f"adds {kind} {item!r}" for item in added]
     typed = translation["number"] - source["number"]
     found += [f"types the number {item!r}, which the English does not state" for item in typed]
+    found += [f"quotes the English of the glued sentence {name!r}: quote {name + CHINESE_GLUE_SUFFIX!r}"
+              for name in english]
     return found
 
 
@@ -158,10 +174,11 @@ def check_catalogs(root: Path) -> list[str]:
     lines = []
     for domain, path in catalog_files(root).items():
         notebook = notebook_of(domain, root)
+        sentences = glued_sentences(root / f"{domain}.ipynb") if notebook else frozenset()
         for message in read_catalog(path):
             if not message.id or not message.string or message.fuzzy:
                 continue
-            for problem in problems(message.id, message.string, notebook):
+            for problem in problems(message.id, message.string, notebook, sentences):
                 start = message.id if len(message.id) <= 50 else message.id[:47] + "..."
                 lines.append(f"{path.relative_to(root)}:{message.lineno}: the translation of {start!r} {problem}")
     return lines
@@ -176,9 +193,11 @@ def compile_catalogs(root: Path, out: Path) -> dict[str, int]:
     written = {}
     for domain, path in catalog_files(root).items():
         notebook = notebook_of(domain, root)
+        sentences = glued_sentences(root / f"{domain}.ipynb") if notebook else frozenset()
         sound = Catalog(locale=LANGUAGE, domain=domain)
         for message in read_catalog(path):
-            if message.id and message.string and not message.fuzzy and not problems(message.id, message.string, notebook):
+            if (message.id and message.string and not message.fuzzy
+                    and not problems(message.id, message.string, notebook, sentences)):
                 sound.add(message.id, qualify_glue(message.string, notebook))
         target = out / LANGUAGE / "LC_MESSAGES" / f"{domain}.mo"
         target.parent.mkdir(parents=True, exist_ok=True)
