@@ -150,6 +150,8 @@ COMPARATIVE = re.compile(
 
 # (page, a phrase of the sentence, "code: <text in a code cell of the page>" or "reason: ...").
 CHECKED_COMPARISONS = [
+    ("cnn_classifier.ipynb", "keep a variance above 0.5",
+     "code: assert kept == np.sum(np.diag(z_covariance) > 0.5)"),
     ("attention.ipynb", "times larger than without scaling",
      'code: assert norms["scaled"] > norms["unscaled"]'),
     ("bigger_models.ipynb", "The most accurate model", 'code: glue_sentence("best_model", describe(best))'),
