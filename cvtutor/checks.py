@@ -130,6 +130,22 @@ def instance(name: str, value, kind, expected: str):
     return value
 
 
+
+def not_instance(name: str, value, kind, expected: str, advice: str):
+    """``value``, checked not to be an instance of ``kind``: a kind that looks right but is not
+    (raw bytes where a file object is wanted, a file opened as text where bytes are read).
+
+    Args:
+        expected: what it must be, in words: ``"a path or a binary file object"``.
+        advice: what to do instead: ``"wrap raw bytes in io.BytesIO(...)"``.
+
+    Raises:
+        TypeError: ``"<name> must be <expected>, got bytes b'...': <advice>"``.
+    """
+    if isinstance(value, kind):
+        raise TypeError(f"{name} must be {expected}, got {describe(value)}: {advice}")
+    return value
+
 def functional_model(name: str, model):
     """``model``, checked to be a functional ``keras.Model`` with one input and one output, as
     :mod:`cvtutor.models` builds them (what reading a layer's output or replacing a head needs).

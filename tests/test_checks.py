@@ -170,3 +170,16 @@ def test_functional_model_names_what_it_needs():
 
     with pytest.raises(ValueError, match="got Unbuilt 'unbuilt"):
         checks.functional_model("model", Unbuilt(name="unbuilt"))
+
+
+def test_not_instance_refuses_a_lookalike_kind_with_advice():
+    import io
+
+    assert checks.not_instance("source", "a.png", bytes, "a path or a binary file object", "wrap it") == "a.png"
+    with pytest.raises(TypeError, match=r"^source must be a path or a binary file object, got bytes b'\\x89PNG': "
+                                        r"wrap raw bytes in io\.BytesIO\(\.\.\.\)$"):
+        checks.not_instance("source", b"\x89PNG", (bytes, bytearray), "a path or a binary file object",
+                            "wrap raw bytes in io.BytesIO(...)")
+    with pytest.raises(TypeError, match="open the file in binary mode"):
+        checks.not_instance("source", io.StringIO("x"), io.TextIOBase, "a binary file object",
+                            "open the file in binary mode ('rb')")

@@ -321,11 +321,10 @@ def load_image(source, image_size=None, channels=3, background=(255, 255, 255)) 
     size = _check_image_size(image_size)
     channels = _check_channels(channels)
     background = _check_background(background)
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        raise TypeError(f"source must be a path or a binary file object, got {type(source).__name__}: "
+    checks.not_instance("source", source, (bytes, bytearray, memoryview), "a path or a binary file object",
                         "wrap raw bytes in io.BytesIO(...)")
-    if isinstance(source, io.TextIOBase):
-        raise TypeError(f"source must be opened in binary mode ('rb'), got a text file {_source_name(source)!r}")
+    checks.not_instance("source", source, io.TextIOBase, "a path or a binary file object",
+                        "open the file in binary mode ('rb')")
     if isinstance(source, (str, os.PathLike)):
         path = Path(source)
         if path.is_dir():
