@@ -484,6 +484,7 @@ def current_records(records: list[dict], recipe: str) -> list[dict]:
     return [r for r in records if (r["recipe"] == recipe and r.get("finished", "") > when)
             or (r["recipe"] == former and r.get("finished", "") <= when)]
 
+
 def run_comparison(records: list[dict], candidate: str, incumbent: str,
                    baseline: str = "tf-tutorial") -> tuple[str, dict, dict] | None:
     """Two recipes as the latest run that trained both measured them, each against T in that run.

@@ -915,8 +915,8 @@ def candidate_against_incumbent(run: str, candidate: dict, incumbent: dict, name
         run: the run's ``run_id``.
         candidate, incumbent: :func:`cvtutor.records.summarize` rows of the two recipes in that run
             (``test_accuracy`` and ``test_accuracy_range`` in 0..1, ``wall_ratio``, ``seeds``).
-        names: what each is called, in English and Chinese: ``(("the whitened first layer", "白化的第一层"),
-            ("the trained 3x3 stem", "训练的 3x3 起始层"))``.
+        names: what each is called, in English and Chinese: ``(("the whitened first layer", "白化第一层"),
+            ("the trained 3x3 stem", "训练出来的 3x3 起始层"))`` (as chapter 1.4.1 calls them).
 
     Returns:
         a :class:`Sentence` of two sentences; ``holds`` when the candidate is both more accurate and
